@@ -1,0 +1,29 @@
+"""The Chalice app: blueprints, middleware and scheduled handlers. No logic lives here."""
+
+from __future__ import annotations
+
+import os
+
+from chalice import Chalice, Rate
+
+from chalicelib.api import operations, payments
+from chalicelib.api.http import http_middleware
+from chalicelib.logging_setup import configure_logging
+
+configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+
+app = Chalice(app_name="payment-gateway")
+app.register_middleware(http_middleware, "http")
+app.register_blueprint(payments.bp)
+app.register_blueprint(operations.bp)
+
+
+@app.schedule(
+    Rate(1, unit=Rate.MINUTES),
+    name="process_payments",
+    description="Drain the payments stream: execute, retry, finish",
+)
+def process_payments(event):  # type: ignore[no-untyped-def]
+    from chalicelib.services import batch
+
+    return batch.process_payments(event.context)

@@ -1,0 +1,85 @@
+"""Payment routes: parse, call the service, render."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.http import ApiResult, Call, endpoint
+from chalicelib.models.payments import (
+    CreatePaymentRequest,
+    ListPaymentsQuery,
+    Payment,
+    PaymentCreated,
+    PaymentHistory,
+    PaymentList,
+)
+from chalicelib.services import payments
+
+bp = Blueprint(__name__)
+
+COMMON_ERRORS = (401, 429, 500, 503)
+
+
+@endpoint(
+    bp,
+    "/api/v1/payments",
+    "POST",
+    summary="Create a payment",
+    status=202,
+    body=CreatePaymentRequest,
+    response=PaymentCreated,
+    errors=(400, 409, 413, 415, *COMMON_ERRORS),
+)
+def create_payment(call: Call) -> ApiResult:
+    payment = payments.create_payment(call.uow, call.merchant_id, call.body)  # type: ignore[arg-type]
+    return ApiResult(payment, 202, {"Location": f"/api/v1/payments/{payment.id}"})
+
+
+@endpoint(
+    bp,
+    "/api/v1/payments",
+    "GET",
+    summary="List payments, newest first",
+    query=ListPaymentsQuery,
+    response=PaymentList,
+    errors=(400, *COMMON_ERRORS),
+)
+def list_payments(call: Call) -> ApiResult:
+    data, has_more = payments.list_payments(call.merchant_id, call.query)
+    return ApiResult(PaymentList(data=data, has_more=has_more))
+
+
+@endpoint(
+    bp,
+    "/api/v1/payments/{payment_id}",
+    "GET",
+    summary="Retrieve a payment",
+    response=Payment,
+    errors=(404, *COMMON_ERRORS),
+)
+def get_payment(call: Call, payment_id: str) -> ApiResult:
+    return ApiResult(payments.get_payment(call.merchant_id, payment_id))
+
+
+@endpoint(
+    bp,
+    "/api/v1/payments/{payment_id}/cancel",
+    "POST",
+    summary="Cancel a PENDING payment",
+    response=Payment,
+    errors=(400, 404, 409, 413, 415, *COMMON_ERRORS),
+)
+def cancel_payment(call: Call, payment_id: str) -> ApiResult:
+    return ApiResult(payments.cancel_payment(call.uow, call.merchant_id, payment_id))  # type: ignore[arg-type]
+
+
+@endpoint(
+    bp,
+    "/api/v1/payments/{payment_id}/history",
+    "GET",
+    summary="Every status change of a payment, oldest first",
+    response=PaymentHistory,
+    errors=(404, *COMMON_ERRORS),
+)
+def payment_history(call: Call, payment_id: str) -> ApiResult:
+    return ApiResult(PaymentHistory(data=payments.payment_history(call.merchant_id, payment_id)))

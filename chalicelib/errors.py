@@ -1,0 +1,141 @@
+"""The one error hierarchy of the gateway and the one mapping to API.md's body.
+
+Every error a client can see is a `GatewayError` subclass carrying its HTTP
+status, `error.type` and `error.code`. `error_body` renders the contract's
+JSON; anything that is not a `GatewayError` becomes a bare 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    """Base of every error the API answers."""
+
+    status = 500
+    type = "api_error"
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def body(self) -> dict[str, Any]:
+        """The contract's error body for this error."""
+        error: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message}
+        if self.param is not None:
+            error["param"] = self.param
+        error.update(self.extra)
+        return {"error": error}
+
+
+class InvalidRequestError(GatewayError):
+    """400: the request is malformed or a parameter is invalid."""
+
+    status = 400
+    type = "invalid_request_error"
+    code = "parameter_invalid"
+
+
+class InvalidJsonError(InvalidRequestError):
+    code = "invalid_json"
+
+
+class ParameterMissingError(InvalidRequestError):
+    code = "parameter_missing"
+
+
+class ParameterUnknownError(InvalidRequestError):
+    code = "parameter_unknown"
+
+
+class CurrencyNotSupportedError(InvalidRequestError):
+    code = "currency_not_supported"
+
+
+class AmountTooLargeError(InvalidRequestError):
+    code = "amount_too_large"
+
+
+class IdempotencyKeyReusedError(GatewayError):
+    status = 400
+    type = "idempotency_error"
+    code = "idempotency_key_reused"
+
+
+class AuthenticationError(GatewayError):
+    status = 401
+    type = "authentication_error"
+    code = "api_key_invalid"
+
+
+class ResourceMissingError(GatewayError):
+    status = 404
+    type = "invalid_request_error"
+    code = "resource_missing"
+
+
+class MethodNotAllowedError(GatewayError):
+    status = 405
+    type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class ConflictError(GatewayError):
+    """409: the request conflicts with the object's current state."""
+
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
+
+
+class BodyTooLargeError(GatewayError):
+    status = 413
+    type = "invalid_request_error"
+    code = "body_too_large"
+
+
+class UnsupportedMediaTypeError(GatewayError):
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
+class RateLimitedError(GatewayError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limited"
+
+
+class ServiceUnavailableError(GatewayError):
+    status = 503
+    type = "api_error"
+    code = "service_unavailable"
+
+
+class InternalError(GatewayError):
+    status = 500
+    type = "api_error"
+    code = "internal_error"
+
+
+def error_body(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers for any exception; unknown ones are a bare 500."""
+    if isinstance(exc, GatewayError):
+        return exc.status, exc.body(), exc.headers
+    generic = InternalError("An internal error occurred. The request can be retried safely.")
+    return generic.status, generic.body(), {}

@@ -1,0 +1,33 @@
+"""Prefixed, opaque, time-ordered object ids (`pay_`, `re_`, `evt_`, `we_`, `mch_`)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+PAYMENT = "pay"
+REFUND = "re"
+EVENT = "evt"
+WEBHOOK_ENDPOINT = "we"
+MERCHANT = "mch"
+
+
+def _base62(number: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        number, rem = divmod(number, 62)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """A new id: the prefix, 8 chars of milliseconds since the epoch, 16 random chars."""
+    millis = time.time_ns() // 1_000_000
+    return f"{prefix}_{_base62(millis, 8)}{_base62(secrets.randbits(95), 16)}"
+
+
+def has_prefix(value: str, prefix: str) -> bool:
+    """Whether `value` looks like an id of that type (cheap check before a query)."""
+    return value.startswith(prefix + "_") and 4 < len(value) <= 64

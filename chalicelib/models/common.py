@@ -1,0 +1,87 @@
+"""Shared pieces of the API models: timestamps, lists, errors, validation helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
+
+from chalicelib.clock import isoformat
+from chalicelib.errors import (
+    CurrencyNotSupportedError,
+    InvalidRequestError,
+    ParameterMissingError,
+    ParameterUnknownError,
+)
+
+#: A timestamp rendered as ISO 8601 UTC with milliseconds and `Z`.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(isoformat, return_type=str, when_used="json"),
+]
+
+SUPPORTED_CURRENCIES = frozenset(
+    {"INR", "USD", "EUR", "GBP", "JPY", "SGD", "AED", "AUD", "CAD", "CHF"}
+)
+MAX_AMOUNT = 99_999_999_999
+
+
+class RequestModel(BaseModel):
+    """A request body: unknown fields rejected, no coercion of types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(ResponseModel):
+    type: str
+    code: str
+    message: str
+    param: str | None = None
+    payment_id: str | None = None
+
+
+class ErrorResponse(ResponseModel):
+    error: ErrorDetail
+
+
+class ListEnvelope(ResponseModel):
+    object: Literal["list"] = "list"
+    has_more: bool
+
+
+def _param(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+_MESSAGES = {
+    "missing": "{param} is required",
+    "extra_forbidden": "{param} is not a known parameter",
+}
+
+
+def raise_validation_error(exc: ValidationError) -> None:
+    """Turn pydantic's first error into the contract's error (unknown, then missing, first)."""
+    errors = exc.errors(include_url=False)
+    rank = {"extra_forbidden": 0, "missing": 1}
+    errors.sort(key=lambda e: rank.get(e["type"], 2))
+    first = errors[0]
+    param = _param(first["loc"])
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        raise ParameterUnknownError(f"Received unknown parameter: {param}", param=param)
+    if kind == "missing":
+        raise ParameterMissingError(f"Missing required parameter: {param}", param=param)
+    if kind == "currency_not_supported":
+        raise CurrencyNotSupportedError(first["msg"], param=param)
+    message = first["msg"]
+    if kind.startswith(("int_", "string_", "bool_", "dict_", "list_", "model_")) or kind in (
+        "literal_error",
+        "enum",
+    ):
+        message = f"Invalid {param}: {message[0].lower()}{message[1:]}"
+    raise InvalidRequestError(message, param=param or None)

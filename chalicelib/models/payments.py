@@ -1,0 +1,218 @@
+"""Payment request and response models (API.md, Payments)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from chalicelib.clock import utcnow
+from chalicelib.errors import InvalidRequestError
+from chalicelib.models.common import (
+    MAX_AMOUNT,
+    SUPPORTED_CURRENCIES,
+    ListEnvelope,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+)
+
+PaymentMethod = Literal["upi", "card", "netbanking", "wallet"]
+PaymentStatus = Literal["PENDING", "PROCESSING", "SUCCESS", "FAILED", "CANCELLED"]
+METHOD_DETAIL_FIELDS: dict[str, str] = {
+    "vpa": "upi",
+    "card": "card",
+    "bank": "netbanking",
+    "wallet": "wallet",
+}
+
+Amount = Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT, description="Minor units")]
+
+
+def luhn_valid(number: str) -> bool:
+    """Whether a digit string passes the Luhn check."""
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def card_brand(number: str) -> str:
+    """The card brand from its number's leading digits."""
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in {"51", "52", "53", "54", "55"} or "2221" <= number[:4] <= "2720":
+        return "mastercard"
+    if number[:2] in {"34", "37"}:
+        return "amex"
+    if number.startswith(("6011", "65")) or "644" <= number[:3] <= "649":
+        return "discover"
+    if number.startswith(("60", "65", "81", "82", "508", "353", "356")):
+        return "rupay"
+    if "3528" <= number[:4] <= "3589":
+        return "jcb"
+    return "unknown"
+
+
+class CardDetails(RequestModel):
+    number: Annotated[StrictStr, Field(pattern=r"^[0-9]{12,19}$")]
+    exp_month: Annotated[StrictInt, Field(ge=1, le=12)]
+    exp_year: Annotated[StrictInt, Field(ge=1000, le=9999)]
+    cvc: Annotated[StrictStr, Field(pattern=r"^[0-9]{3,4}$")]
+
+    @field_validator("number")
+    @classmethod
+    def _luhn(cls, value: str) -> str:
+        if not luhn_valid(value):
+            raise PydanticCustomError("card_number_invalid", "card number fails the Luhn check")
+        return value
+
+    @model_validator(mode="after")
+    def _not_expired(self) -> CardDetails:
+        now = utcnow()
+        if self.exp_year < now.year:
+            raise InvalidRequestError("The card has expired", param="card.exp_year")
+        if self.exp_year == now.year and self.exp_month < now.month:
+            raise InvalidRequestError("The card has expired", param="card.exp_month")
+        return self
+
+    def __repr__(self) -> str:  # never let a card number reach a log through repr
+        return f"CardDetails(last4={self.number[-4:]!r})"
+
+    __str__ = __repr__
+
+
+class CreatePaymentRequest(RequestModel):
+    """POST /api/v1/payments."""
+
+    order_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
+    amount: Amount
+    currency: Annotated[StrictStr, Field(description="ISO 4217 code, any case")]
+    method: PaymentMethod
+    vpa: Annotated[
+        StrictStr | None,
+        Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9._\-]+@[A-Za-z0-9.\-]+$"),
+    ] = None
+    card: CardDetails | None = None
+    bank: Annotated[StrictStr | None, Field(pattern=r"^[A-Z0-9_]{2,20}$")] = None
+    wallet: Annotated[StrictStr | None, Field(pattern=r"^[a-z0-9_]{2,20}$")] = None
+    description: Annotated[StrictStr | None, Field(max_length=255)] = None
+    metadata: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise PydanticCustomError("currency_invalid", "currency must be an ISO 4217 code")
+        if code not in SUPPORTED_CURRENCIES:
+            raise PydanticCustomError("currency_not_supported", f"Currency {code} is not supported")
+        return code
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 20:
+            raise InvalidRequestError("metadata may have at most 20 keys", param="metadata")
+        for key, item in value.items():
+            if not key or len(key) > 40:
+                raise InvalidRequestError(
+                    "metadata keys must be 1 to 40 characters", param=f"metadata.{key}"
+                )
+            if len(item) > 500:
+                raise InvalidRequestError(
+                    "metadata values must be at most 500 characters", param=f"metadata.{key}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _details_match_method(self) -> CreatePaymentRequest:
+        for name, method in METHOD_DETAIL_FIELDS.items():
+            if getattr(self, name) is not None and method != self.method:
+                raise InvalidRequestError(
+                    f"{name} cannot be given for method {self.method}", param=name
+                )
+        return self
+
+
+class CardSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class Payment(ResponseModel):
+    id: str
+    object: Literal["payment"] = "payment"
+    order_id: str
+    amount: int
+    currency: str
+    method: PaymentMethod
+    status: PaymentStatus
+    vpa: str | None
+    card: CardSummary | None
+    bank: str | None
+    wallet: str | None
+    description: str | None
+    metadata: dict[str, str]
+    amount_refunded: int
+    attempts: int
+    next_attempt_at: Timestamp | None
+    failure_code: str | None
+    failure_message: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class PaymentCreated(Payment):
+    message: Literal["Payment initiated successfully"] = "Payment initiated successfully"
+
+
+class PaymentList(ListEnvelope):
+    data: list[Payment]
+
+
+class PaymentHistoryEntry(ResponseModel):
+    at: Timestamp
+    from_status: PaymentStatus | None
+    to_status: PaymentStatus
+    attempt: int | None
+    outcome: Literal["succeeded", "declined", "transient_error"] | None
+    failure_code: str | None
+    latency_ms: int | None
+
+
+class PaymentHistory(ResponseModel):
+    object: Literal["list"] = "list"
+    data: list[PaymentHistoryEntry]
+    has_more: Literal[False] = False
+
+
+class ListPaymentsQuery(RequestModel):
+    """Query string of GET /api/v1/payments."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    starting_after: str | None = None
+    status: PaymentStatus | None = None
+    order_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")] = None
+
+
+class EmptyRequest(RequestModel):
+    """A POST that takes no fields (cancel, redeliver)."""

@@ -1,0 +1,116 @@
+"""The OpenAPI 3.1 document, generated from the routes and the pydantic models they use."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.api.http import ROUTES, RouteSpec
+from chalicelib.models.common import ErrorResponse
+
+_ERROR_TEXT = {
+    400: "Invalid request",
+    401: "Missing or invalid API key",
+    404: "No such object",
+    409: "Conflict with the object's state",
+    413: "Body too large",
+    415: "Content-Type is not application/json",
+    429: "Rate limited",
+    500: "Internal error",
+    503: "A dependency is unavailable",
+}
+_REF = "#/components/schemas/{model}"
+
+
+def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
+    models: list[tuple[type[BaseModel], str]] = [(ErrorResponse, "serialization")]
+    for route in ROUTES:
+        if route.body is not None:
+            models.append((route.body, "validation"))
+        if route.response is not None:
+            models.append((route.response, "serialization"))
+    unique = list(dict.fromkeys(models))
+    refs, defs = models_json_schema(unique, ref_template=_REF)  # type: ignore[arg-type]
+    return refs, defs.get("$defs", {})
+
+
+def _query_parameters(route: RouteSpec) -> list[dict[str, Any]]:
+    if route.query is None:
+        return []
+    schema = route.query.model_json_schema(ref_template=_REF)
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        params.append({"name": name, "in": "query", "required": False, "schema": prop})
+    return params
+
+
+def build_document() -> dict[str, Any]:
+    """The whole document (every route registered through `endpoint`)."""
+    refs, defs = _schemas()
+    paths: dict[str, Any] = {}
+    error_ref = refs[(ErrorResponse, "serialization")]
+    for route in ROUTES:
+        operation: dict[str, Any] = {
+            "summary": route.summary,
+            "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{route.method}_{route.path}").strip("_"),
+            "responses": {},
+        }
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", route.path)
+        ]
+        parameters += _query_parameters(route)
+        if route.method == "POST":
+            parameters.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            )
+        if parameters:
+            operation["parameters"] = parameters
+        if route.body is not None:
+            operation["requestBody"] = {
+                "required": (
+                    route.body.model_fields
+                    and any(f.is_required() for f in route.body.model_fields.values())
+                )
+                or False,
+                "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
+            }
+        if route.response is not None:
+            operation["responses"][str(route.status)] = {
+                "description": "OK",
+                "content": {
+                    "application/json": {"schema": refs[(route.response, "serialization")]}
+                },
+            }
+        for status in route.errors:
+            operation["responses"][str(status)] = {
+                "description": _ERROR_TEXT.get(status, "Error"),
+                "content": {"application/json": {"schema": error_ref}},
+            }
+        if route.auth:
+            operation["security"] = [{"bearerAuth": []}]
+        else:
+            operation["security"] = []
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Payment gateway",
+            "version": "1.0.0",
+            "description": "Asynchronous payment gateway API (see API.md).",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }

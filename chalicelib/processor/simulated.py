@@ -1,0 +1,200 @@
+"""The test-mode processor: deterministic outcomes (API.md's table) and a real ledger.
+
+Its books live in the `processor_sim` schema and commit on their own, as an
+external processor's would: a charge recorded there survives a gateway crash, and
+a call repeating an idempotency key replays the recorded result instead of
+charging again. Transient errors are not recorded, so a retry with the same key
+executes afresh, as with processors that do not store 5xx answers.
+
+`PROCESSOR_LATENCY_MS` delays each call (calls of a batch overlap, as real
+network calls would); `PROCESSOR_FAILURE_RATE` injects transient errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+
+from chalicelib import db, settings
+from chalicelib.processor.base import ChargeRequest, Processor, ProcessorResult, RefundRequest
+
+DECLINED = "declined"
+FLAKY = "flaky"
+DOWN = "down"
+
+#: scenario -> failure code for declines
+_DECLINE_CODES = {
+    "payment_declined": "Payment declined by the payer's bank",
+    "card_declined": "The card was declined",
+    "insufficient_funds": "The card has insufficient funds",
+    "expired_card": "The card has expired",
+}
+_CARD_SCENARIOS = {
+    "4000000000000002": "card_declined",
+    "4000000000009995": "insufficient_funds",
+    "4000000000000069": "expired_card",
+    "4000000000000341": FLAKY,
+    "4000000000000119": DOWN,
+}
+_VPA_SCENARIOS = {"failure@upi": "payment_declined", "flaky@upi": FLAKY, "down@upi": DOWN}
+
+RECORD_CHARGES = """
+WITH req AS (
+    SELECT * FROM unnest(%(keys)s::text[], %(payment_ids)s::text[], %(amounts)s::bigint[],
+                         %(currencies)s::text[], %(outcomes)s::text[], %(codes)s::text[],
+                         %(attempts)s::int[])
+        AS r(k, payment_id, amount, currency, outcome, code, attempt)
+), existing AS (
+    SELECT c.idempotency_key, c.outcome, c.failure_code
+    FROM processor_sim.charges c JOIN req ON req.k = c.idempotency_key
+), recorded AS (
+    INSERT INTO processor_sim.charges
+        (idempotency_key, payment_id, amount, currency, outcome, failure_code)
+    SELECT k, payment_id, amount, currency, outcome, code FROM req
+    WHERE outcome <> 'transient_error'
+    ON CONFLICT (idempotency_key) DO NOTHING
+), calls AS (
+    INSERT INTO processor_sim.calls (kind, idempotency_key, attempt, result, replayed)
+    SELECT 'charge', req.k, req.attempt, coalesce(e.outcome, req.outcome),
+           e.idempotency_key IS NOT NULL
+    FROM req LEFT JOIN existing e ON e.idempotency_key = req.k
+)
+SELECT idempotency_key, outcome, failure_code FROM existing
+"""
+
+RECORD_REFUNDS = """
+WITH req AS (
+    SELECT * FROM unnest(%(keys)s::text[], %(refund_ids)s::text[], %(payment_ids)s::text[],
+                         %(amounts)s::bigint[], %(outcomes)s::text[], %(attempts)s::int[])
+        AS r(k, refund_id, payment_id, amount, outcome, attempt)
+), existing AS (
+    SELECT f.idempotency_key, f.outcome, f.failure_code
+    FROM processor_sim.refunds f JOIN req ON req.k = f.idempotency_key
+), recorded AS (
+    INSERT INTO processor_sim.refunds (idempotency_key, refund_id, payment_id, amount, outcome)
+    SELECT k, refund_id, payment_id, amount, outcome FROM req
+    WHERE outcome <> 'transient_error'
+    ON CONFLICT (idempotency_key) DO NOTHING
+), calls AS (
+    INSERT INTO processor_sim.calls (kind, idempotency_key, attempt, result, replayed)
+    SELECT 'refund', req.k, req.attempt, coalesce(e.outcome, req.outcome),
+           e.idempotency_key IS NOT NULL
+    FROM req LEFT JOIN existing e ON e.idempotency_key = req.k
+)
+SELECT idempotency_key, outcome, failure_code FROM existing
+"""
+
+
+def card_scenario(number: str) -> str:
+    return _CARD_SCENARIOS.get(number, "ok")
+
+
+def _scenario(request: ChargeRequest) -> str:
+    if request.vpa is not None:
+        return _VPA_SCENARIOS.get(request.vpa.lower(), "ok")
+    if request.method_token and request.method_token.startswith("tok_sim_"):
+        return request.method_token.split("_")[2]
+    return "ok"
+
+
+def _decide(scenario: str, attempt: int, failure_rate: float) -> ProcessorResult:
+    if failure_rate and random.random() < failure_rate:
+        return ProcessorResult("transient_error", "processor_unavailable", "Injected failure")
+    if scenario == DOWN or (scenario == FLAKY and attempt <= 1):
+        return ProcessorResult(
+            "transient_error", "processor_unavailable", "The processor is unavailable"
+        )
+    if scenario in _DECLINE_CODES:
+        return ProcessorResult(DECLINED, scenario, _DECLINE_CODES[scenario])
+    return ProcessorResult("succeeded")
+
+
+class SimulatedProcessor(Processor):
+    def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
+        # The token carries only the test scenario, never the number.
+        return f"tok_sim_{card_scenario(number).replace('_', '-')}_{secrets.token_hex(8)}"
+
+    async def charge(self, request: ChargeRequest) -> ProcessorResult:
+        return (await self.charge_many([request]))[0]
+
+    async def refund(self, request: RefundRequest) -> ProcessorResult:
+        return (await self.refund_many([request]))[0]
+
+    async def _latency(self, count: int) -> None:
+        latency_s = settings.get_settings().processor_latency_ms / 1000
+        if latency_s > 0 and count:
+            # Each call waits its own latency; the calls of a batch overlap.
+            await asyncio.gather(*(asyncio.sleep(latency_s) for _ in range(count)))
+
+    async def charge_many(self, requests: list[ChargeRequest]) -> list[ProcessorResult]:
+        if not requests:
+            return []
+        started = time.perf_counter()
+        await self._latency(len(requests))
+        rate = settings.get_settings().processor_failure_rate
+        decided = [_decide(_scenario(r).replace("-", "_"), r.attempt, rate) for r in requests]
+        with db.connection() as conn:
+            replayed = {
+                row["idempotency_key"]: row
+                for row in conn.execute(
+                    RECORD_CHARGES,
+                    {
+                        "keys": [r.idempotency_key for r in requests],
+                        "payment_ids": [r.payment_id for r in requests],
+                        "amounts": [r.amount for r in requests],
+                        "currencies": [r.currency for r in requests],
+                        "outcomes": [d.outcome for d in decided],
+                        "codes": [d.failure_code for d in decided],
+                        "attempts": [r.attempt for r in requests],
+                    },
+                ).fetchall()
+            }
+        return self._results(requests, decided, replayed, started)
+
+    async def refund_many(self, requests: list[RefundRequest]) -> list[ProcessorResult]:
+        if not requests:
+            return []
+        started = time.perf_counter()
+        await self._latency(len(requests))
+        rate = settings.get_settings().processor_failure_rate
+        decided = [_decide("ok", 1, rate) for _ in requests]
+        with db.connection() as conn:
+            replayed = {
+                row["idempotency_key"]: row
+                for row in conn.execute(
+                    RECORD_REFUNDS,
+                    {
+                        "keys": [r.idempotency_key for r in requests],
+                        "refund_ids": [r.refund_id for r in requests],
+                        "payment_ids": [r.payment_id for r in requests],
+                        "amounts": [r.amount for r in requests],
+                        "outcomes": [d.outcome for d in decided],
+                        "attempts": [r.attempt for r in requests],
+                    },
+                ).fetchall()
+            }
+        return self._results(requests, decided, replayed, started)
+
+    @staticmethod
+    def _results(requests, decided, replayed, started) -> list[ProcessorResult]:  # type: ignore[no-untyped-def]
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        results = []
+        for request, result in zip(requests, decided, strict=True):
+            stored = replayed.get(request.idempotency_key)
+            if stored is not None:
+                code = stored["failure_code"]
+                result = ProcessorResult(
+                    stored["outcome"], code, _DECLINE_CODES.get(code or ""), replayed=True
+                )
+            results.append(
+                ProcessorResult(
+                    result.outcome,
+                    result.failure_code,
+                    result.failure_message,
+                    latency_ms,
+                    result.replayed,
+                )
+            )
+        return results

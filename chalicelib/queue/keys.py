@@ -1,0 +1,24 @@
+"""Every Redis key, stream and consumer-group name the gateway uses, in one place."""
+
+from __future__ import annotations
+
+PREFIX = "gw"
+
+#: Stream of payment ids waiting to be executed (fields: `id`).
+PAYMENTS_STREAM = f"{PREFIX}:stream:payments"
+#: Stream of refund ids waiting to be executed (fields: `id`).
+REFUNDS_STREAM = f"{PREFIX}:stream:refunds"
+#: Consumer group that the batch processor reads both streams with.
+PROCESSOR_GROUP = "processor"
+#: Entries that failed with unexpected errors too often (fields: stream, id, error, ...).
+DEAD_LETTER_STREAM = f"{PREFIX}:stream:dead-letters"
+
+
+def entry_errors(stream: str) -> str:
+    """Hash of entry id -> last unexpected error, for dead-letter records."""
+    return f"{stream}:errors"
+
+
+def rate_limit_bucket(api_key_hash: str) -> str:
+    """Token bucket of one API key (a hash: tokens, updated_at)."""
+    return f"{PREFIX}:ratelimit:{api_key_hash}"

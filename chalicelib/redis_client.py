@@ -1,0 +1,38 @@
+"""The Redis client: one per process, created on first use."""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+
+from chalicelib import settings
+
+_lock = threading.Lock()
+_client: redis.Redis | None = None
+
+
+def get_redis() -> redis.Redis:
+    """The process-wide Redis client (thread-safe connection pool, short timeouts)."""
+    global _client
+    if _client is None:
+        with _lock:
+            if _client is None:
+                cfg = settings.get_settings()
+                _client = redis.Redis.from_url(
+                    settings.redis_url(),
+                    socket_timeout=cfg.redis_socket_timeout_s,
+                    socket_connect_timeout=cfg.redis_socket_timeout_s,
+                    health_check_interval=30,
+                    decode_responses=True,
+                )
+    return _client
+
+
+def close_redis() -> None:
+    """Drop the client (tests, shutdown)."""
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+            _client = None

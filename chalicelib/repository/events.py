@@ -1,0 +1,47 @@
+"""SQL for the event outbox and the delivery rows it fans out to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.db import Connection
+
+INSERT_EVENTS_WITH_DELIVERIES = """
+WITH inserted AS (
+    INSERT INTO events (id, merchant_id, type, data, created_at)
+    SELECT id, merchant_id, type, data::jsonb, %(now)s
+    FROM unnest(%(ids)s::text[], %(merchant_ids)s::text[], %(types)s::text[], %(datas)s::text[])
+        AS e(id, merchant_id, type, data)
+    RETURNING id, merchant_id, type
+)
+INSERT INTO webhook_deliveries (event_id, endpoint_id, status, next_attempt_at, created_at,
+                                updated_at)
+SELECT inserted.id, w.id, 'pending', %(now)s, %(now)s, %(now)s
+FROM inserted
+JOIN webhook_endpoints w
+  ON w.merchant_id = inserted.merchant_id AND w.deleted_at IS NULL
+ AND w.status = 'enabled' AND inserted.type = ANY (w.events)
+"""
+
+
+def insert_events_with_deliveries(
+    conn: Connection,
+    event_ids: list[str],
+    merchant_ids: list[str],
+    types: list[str],
+    datas: list[str],
+    now: datetime,
+) -> None:
+    """Insert events and one pending delivery per subscribed endpoint, in one statement."""
+    if not event_ids:
+        return
+    conn.execute(
+        INSERT_EVENTS_WITH_DELIVERIES,
+        {
+            "ids": event_ids,
+            "merchant_ids": merchant_ids,
+            "types": types,
+            "datas": datas,
+            "now": now,
+        },
+    )

@@ -1,0 +1,120 @@
+"""SQL of the batch processor for payments: sweep, claim (lock + CAS), finish.
+
+Each statement handles a whole batch, so the round trips per batch are constant.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.db import Connection
+from chalicelib.repository.payments import PAYMENT_COLUMNS
+
+# Due PENDING payments and PROCESSING ones whose handler died, that were not added
+# to the stream within the visibility timeout. The outer status test is re-checked
+# on rows that changed while the statement waited for their lock.
+SWEEP = """
+UPDATE payments p SET enqueued_at = %(now)s
+WHERE p.status IN ('PENDING', 'PROCESSING')
+  AND p.id IN (
+    (SELECT id FROM payments
+     WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
+       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
+     ORDER BY next_attempt_at LIMIT %(limit)s)
+    UNION ALL
+    (SELECT id FROM payments
+     WHERE status = 'PROCESSING' AND processing_started_at < %(stale_before)s
+       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
+     LIMIT %(limit)s))
+RETURNING p.id
+"""
+
+# Lock what this handler may execute (SKIP LOCKED: never wait for another handler)
+# and move it PENDING → PROCESSING by compare-and-set. A PROCESSING row whose
+# handler died past the visibility timeout is re-run at the same attempt number.
+CLAIM = """
+WITH claimable AS (
+    SELECT id, status AS previous_status FROM payments
+    WHERE id = ANY(%(ids)s::text[])
+      AND ((status = 'PENDING' AND next_attempt_at <= %(now)s)
+        OR (status = 'PROCESSING' AND processing_started_at < %(stale_before)s))
+    FOR UPDATE SKIP LOCKED
+), moved AS (
+    UPDATE payments p
+    SET status = 'PROCESSING',
+        attempts = CASE WHEN c.previous_status = 'PENDING' THEN p.attempts + 1
+                        ELSE p.attempts END,
+        processing_started_at = %(now)s,
+        updated_at = %(now)s
+    FROM claimable c
+    WHERE p.id = c.id
+    RETURNING p.id, p.merchant_id, p.amount, p.currency, p.method, p.vpa, p.bank, p.wallet,
+              p.method_token, p.attempts, c.previous_status
+), history AS (
+    INSERT INTO payment_history (payment_id, at, from_status, to_status)
+    SELECT id, %(now)s, 'PENDING', 'PROCESSING' FROM moved WHERE previous_status = 'PENDING'
+)
+SELECT * FROM moved
+"""
+
+# Write every result of a batch. The CAS on status and attempt keeps a handler
+# that was presumed dead from overwriting a newer result.
+FINISH = f"""
+WITH result AS (
+    SELECT * FROM unnest(%(ids)s::text[], %(statuses)s::text[], %(attempts)s::int[],
+                         %(outcomes)s::text[], %(codes)s::text[], %(messages)s::text[],
+                         %(next_attempt_ats)s::timestamptz[], %(latencies)s::int[],
+                         %(attempt_codes)s::text[])
+        AS r(id, status, attempt, outcome, failure_code, failure_message, next_attempt_at,
+             latency_ms, attempt_failure_code)
+), finished AS (
+    UPDATE payments p
+    SET status = r.status,
+        failure_code = r.failure_code,
+        failure_message = r.failure_message,
+        next_attempt_at = r.next_attempt_at,
+        enqueued_at = NULL,
+        processing_started_at = NULL,
+        updated_at = %(now)s
+    FROM result r
+    WHERE p.id = r.id AND p.status = 'PROCESSING' AND p.attempts = r.attempt
+    RETURNING {", ".join("p." + c.strip() for c in PAYMENT_COLUMNS.split(","))},
+              r.outcome, r.latency_ms, r.attempt_failure_code
+), history AS (
+    INSERT INTO payment_history (payment_id, at, from_status, to_status, attempt, outcome,
+                                 failure_code, latency_ms)
+    SELECT id, %(now)s, 'PROCESSING', status, attempts, outcome, attempt_failure_code,
+           latency_ms
+    FROM finished
+)
+SELECT * FROM finished
+"""
+
+COUNT_RETRY_SCHEDULED = (
+    "SELECT count(*) AS n FROM payments WHERE status = 'PENDING' AND attempts > 0"
+)
+
+
+def sweep(conn: Connection, now: datetime, stale_before: datetime, limit: int) -> list[str]:
+    rows = conn.execute(
+        SWEEP, {"now": now, "stale_before": stale_before, "limit": limit}
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+def claim(
+    conn: Connection, payment_ids: list[str], now: datetime, stale_before: datetime
+) -> list[dict[str, Any]]:
+    return conn.execute(
+        CLAIM, {"ids": payment_ids, "now": now, "stale_before": stale_before}
+    ).fetchall()
+
+
+def finish(conn: Connection, results: dict[str, list[Any]], now: datetime) -> list[dict[str, Any]]:
+    return conn.execute(FINISH, {**results, "now": now}).fetchall()
+
+
+def count_retry_scheduled(conn: Connection) -> int:
+    row = conn.execute(COUNT_RETRY_SCHEDULED).fetchone()
+    return int(row["n"]) if row else 0

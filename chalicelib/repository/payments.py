@@ -1,0 +1,158 @@
+"""SQL for payments and their status history. Statements are named; parameters bound."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from chalicelib.db import Connection
+
+PAYMENT_COLUMNS = (
+    "id, merchant_id, order_id, amount, currency, method, status, vpa, card, bank, wallet,"
+    " description, metadata, amount_refunded, amount_refund_reserved, attempts,"
+    " next_attempt_at, failure_code, failure_message, created_at, updated_at"
+)
+
+INSERT_PAYMENT_WITH_HISTORY = f"""
+WITH inserted AS (
+    INSERT INTO payments (id, merchant_id, order_id, amount, currency, method, status,
+                          vpa, card, bank, wallet, method_token, description, metadata,
+                          next_attempt_at, enqueued_at, created_at, updated_at)
+    VALUES (%(id)s, %(merchant_id)s, %(order_id)s, %(amount)s, %(currency)s, %(method)s,
+            'PENDING', %(vpa)s, %(card)s, %(bank)s, %(wallet)s, %(method_token)s,
+            %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s)
+    ON CONFLICT (merchant_id, order_id) WHERE status IN ('PENDING', 'PROCESSING', 'SUCCESS')
+    DO NOTHING
+    RETURNING {PAYMENT_COLUMNS}
+), history AS (
+    INSERT INTO payment_history (payment_id, at, from_status, to_status)
+    SELECT id, created_at, NULL, 'PENDING' FROM inserted
+)
+SELECT {PAYMENT_COLUMNS} FROM inserted
+"""
+
+FIND_ACTIVE_ID_BY_MERCHANT_ID_ORDER_ID = """
+SELECT id FROM payments
+WHERE merchant_id = %(merchant_id)s AND order_id = %(order_id)s
+  AND status IN ('PENDING', 'PROCESSING', 'SUCCESS')
+"""
+
+GET_FOR_MERCHANT = (
+    f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = %(id)s AND merchant_id = %(merchant_id)s"
+)
+
+GET_CURSOR_FOR_MERCHANT = (
+    "SELECT created_at, id FROM payments WHERE id = %(id)s AND merchant_id = %(merchant_id)s"
+)
+
+MARK_NOT_ENQUEUED = (
+    "UPDATE payments SET enqueued_at = NULL WHERE id = %(id)s AND status = 'PENDING'"
+)
+
+LIST_HISTORY_FOR_MERCHANT = """
+SELECT h.at, h.from_status, h.to_status, h.attempt, h.outcome, h.failure_code, h.latency_ms
+FROM payment_history h JOIN payments p ON p.id = h.payment_id
+WHERE h.payment_id = %(id)s AND p.merchant_id = %(merchant_id)s
+ORDER BY h.id
+"""
+
+CANCEL_PENDING_FOR_MERCHANT = f"""
+WITH cancelled AS (
+    UPDATE payments
+    SET status = 'CANCELLED', next_attempt_at = NULL, updated_at = %(now)s
+    WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND status = 'PENDING'
+    RETURNING {PAYMENT_COLUMNS}
+), history AS (
+    INSERT INTO payment_history (payment_id, at, from_status, to_status)
+    SELECT id, %(now)s, 'PENDING', 'CANCELLED' FROM cancelled
+)
+SELECT {PAYMENT_COLUMNS} FROM cancelled
+"""
+
+
+def insert_payment_with_history(conn: Connection, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert a PENDING payment and its first history entry.
+
+    Returns None when the order already has an active payment (the unique index
+    `payments_one_active_per_order` decides, so concurrent creates cannot both win).
+    """
+    params = dict(row)
+    params["card"] = Jsonb(row["card"]) if row["card"] is not None else None
+    params["metadata"] = Jsonb(row["metadata"])
+    return conn.execute(INSERT_PAYMENT_WITH_HISTORY, params).fetchone()
+
+
+def find_active_id_by_merchant_id_order_id(
+    conn: Connection, merchant_id: str, order_id: str
+) -> str | None:
+    row = conn.execute(
+        FIND_ACTIVE_ID_BY_MERCHANT_ID_ORDER_ID, {"merchant_id": merchant_id, "order_id": order_id}
+    ).fetchone()
+    return row["id"] if row else None
+
+
+def get_payment_for_merchant(
+    conn: Connection, payment_id: str, merchant_id: str
+) -> dict[str, Any] | None:
+    return conn.execute(GET_FOR_MERCHANT, {"id": payment_id, "merchant_id": merchant_id}).fetchone()
+
+
+def get_cursor_for_merchant(
+    conn: Connection, payment_id: str, merchant_id: str
+) -> tuple[datetime, str] | None:
+    row = conn.execute(
+        GET_CURSOR_FOR_MERCHANT, {"id": payment_id, "merchant_id": merchant_id}
+    ).fetchone()
+    return (row["created_at"], row["id"]) if row else None
+
+
+def list_payments_for_merchant(
+    conn: Connection,
+    merchant_id: str,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    status: str | None,
+    order_id: str | None,
+) -> list[dict[str, Any]]:
+    """Newest first; fetches `limit` rows (ask for one more to learn `has_more`)."""
+    clauses = ["merchant_id = %(merchant_id)s"]
+    params: dict[str, Any] = {"merchant_id": merchant_id, "limit": limit}
+    if status is not None:
+        clauses.append("status = %(status)s")
+        params["status"] = status
+    if order_id is not None:
+        clauses.append("order_id = %(order_id)s")
+        params["order_id"] = order_id
+    if after is not None:
+        clauses.append("(created_at, id) < (%(after_at)s, %(after_id)s)")
+        params["after_at"], params["after_id"] = after
+    sql = (
+        f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE {' AND '.join(clauses)}"
+        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s"
+    )
+    return conn.execute(sql, params).fetchall()
+
+
+def mark_not_enqueued(conn: Connection, payment_id: str) -> None:
+    """Record that adding the id to the stream failed, so the next sweep takes it at once."""
+    conn.execute(MARK_NOT_ENQUEUED, {"id": payment_id})
+
+
+def list_history_for_merchant(
+    conn: Connection, payment_id: str, merchant_id: str
+) -> list[dict[str, Any]]:
+    return conn.execute(
+        LIST_HISTORY_FOR_MERCHANT, {"id": payment_id, "merchant_id": merchant_id}
+    ).fetchall()
+
+
+def cancel_pending_for_merchant(
+    conn: Connection, payment_id: str, merchant_id: str, now: datetime
+) -> dict[str, Any] | None:
+    """Compare-and-set PENDING → CANCELLED; None if the payment was not PENDING."""
+    return conn.execute(
+        CANCEL_PENDING_FOR_MERCHANT, {"id": payment_id, "merchant_id": merchant_id, "now": now}
+    ).fetchone()

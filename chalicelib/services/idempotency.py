@@ -1,0 +1,93 @@
+"""Idempotency keys: the first answer to a key is replayed, never re-executed.
+
+The record is written in the same transaction as the object the request created,
+so neither exists without the other. A transaction-scoped advisory lock on the
+key makes a concurrent duplicate answer 409 at once instead of waiting.
+
+A request that fails with a 500 rolls back everything it did, record included:
+nothing was created, so the same key may be retried and executes afresh. (Stripe
+stores 500s because its side effects can be partial; ours cannot.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import settings
+from chalicelib.db import Connection
+from chalicelib.errors import ConflictError, IdempotencyKeyReusedError, InvalidRequestError
+from chalicelib.repository import idempotency as idempotency_repo
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+@dataclass
+class StoredResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def validate_key(raw: str | None) -> str | None:
+    """The key from the header, or None if absent; 400 if empty or too long."""
+    if raw is None:
+        return None
+    if not raw or len(raw) > MAX_KEY_LENGTH:
+        raise InvalidRequestError(
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters", param=HEADER
+        )
+    return raw
+
+
+def request_fingerprint(method: str, path: str, body: Any) -> str:
+    """Hash of the request as parsed JSON (key order and spacing do not matter)."""
+    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def begin(conn: Connection, merchant_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+    """Claim the key inside the caller's transaction.
+
+    Returns the stored first answer to replay, or None when this request is the
+    first and must execute. Raises 409 while another request holds the key and
+    400 when the key was used with a different request.
+    """
+    if not idempotency_repo.try_lock_key(conn, merchant_id, key):
+        raise ConflictError(
+            "Another request with this Idempotency-Key is still being processed."
+            " Retry after it completes.",
+            code="idempotency_key_in_use",
+        )
+    ttl_s = settings.get_settings().idempotency_ttl_hours * 3600
+    record = idempotency_repo.find_by_merchant_id_key(conn, merchant_id, key, ttl_s)
+    if record is None:
+        return None
+    if record["request_hash"] != fingerprint:
+        raise IdempotencyKeyReusedError(
+            "This Idempotency-Key was already used with a different request.",
+            param=HEADER,
+        )
+    return StoredResponse(
+        status=record["response_status"],
+        body=bytes(record["response_body"]),
+        headers=dict(record["response_headers"]),
+    )
+
+
+def record(
+    conn: Connection, merchant_id: str, key: str, fingerprint: str, response: StoredResponse
+) -> None:
+    """Store the first answer, in the transaction that created the object."""
+    idempotency_repo.insert_record(
+        conn, merchant_id, key, fingerprint, response.status, response.headers, response.body
+    )
+
+
+def prune_expired(conn: Connection, limit: int = 10_000) -> int:
+    """Remove records older than the time to live (at least 24 h)."""
+    ttl_s = settings.get_settings().idempotency_ttl_hours * 3600
+    return idempotency_repo.delete_older_than(conn, ttl_s, limit)

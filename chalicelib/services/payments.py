@@ -1,0 +1,191 @@
+"""Payment rules: accept, read, list, cancel, history.
+
+The HTTP routes and the batch processor both come through here or through
+`services.batch`; neither opens a cursor of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+
+from chalicelib import db, ids
+from chalicelib.clock import utcnow
+from chalicelib.errors import ConflictError, InvalidRequestError, ResourceMissingError
+from chalicelib.models.payments import (
+    CardSummary,
+    CreatePaymentRequest,
+    ListPaymentsQuery,
+    Payment,
+    PaymentCreated,
+    PaymentHistoryEntry,
+    card_brand,
+)
+from chalicelib.processor import get_processor
+from chalicelib.queue import keys, stream
+from chalicelib.repository import payments as payment_repo
+
+log = logging.getLogger(__name__)
+
+
+def payment_from_row(row: dict[str, Any], model: type[Payment] = Payment) -> Payment:
+    """The API's payment object (or a subclass such as PaymentCreated) from a database row."""
+    card = row["card"]
+    return model(
+        id=row["id"],
+        order_id=row["order_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        method=row["method"],
+        status=row["status"],
+        vpa=row["vpa"],
+        card=CardSummary(**card) if card else None,
+        bank=row["bank"],
+        wallet=row["wallet"],
+        description=row["description"],
+        metadata=row["metadata"],
+        amount_refunded=row["amount_refunded"],
+        attempts=row["attempts"],
+        # Set only while a retry is scheduled (a new payment is due at once).
+        next_attempt_at=(
+            row["next_attempt_at"] if row["status"] == "PENDING" and row["attempts"] else None
+        ),
+        failure_code=row["failure_code"],
+        failure_message=row["failure_message"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _missing(payment_id: str) -> ResourceMissingError:
+    return ResourceMissingError(f"No such payment: '{payment_id}'", param="id")
+
+
+def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentRequest) -> Payment:
+    """Store a PENDING payment with its first history entry; enqueue it after commit."""
+    now = utcnow()
+    card_summary = None
+    method_token = None
+    if request.card is not None:
+        card = request.card
+        method_token = get_processor().tokenize_card(
+            card.number, card.exp_month, card.exp_year, card.cvc
+        )
+        card_summary = {
+            "brand": card_brand(card.number),
+            "last4": card.number[-4:],
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+        }
+    row = payment_repo.insert_payment_with_history(
+        uow.conn,
+        {
+            "id": ids.new_id(ids.PAYMENT),
+            "merchant_id": merchant_id,
+            "order_id": request.order_id,
+            "amount": request.amount,
+            "currency": request.currency,
+            "method": request.method,
+            "vpa": request.vpa,
+            "card": card_summary,
+            "bank": request.bank,
+            "wallet": request.wallet,
+            "method_token": method_token,
+            "description": request.description,
+            "metadata": request.metadata,
+            "now": now,
+        },
+    )
+    if row is None:
+        existing = payment_repo.find_active_id_by_merchant_id_order_id(
+            uow.conn, merchant_id, request.order_id
+        )
+        raise ConflictError(
+            f"Order '{request.order_id}' already has an active payment.",
+            code="order_has_active_payment",
+            param="order_id",
+            extra={"payment_id": existing},
+        )
+    payment_id = row["id"]
+    uow.after_commit(lambda: enqueue_accepted(payment_id))
+    return payment_from_row(row, PaymentCreated)
+
+
+def enqueue_accepted(payment_id: str) -> None:
+    """Add a committed payment to the stream; if Redis fails, leave it to the sweep."""
+    try:
+        stream.add(keys.PAYMENTS_STREAM, [payment_id])
+    except redis.RedisError as exc:
+        log.warning(
+            "enqueue failed, the sweep will pick the payment up",
+            extra={"payment_id": payment_id, "error": type(exc).__name__},
+        )
+        try:
+            with db.connection() as conn:
+                payment_repo.mark_not_enqueued(conn, payment_id)
+        except Exception:  # the sweep still finds it after the visibility timeout
+            log.warning("could not mark payment as not enqueued", extra={"payment_id": payment_id})
+
+
+def get_payment(merchant_id: str, payment_id: str) -> Payment:
+    if not ids.has_prefix(payment_id, ids.PAYMENT):
+        raise _missing(payment_id)
+    with db.connection() as conn:
+        row = payment_repo.get_payment_for_merchant(conn, payment_id, merchant_id)
+    if row is None:
+        raise _missing(payment_id)
+    return payment_from_row(row)
+
+
+def list_payments(merchant_id: str, query: ListPaymentsQuery) -> tuple[list[Payment], bool]:
+    """A page of the merchant's payments, newest first, and whether more follow."""
+    with db.connection() as conn:
+        after = None
+        if query.starting_after is not None:
+            after = payment_repo.get_cursor_for_merchant(conn, query.starting_after, merchant_id)
+            if after is None:
+                raise InvalidRequestError(
+                    f"No such payment: '{query.starting_after}'", param="starting_after"
+                )
+        rows = payment_repo.list_payments_for_merchant(
+            conn,
+            merchant_id,
+            limit=query.limit + 1,
+            after=after,
+            status=query.status,
+            order_id=query.order_id,
+        )
+    return [payment_from_row(r) for r in rows[: query.limit]], len(rows) > query.limit
+
+
+def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Payment:
+    """PENDING → CANCELLED by compare-and-set; a payment already PROCESSING is not cancellable."""
+    if not ids.has_prefix(payment_id, ids.PAYMENT):
+        raise _missing(payment_id)
+    row = payment_repo.cancel_pending_for_merchant(uow.conn, payment_id, merchant_id, utcnow())
+    if row is None:
+        current = payment_repo.get_payment_for_merchant(uow.conn, payment_id, merchant_id)
+        if current is None:
+            raise _missing(payment_id)
+        raise ConflictError(
+            f"Payment '{payment_id}' is {current['status']} and cannot be cancelled;"
+            " only PENDING payments can.",
+            code="payment_not_cancellable",
+        )
+    payment = payment_from_row(row)
+    from chalicelib.services import events
+
+    events.record_payment_events(uow.conn, [(merchant_id, "payment.cancelled", payment)])
+    return payment
+
+
+def payment_history(merchant_id: str, payment_id: str) -> list[PaymentHistoryEntry]:
+    if not ids.has_prefix(payment_id, ids.PAYMENT):
+        raise _missing(payment_id)
+    with db.connection() as conn:
+        rows = payment_repo.list_history_for_merchant(conn, payment_id, merchant_id)
+    if not rows:
+        raise _missing(payment_id)
+    return [PaymentHistoryEntry(**row) for row in rows]

@@ -1,0 +1,75 @@
+"""Per-API-key token bucket in Redis, updated atomically by one Lua script.
+
+Fails open: if Redis cannot be reached, no request is refused for rate
+limiting's sake (the payment path itself does not need Redis to answer).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import redis
+
+from chalicelib import settings
+from chalicelib.errors import RateLimitedError
+from chalicelib.queue import keys
+from chalicelib.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+# KEYS[1] bucket; ARGV: rate per second, burst, cost. Uses the server's clock so
+# that every API instance agrees. Returns {allowed (0/1), seconds until 1 token}.
+BUCKET_SCRIPT_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+local wait = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+else
+  wait = (cost - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, tostring(wait)}
+"""
+
+_script: redis.commands.core.Script | None = None
+
+
+def check(key_hash: str) -> None:
+    """Take one token from the key's bucket, or raise 429 with `Retry-After`."""
+    cfg = settings.get_settings()
+    if not cfg.rate_limit_enabled:
+        return
+    global _script
+    try:
+        if _script is None:
+            _script = get_redis().register_script(BUCKET_SCRIPT_LUA)
+        allowed, wait = _script(
+            keys=[keys.rate_limit_bucket(key_hash)],
+            args=[cfg.rate_limit_per_s, cfg.rate_limit_burst, 1],
+        )
+    except redis.RedisError as exc:
+        log.warning("rate limiter unavailable, failing open: %s", type(exc).__name__)
+        return
+    if int(allowed) == 1:
+        return
+    retry_after = max(1, math.ceil(float(wait)))
+    raise RateLimitedError(
+        "Too many requests for this API key. Retry after the time in Retry-After.",
+        headers={"Retry-After": str(retry_after)},
+    )

@@ -1,0 +1,150 @@
+"""Every setting of the gateway, read from environment variables.
+
+One pydantic-settings class. Settings are built on first use, never at import
+time: Chalice's test client and the Lambda runtime set the stage's environment
+only around the call, so reading them at import would miss it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Literal
+from urllib.parse import quote
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Stage = Literal["local", "test", "prod"]
+
+
+class Settings(BaseSettings):
+    """Gateway configuration; each field is the upper-case environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    stage: Stage = "local"
+    # Connection URLs; in prod they come from Secrets Manager by secret id instead.
+    database_url: str | None = None
+    redis_url: str | None = None
+    database_secret_id: str | None = None
+    redis_secret_id: str | None = None
+    aws_endpoint_url: str | None = None
+    aws_default_region: str = "us-east-1"
+
+    db_pool_max_size: int = Field(default=16, ge=1)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    redis_socket_timeout_s: float = Field(default=2.0, gt=0)
+
+    # Batch processor.
+    batch_size: int = Field(default=1000, ge=1, le=10000)
+    visibility_timeout_s: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_s: float = Field(default=1.0, gt=0)
+    retry_cap_s: float = Field(default=8.0, gt=0)
+    dead_letter_after_deliveries: int = Field(default=5, ge=1)
+    time_budget_margin_ms: int = Field(default=10_000, ge=0)
+    sweep_limit: int = Field(default=5000, ge=1)
+
+    # Simulated processor.
+    processor_latency_ms: float = Field(default=0.0, ge=0)
+    processor_failure_rate: float = Field(default=0.0, ge=0, le=1)
+
+    # Rate limits per API key (token bucket).
+    rate_limit_enabled: bool = True
+    rate_limit_per_s: float = Field(default=100.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+
+    # Idempotency records.
+    idempotency_ttl_hours: float = Field(default=24.0, ge=24.0)
+
+    # Webhooks.
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_retry_schedule_s: list[float] = Field(default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+    webhook_allow_private_hosts: bool = False
+    webhook_batch_size: int = Field(default=200, ge=1)
+
+    # Local scheduler: run every handler at this interval instead of its AWS rate.
+    scheduler_interval_s: float | None = Field(default=None, gt=0)
+
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        """The Postgres URL, from the environment or (prod) from Secrets Manager."""
+        if self.database_url:
+            return self.database_url
+        if self.database_secret_id:
+            return _url_from_secret(self.database_secret_id, self, "postgresql")
+        raise RuntimeError("DATABASE_URL or DATABASE_SECRET_ID must be set")
+
+    def resolved_redis_url(self) -> str:
+        """The Redis URL, from the environment or (prod) from Secrets Manager."""
+        if self.redis_url:
+            return self.redis_url
+        if self.redis_secret_id:
+            return _url_from_secret(self.redis_secret_id, self, "redis")
+        raise RuntimeError("REDIS_URL or REDIS_SECRET_ID must be set")
+
+
+def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
+    """Read a connection URL from a secret.
+
+    The secret is either the URL itself, a JSON object with a `url` field, or the
+    JSON that RDS writes for managed credentials (username, password, host, ...).
+    """
+    import boto3  # lazy: boto3 is slow to import and only prod needs it
+
+    client = boto3.client(
+        "secretsmanager",
+        region_name=settings.aws_default_region,
+        endpoint_url=settings.aws_endpoint_url,
+    )
+    raw = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    if not raw.lstrip().startswith("{"):
+        return raw.strip()
+    value = json.loads(raw)
+    if "url" in value:
+        return str(value["url"])
+    user = quote(str(value["username"]), safe="")
+    password = quote(str(value.get("password", "")), safe="")
+    host = value["host"]
+    port = value.get("port", 5432 if scheme == "postgresql" else 6379)
+    dbname = value.get("dbname", "")
+    return f"{scheme}://{user}:{password}@{host}:{port}/{dbname}"
+
+
+_lock = threading.Lock()
+_settings: Settings | None = None
+_resolved_urls: dict[str, str] = {}
+
+
+def get_settings() -> Settings:
+    """The settings, built from the environment on first use."""
+    global _settings
+    if _settings is None:
+        with _lock:
+            if _settings is None:
+                _settings = Settings()
+    return _settings
+
+
+def database_url() -> str:
+    """The resolved Postgres URL (a Secrets Manager read happens once)."""
+    if "db" not in _resolved_urls:
+        _resolved_urls["db"] = get_settings().resolved_database_url()
+    return _resolved_urls["db"]
+
+
+def redis_url() -> str:
+    """The resolved Redis URL (a Secrets Manager read happens once)."""
+    if "redis" not in _resolved_urls:
+        _resolved_urls["redis"] = get_settings().resolved_redis_url()
+    return _resolved_urls["redis"]
+
+
+def reset_settings() -> None:
+    """Forget cached settings, so the next use reads the environment again (tests)."""
+    global _settings
+    with _lock:
+        _settings = None
+        _resolved_urls.clear()

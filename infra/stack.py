@@ -1,0 +1,468 @@
+"""Bring up Postgres, Redis and the AWS emulator for `make run` and `make test`.
+
+Three ways, in order (DESIGN.md):
+1. DATABASE_URL, REDIS_URL and AWS_ENDPOINT_URL set and reachable: use them.
+2. A Docker engine answers: `docker compose up` the services of docker-compose.yml.
+3. Otherwise start local binaries under `.stack/` (git-ignored): PostgreSQL with
+   initdb/pg_ctl (as the `postgres` user when root), redis-server (installed with
+   apt-get when missing and root) and moto's server as the stand-in for LocalStack.
+
+`python -m infra.stack run [--database NAME] [--redis-db N] -- CMD...` brings the
+stack up, migrates, runs CMD with the URLs in its environment, forwards SIGINT and
+SIGTERM to it, and afterwards stops only the services this call started.
+`up` and `down` start and stop the local services for a development session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_DIR = ROOT / ".stack"
+PG_PORT = int(os.environ.get("GATEWAY_PG_PORT", "54329"))
+REDIS_PORT = int(os.environ.get("GATEWAY_REDIS_PORT", "63799"))
+AWS_PORT = int(os.environ.get("GATEWAY_AWS_PORT", "4566"))
+HOST = "127.0.0.1"
+PG_USER = "gateway"
+DATABASES = ("gateway", "gateway_test")
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", file=sys.stderr, flush=True)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(host: str, port: int, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"[stack] {what} did not start listening on {host}:{port} in {seconds:.0f}s")
+
+
+def url_reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    default = {"postgresql": 5432, "postgres": 5432, "redis": 6379, "http": 80, "https": 443}
+    return port_open(parts.hostname or HOST, parts.port or default.get(parts.scheme, 80))
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+@dataclass
+class Stack:
+    """URLs of the services and which of them this process started."""
+
+    database_base_url: str
+    redis_base_url: str
+    aws_endpoint_url: str
+    started: list[str] = field(default_factory=list)
+    mode: str = "local"
+
+    def env(self, database: str, redis_db: int) -> dict[str, str]:
+        return {
+            "DATABASE_URL": f"{self.database_base_url}/{database}",
+            "REDIS_URL": f"{self.redis_base_url}/{redis_db}",
+            "AWS_ENDPOINT_URL": self.aws_endpoint_url,
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        }
+
+
+# --------------------------------------------------------------------------- postgres
+def _pg_bindir() -> Path:
+    override = os.environ.get("PG_BINDIR")
+    if override:
+        return Path(override)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
+    )
+    for candidate in reversed(candidates):
+        if (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise SystemExit(
+        "[stack] PostgreSQL binaries not found (looked in /usr/lib/postgresql/*/bin and PATH). "
+        "Install PostgreSQL 15 (apt-get install postgresql-15), set PG_BINDIR, "
+        "or give DATABASE_URL."
+    )
+
+
+def _as_pg_user(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def _pg_data_dir() -> Path:
+    """The data directory: under .stack/, or (root, untraversable project) linked from there."""
+    link = STACK_DIR / "postgres"
+    if link.is_symlink() or link.exists():
+        return link.resolve()
+    if os.geteuid() == 0:
+        probe = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(STACK_DIR)],
+            check=False,
+        )
+        if probe.returncode != 0:
+            # The postgres user cannot reach the project (e.g. under /root): keep the
+            # data in /var/tmp and leave a symlink under .stack/ so it is still found.
+            target = Path("/var/tmp") / f"gateway-postgres-{abs(hash(str(ROOT))) % 10**8}"
+            target.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(target)
+            return target
+    link.mkdir(parents=True, exist_ok=True)
+    return link
+
+
+def start_postgres() -> bool:
+    """Start PostgreSQL on PG_PORT unless it already answers; True if started here."""
+    if port_open(HOST, PG_PORT):
+        return False
+    bindir = _pg_bindir()
+    data = _pg_data_dir()
+    if os.geteuid() == 0:
+        run(["chown", "-R", "postgres:postgres", str(data)])
+    if not (data / "PG_VERSION").exists():
+        log(f"initdb {data}")
+        run(
+            _as_pg_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    PG_USER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+        )
+    log(f"starting PostgreSQL on {HOST}:{PG_PORT}")
+    options = (
+        f"-p {PG_PORT} -c listen_addresses={HOST} -k {data} -c max_connections=200 "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c shared_buffers=256MB"
+    )
+    run(
+        _as_pg_user(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(data / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        stdout=subprocess.DEVNULL,
+    )
+    return True
+
+
+def stop_postgres() -> None:
+    data = _pg_data_dir()
+    if (data / "postmaster.pid").exists():
+        log("stopping PostgreSQL")
+        subprocess.run(
+            _as_pg_user(
+                [str(_pg_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+            ),
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+def create_databases(base_url: str) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = psycopg.connect(f"{base_url}/postgres", autocommit=True, connect_timeout=3)
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    with conn:
+        existing = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        for name in DATABASES:
+            if name not in existing:
+                try:
+                    conn.execute(f'CREATE DATABASE "{name}"')
+                except psycopg.errors.DuplicateDatabase:
+                    pass
+
+
+# --------------------------------------------------------------------------- redis
+def _redis_server() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("redis-server is missing: installing Debian's redis-server package")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
+        run(["apt-get", "install", "-y", "-qq", "redis-server"], env=env, stdout=subprocess.DEVNULL)
+        found = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if Path(found).exists():
+            return found
+    raise SystemExit(
+        "[stack] redis-server not found. Install Redis 7 (Debian: apt-get install redis-server) "
+        "or give REDIS_URL."
+    )
+
+
+def start_redis() -> bool:
+    if port_open(HOST, REDIS_PORT):
+        return False
+    server = _redis_server()
+    data = STACK_DIR / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    log(f"starting Redis on {HOST}:{REDIS_PORT}")
+    run(
+        [
+            server,
+            "--port",
+            str(REDIS_PORT),
+            "--bind",
+            HOST,
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(data),
+            "--pidfile",
+            str(data / "redis.pid"),
+            "--logfile",
+            str(data / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+    )
+    wait_for_port(HOST, REDIS_PORT, "Redis")
+    return True
+
+
+def stop_redis() -> None:
+    _kill_pidfile(STACK_DIR / "redis" / "redis.pid", "Redis")
+
+
+# --------------------------------------------------------------------------- aws emulator
+def start_aws_emulator() -> bool:
+    if port_open(HOST, AWS_PORT):
+        return False
+    data = STACK_DIR / "moto"
+    data.mkdir(parents=True, exist_ok=True)
+    moto = Path(sys.executable).parent / "moto_server"
+    if not moto.exists():
+        raise SystemExit("[stack] moto_server is missing from the virtualenv (make venv)")
+    log(f"starting the AWS emulator (moto) on {HOST}:{AWS_PORT}")
+    with open(data / "moto.log", "ab") as out:
+        proc = subprocess.Popen(
+            [str(moto), "-H", HOST, "-p", str(AWS_PORT)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    (data / "moto.pid").write_text(str(proc.pid))
+    wait_for_port(HOST, AWS_PORT, "The AWS emulator")
+    return True
+
+
+def stop_aws_emulator() -> None:
+    _kill_pidfile(STACK_DIR / "moto" / "moto.pid", "the AWS emulator")
+
+
+def _kill_pidfile(pidfile: Path, what: str) -> None:
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return
+    log(f"stopping {what}")
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    pidfile.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- modes
+def _docker_engine() -> bool:
+    if os.environ.get("GATEWAY_NO_DOCKER") or not shutil.which("docker"):
+        return False
+    probe = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)
+    return probe.returncode == 0
+
+
+def up() -> Stack:
+    """Bring the services up (or find them) and return their URLs."""
+    given = [os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL")]
+    if all(given) and all(url_reachable(u) for u in given):  # type: ignore[arg-type]
+        log("using the services given by DATABASE_URL, REDIS_URL and AWS_ENDPOINT_URL")
+        db, rd, aws = given
+        return Stack(db.rsplit("/", 1)[0], rd.rsplit("/", 1)[0], aws, mode="given")  # type: ignore[union-attr]
+
+    pg_base = f"postgresql://{PG_USER}@{HOST}:{PG_PORT}"
+    stack = Stack(pg_base, f"redis://{HOST}:{REDIS_PORT}", f"http://{HOST}:{AWS_PORT}")
+    if _docker_engine():
+        log("Docker engine found: docker compose up postgres redis localstack")
+        run(
+            [
+                "docker",
+                "compose",
+                "-f",
+                str(ROOT / "docker-compose.yml"),
+                "up",
+                "-d",
+                "--wait",
+                "postgres",
+                "redis",
+                "localstack",
+            ]
+        )
+        stack.mode = "docker"
+        create_databases(pg_base)
+        return stack
+
+    STACK_DIR.mkdir(exist_ok=True)
+    if start_postgres():
+        stack.started.append("postgres")
+    if start_redis():
+        stack.started.append("redis")
+    if start_aws_emulator():
+        stack.started.append("aws")
+    create_databases(pg_base)
+    return stack
+
+
+def down(services: list[str] | None = None) -> None:
+    """Stop local services (all of them, or the named ones)."""
+    services = services or ["aws", "redis", "postgres"]
+    stoppers = {"aws": stop_aws_emulator, "redis": stop_redis, "postgres": stop_postgres}
+    for name in services:
+        stoppers[name]()
+
+
+def bootstrap_emulator(env: dict[str, str]) -> None:
+    """Create what the app expects in the AWS emulator: the connection-URL secrets."""
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    for name, value in (
+        ("gateway/local/database-url", env["DATABASE_URL"]),
+        ("gateway/local/redis-url", env["REDIS_URL"]),
+    ):
+        try:
+            client.create_secret(Name=name, SecretString=value)
+        except client.exceptions.ResourceExistsException:
+            client.put_secret_value(SecretId=name, SecretString=value)
+
+
+def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
+    """Bring the stack up, migrate, run `command`, then stop what was started here."""
+    stack = up()
+    child: subprocess.Popen | None = None
+    try:
+        env = {**os.environ, **stack.env(database, redis_db)}
+        from infra.migrate import migrate
+
+        applied = migrate(env["DATABASE_URL"])
+        if applied:
+            log(f"migrations applied to {database}: {', '.join(applied)}")
+        bootstrap_emulator(env)
+        child = subprocess.Popen(command, env=env)
+
+        def forward(signum: int, _frame: object) -> None:
+            if child is not None and child.poll() is None:
+                child.send_signal(signum)
+
+        signal.signal(signal.SIGINT, forward)
+        signal.signal(signal.SIGTERM, forward)
+        return child.wait()
+    finally:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            child.wait(timeout=30)
+        if stack.started:
+            down(list(reversed(stack.started)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Local service stack for the gateway")
+    sub = parser.add_subparsers(dest="action", required=True)
+    run_p = sub.add_parser("run", help="run a command with the stack up")
+    run_p.add_argument("--database", default="gateway", choices=DATABASES)
+    run_p.add_argument("--redis-db", type=int, default=0)
+    run_p.add_argument("command", nargs=argparse.REMAINDER)
+    up_p = sub.add_parser("up", help="start the local services and leave them running")
+    up_p.add_argument("--database", default="gateway", choices=DATABASES)
+    up_p.add_argument("--redis-db", type=int, default=0)
+    sub.add_parser("down", help="stop the local services")
+    args = parser.parse_args(argv)
+
+    if args.action == "down":
+        down()
+        return 0
+    if args.action == "up":
+        stack = up()
+        env = stack.env(args.database, args.redis_db)
+        from infra.migrate import migrate
+
+        for name in DATABASES:
+            migrate(f"{stack.database_base_url}/{name}")
+        bootstrap_emulator(env)
+        print(json.dumps(env))
+        return 0
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("run needs a command after --")
+    return run_with_stack(args.database, args.redis_db, command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Invoke the app's scheduled handlers the way EventBridge does on AWS.
+
+Each handler gets a real scheduled-event payload and a Lambda context with a
+deadline (the function's configured timeout), at the rate it declares, or every
+SCHEDULER_INTERVAL_S seconds when that is set (the local stage uses 1 s).
+
+  python -m workers.scheduler --once   # each handler once, one JSON line each
+  python -m workers.scheduler          # forever, until SIGINT/SIGTERM
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+from chalice import Cron, Rate
+from chalice.app import ScheduledEventConfig
+from chalice.local import LambdaContext
+
+from chalicelib.clock import isoformat, utcnow
+from workers.stage import load_stage
+
+ACCOUNT = "123456789012"
+_RATE_SECONDS = {Rate.MINUTES: 60, Rate.HOURS: 3600, Rate.DAYS: 86400}
+
+
+def scheduled_event(rule_name: str, region: str) -> dict[str, Any]:
+    """An EventBridge scheduled-event payload."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": isoformat(utcnow()).replace(".000Z", "Z"),  # type: ignore[union-attr]
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule_name}"],
+        "detail": {},
+    }
+
+
+def rate_seconds(expression: Any) -> float:
+    if isinstance(expression, Rate):
+        return float(expression.value * _RATE_SECONDS[expression.unit])
+    if isinstance(expression, Cron):
+        return 60.0
+    text = str(expression)
+    if text.startswith("rate("):
+        value, unit = text[5:-1].split()
+        return float(value) * {"minute": 60, "hour": 3600, "day": 86400}[unit.rstrip("s")]
+    return 60.0
+
+
+class ScheduledHandler:
+    def __init__(
+        self, app_module: Any, source: ScheduledEventConfig, config: Any, stage: str, region: str
+    ) -> None:
+        self.name = source.name
+        self.function = getattr(app_module, source.handler_string.split(".")[-1])
+        self.rate_s = rate_seconds(source.schedule_expression)
+        scoped = config.scope(stage, source.name)
+        self.timeout_s = int(scoped.lambda_timeout or 60)
+        self.memory_mb = int(scoped.lambda_memory_size or 128)
+        self.region = region
+
+    def invoke(self) -> dict[str, Any]:
+        context = LambdaContext(self.name, self.memory_mb, max_runtime_ms=self.timeout_s * 1000)
+        try:
+            result = self.function(scheduled_event(self.name, self.region), context)
+        except Exception as exc:  # a failed invocation, as Lambda would report it
+            return {"handler": self.name, "error": f"{type(exc).__name__}: {exc}"}
+        if not isinstance(result, dict):
+            result = {"result": result}
+        return {"handler": self.name, **result}
+
+
+def discover(stage: str | None = None) -> list[ScheduledHandler]:
+    import os
+
+    _factory, config, app = load_stage(stage)
+    import app as app_module
+
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    stage_name = os.environ.get("STAGE", "local")
+    return [
+        ScheduledHandler(app_module, source, config, stage_name, region)
+        for source in app.event_sources
+        if isinstance(source, ScheduledEventConfig)
+    ]
+
+
+def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> None:
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    def loop(handler: ScheduledHandler) -> None:
+        period = interval_s or handler.rate_s
+        while not stop.is_set():
+            started = time.monotonic()
+            result = handler.invoke()
+            if result.get("error") or any(
+                result.get(k) for k in ("claimed", "swept", "sent", "dead_lettered")
+            ):
+                print(json.dumps(result), flush=True)
+            stop.wait(max(0.0, period - (time.monotonic() - started)))
+
+    threads = [threading.Thread(target=loop, args=(h,), name=h.name, daemon=True) for h in handlers]
+    for thread in threads:
+        thread.start()
+    print(
+        json.dumps(
+            {
+                "scheduler": "started",
+                "handlers": [h.name for h in handlers],
+                "interval_s": interval_s,
+            }
+        ),
+        flush=True,
+    )
+    while not stop.is_set():
+        stop.wait(0.5)
+    for thread in threads:
+        thread.join(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--once", action="store_true", help="run every handler once and exit")
+    parser.add_argument("--stage", default=None)
+    args = parser.parse_args(argv)
+    handlers = discover(args.stage)
+    if args.once:
+        failed = False
+        for handler in handlers:
+            result = handler.invoke()
+            failed = failed or "error" in result
+            print(json.dumps(result), flush=True)
+        return 1 if failed else 0
+    from chalicelib.settings import get_settings
+
+    run_forever(handlers, get_settings().scheduler_interval_s)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
