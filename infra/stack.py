@@ -205,7 +205,7 @@ def stop_postgres() -> None:
         )
 
 
-def create_databases(base_url: str) -> None:
+def create_databases(base_url: str, names: tuple[str, ...] = DATABASES) -> None:
     import psycopg
 
     deadline = time.monotonic() + 30
@@ -219,7 +219,7 @@ def create_databases(base_url: str) -> None:
             time.sleep(0.2)
     with conn:
         existing = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
-        for name in DATABASES:
+        for name in names:
             if name not in existing:
                 try:
                     conn.execute(f'CREATE DATABASE "{name}"')
@@ -408,6 +408,8 @@ def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
     stack = up()
     child: subprocess.Popen | None = None
     try:
+        if stack.mode != "given":
+            create_databases(stack.database_base_url, (database,))
         env = {**os.environ, **stack.env(database, redis_db)}
         from infra.migrate import migrate
 
@@ -432,11 +434,17 @@ def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
             down(list(reversed(stack.started)))
 
 
+def _database_name(value: str) -> str:
+    if not value.replace("_", "").isalnum() or not value.isascii() or len(value) > 63:
+        raise argparse.ArgumentTypeError("database names are letters, digits and _")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Local service stack for the gateway")
     sub = parser.add_subparsers(dest="action", required=True)
     run_p = sub.add_parser("run", help="run a command with the stack up")
-    run_p.add_argument("--database", default="gateway", choices=DATABASES)
+    run_p.add_argument("--database", default="gateway", type=_database_name)
     run_p.add_argument("--redis-db", type=int, default=0)
     run_p.add_argument("command", nargs=argparse.REMAINDER)
     up_p = sub.add_parser("up", help="start the local services and leave them running")

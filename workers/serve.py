@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -31,10 +32,29 @@ class GatewayHTTPServer(local.ThreadedHTTPServer):
 
 
 class QuietRequestHandler(local.ChaliceRequestHandler):
-    """The app logs one JSON line per request; the stdlib access log is dropped."""
+    """The app logs one JSON line per request; the stdlib access log is dropped.
+
+    Chalice's local gateway answers a path no route matches with a 403 whose body
+    echoes the Authorization header, that is, the API key. We keep the status (API
+    Gateway's) and answer in the contract's format without echoing anything.
+    """
 
     def log_message(self, format: str, *args: object) -> None:
         return
+
+    def _send_error_response(self, error: local.LocalGatewayException) -> None:
+        body = json.dumps(
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "message": "No route matches this method and path.",
+                }
+            }
+        )
+        headers = {k: v for k, v in error.headers.items() if k.lower() != "x-amzn-errortype"}
+        headers["Content-Type"] = "application/json"
+        self._send_http_response(error.CODE, headers, body)
 
 
 def make_server(app, config, host: str, port: int) -> local.LocalDevServer:  # type: ignore[no-untyped-def]
