@@ -1,0 +1,193 @@
+"""Bad input over HTTP: the contract's error, and nothing written."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import pytest
+
+from chalicelib import db
+
+VALID = {"amount": 50000, "currency": "INR", "method": "upi"}
+
+
+def payments_for(merchant_id: str) -> int:
+    with db.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM payments WHERE merchant_id = %s", (merchant_id,)
+        ).fetchone()
+    return int(row["n"])
+
+
+def post_raw(api: httpx.Client, body: bytes, content_type: str | None = "application/json"):
+    headers = {"Content-Type": content_type} if content_type else {}
+    return api.post("/api/v1/payments", content=body, headers=headers)
+
+
+def assert_error(
+    response: httpx.Response,
+    status: int,
+    code: str,
+    param: str | None = None,
+    type_: str = "invalid_request_error",
+) -> None:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["type"] == type_
+    assert error["code"] == code
+    assert error.get("param") == param
+    assert error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{", "invalid_json"),
+        (b'{"amount": 1,}', "invalid_json"),
+        (b"[1, 2]", "invalid_json"),
+        (b'"text"', "invalid_json"),
+        (b"null", "invalid_json"),
+        (b'{"amount": NaN}', "invalid_json"),
+        (b"\xff\xfe{}", "invalid_json"),
+    ],
+)
+def test_malformed_bodies(api: httpx.Client, merchant, body: bytes, code: str) -> None:
+    assert_error(post_raw(api, body), 400, code)
+    assert payments_for(merchant.merchant_id) == 0
+
+
+def test_empty_body_is_missing_parameters(api: httpx.Client, merchant) -> None:
+    assert_error(post_raw(api, b"", None), 400, "parameter_missing", "order_id")
+    assert_error(post_raw(api, b"{}"), 400, "parameter_missing", "order_id")
+    assert payments_for(merchant.merchant_id) == 0
+
+
+def test_huge_numbers_are_invalid_not_500(api: httpx.Client, merchant) -> None:
+    body = (
+        b'{"order_id": "o1", "amount": 123456789012345678901234567890, "currency": "INR",'
+        b' "method": "upi"}'
+    )
+    assert_error(post_raw(api, body), 400, "parameter_invalid", "amount")
+    body = b'{"order_id": "o1", "amount": 1e400, "currency": "INR", "method": "upi"}'
+    assert post_raw(api, body).status_code == 400
+    assert payments_for(merchant.merchant_id) == 0
+
+
+@pytest.mark.parametrize("order_id", ["ordér_1", "order\u0000", "order\t1", "💳", "a\nb", " "])
+def test_unicode_and_control_characters_in_order_id(
+    api: httpx.Client, merchant, order_id: str
+) -> None:
+    response = api.post("/api/v1/payments", json={**VALID, "order_id": order_id})
+    assert_error(response, 400, "parameter_invalid", "order_id")
+    assert payments_for(merchant.merchant_id) == 0
+
+
+def test_a_one_megabyte_body_is_413(api: httpx.Client, merchant) -> None:
+    body = json.dumps({**VALID, "order_id": "o1", "description": "x" * 1_000_000}).encode()
+    assert_error(post_raw(api, body), 413, "body_too_large")
+    just_over = json.dumps({**VALID, "order_id": "o1", "description": "x" * 16_400}).encode()
+    assert_error(post_raw(api, just_over), 413, "body_too_large")
+    assert payments_for(merchant.merchant_id) == 0
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", None]
+)
+def test_other_content_types_are_415(api: httpx.Client, merchant, content_type: str | None) -> None:
+    body = json.dumps({**VALID, "order_id": "o1"}).encode()
+    assert_error(post_raw(api, body, content_type), 415, "unsupported_media_type")
+    assert payments_for(merchant.merchant_id) == 0
+
+
+def test_json_with_charset_is_fine(api: httpx.Client) -> None:
+    body = json.dumps({**VALID, "order_id": f"o_{uuid.uuid4().hex[:8]}"}).encode()
+    assert post_raw(api, body, "application/json; charset=utf-8").status_code == 202
+
+
+def test_validation_errors_over_http(api: httpx.Client, merchant) -> None:
+    cases = [
+        ({"amount": 1.5}, 400, "parameter_invalid", "amount"),
+        ({"amount": 100_000_000_000}, 400, "parameter_invalid", "amount"),
+        ({"currency": "ZZZ"}, 400, "currency_not_supported", "currency"),
+        (
+            {
+                "method": "card",
+                "card": {
+                    "number": "4242424242424241",
+                    "exp_month": 1,
+                    "exp_year": 2099,
+                    "cvc": "123",
+                },
+            },
+            400,
+            "parameter_invalid",
+            "card.number",
+        ),
+        (
+            {
+                "method": "card",
+                "card": {
+                    "number": "4242424242424242",
+                    "exp_month": 1,
+                    "exp_year": 2001,
+                    "cvc": "123",
+                },
+            },
+            400,
+            "parameter_invalid",
+            "card.exp_year",
+        ),
+        ({"vpa": "x@y", "bank": "HDFC"}, 400, "parameter_invalid", "bank"),
+        ({"metadata": {"color": 5}}, 400, "parameter_invalid", "metadata.color"),
+        ({"extra": True}, 400, "parameter_unknown", "extra"),
+    ]
+    for change, status, code, param in cases:
+        response = api.post("/api/v1/payments", json={**VALID, "order_id": "o1", **change})
+        assert_error(response, status, code, param)
+    assert payments_for(merchant.merchant_id) == 0
+
+
+def test_authentication(live_server, merchant) -> None:
+    body = {**VALID, "order_id": "o1"}
+    with live_server.client() as anonymous:
+        assert_error(
+            anonymous.post("/api/v1/payments", json=body),
+            401,
+            "api_key_missing",
+            type_="authentication_error",
+        )
+        assert_error(
+            anonymous.get("/api/v1/payments"), 401, "api_key_missing", type_="authentication_error"
+        )
+    for header in [
+        "Bearer sk_test_" + "x" * 43,
+        "Bearer nonsense",
+        "Basic abc",
+        f"Bearer {merchant.api_key}x",
+        "Bearer",
+    ]:
+        response = httpx.get(
+            f"{live_server.base_url}/api/v1/payments", headers={"Authorization": header}
+        )
+        assert response.status_code == 401
+        assert response.json()["error"]["type"] == "authentication_error"
+        assert merchant.api_key not in response.text
+    assert payments_for(merchant.merchant_id) == 0
+
+
+def test_unknown_route_does_not_echo_the_key(live_server, merchant) -> None:
+    response = httpx.get(
+        f"{live_server.base_url}/api/v1/nothing-here",
+        headers={"Authorization": f"Bearer {merchant.api_key}"},
+    )
+    assert response.status_code == 403
+    assert merchant.api_key not in response.text
+    assert response.json()["error"]["code"] == "resource_missing"
+
+
+def test_wrong_method_is_405_in_the_contract_format(api: httpx.Client) -> None:
+    response = api.delete("/api/v1/payments")
+    assert response.status_code == 405
+    assert response.json()["error"]["type"] == "invalid_request_error"

@@ -1,0 +1,37 @@
+"""The OpenAPI document is valid 3.1 and covers every route with the models' schemas."""
+
+from __future__ import annotations
+
+from openapi_spec_validator import validate
+
+import app as app_module  # noqa: F401 - registers every route
+from chalicelib.api.http import ROUTES
+from chalicelib.openapi import build_document
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    document = build_document()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_route_is_documented_with_its_schemas() -> None:
+    document = build_document()
+    for route in ROUTES:
+        operation = document["paths"][route.path][route.method.lower()]
+        assert str(route.status) in operation["responses"]
+        if route.body is not None:
+            assert "requestBody" in operation
+    schemas = document["components"]["schemas"]
+    create = schemas["CreatePaymentRequest"]
+    assert create["additionalProperties"] is False
+    assert create["properties"]["amount"]["maximum"] == 99_999_999_999
+    assert set(create["required"]) == {"order_id", "amount", "currency", "method"}
+    assert "message" in schemas["PaymentCreated"]["properties"]
+
+
+def test_routes_that_need_no_key_say_so() -> None:
+    document = build_document()
+    assert document["paths"]["/health"]["get"]["security"] == []
+    assert document["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
+    assert document["paths"]["/api/v1/payments"]["post"]["security"] == [{"bearerAuth": []}]
