@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 
@@ -28,6 +29,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{_base62(millis, 8)}{_base62(secrets.randbits(95), 16)}"
 
 
+ID_PATTERN = r"^[a-z]{2,3}_[0-9A-Za-z]{1,60}$"
+_ID = re.compile(ID_PATTERN)
+
+
 def has_prefix(value: str, prefix: str) -> bool:
-    """Whether `value` looks like an id of that type (cheap check before a query)."""
-    return value.startswith(prefix + "_") and 4 < len(value) <= 64
+    """Whether `value` is shaped like an id of that type (checked before any query)."""
+    return value.startswith(prefix + "_") and _ID.fullmatch(value) is not None

@@ -42,6 +42,13 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return
 
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        # Any other method (TRACE, CONNECT, made-up ones) goes to the app too, which
+        # answers 405 in the contract's format instead of the stdlib's HTML 501.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
     def _send_error_response(self, error: local.LocalGatewayException) -> None:
         body = json.dumps(
             {

@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.clock import utcnow
 from chalicelib.errors import InvalidRequestError
+from chalicelib.ids import ID_PATTERN
 from chalicelib.models.common import (
     MAX_AMOUNT,
     SUPPORTED_CURRENCIES,
@@ -34,6 +35,9 @@ METHOD_DETAIL_FIELDS: dict[str, str] = {
     "bank": "netbanking",
     "wallet": "wallet",
 }
+
+#: Postgres text cannot hold NUL; free text is refused with a 400 rather than a 500.
+NO_NUL = r"^[^\x00]*$"
 
 Amount = Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT, description="Minor units")]
 
@@ -110,7 +114,7 @@ class CreatePaymentRequest(RequestModel):
     card: CardDetails | None = None
     bank: Annotated[StrictStr | None, Field(pattern=r"^[A-Z0-9_]{2,20}$")] = None
     wallet: Annotated[StrictStr | None, Field(pattern=r"^[a-z0-9_]{2,20}$")] = None
-    description: Annotated[StrictStr | None, Field(max_length=255)] = None
+    description: Annotated[StrictStr | None, Field(max_length=255, pattern=NO_NUL)] = None
     metadata: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
     @field_validator("currency")
@@ -129,6 +133,10 @@ class CreatePaymentRequest(RequestModel):
         if len(value) > 20:
             raise InvalidRequestError("metadata may have at most 20 keys", param="metadata")
         for key, item in value.items():
+            if "\x00" in key or "\x00" in item:
+                raise InvalidRequestError(
+                    "metadata may not contain NUL characters", param=f"metadata.{key}"
+                )
             if not key or len(key) > 40:
                 raise InvalidRequestError(
                     "metadata keys must be 1 to 40 characters", param=f"metadata.{key}"
@@ -209,7 +217,7 @@ class ListPaymentsQuery(RequestModel):
 
     model_config = ConfigDict(extra="forbid", strict=False)
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    starting_after: str | None = None
+    starting_after: Annotated[str | None, Field(pattern=ID_PATTERN)] = None
     status: PaymentStatus | None = None
     order_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")] = None
 

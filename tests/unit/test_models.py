@@ -50,6 +50,8 @@ def test_valid_minimal_body_is_accepted_and_currency_upper_cased() -> None:
         ({"vpa": "a@"}, "parameter_invalid", "vpa"),
         ({"vpa": "x" * 250 + "@upi.x"}, "parameter_invalid", "vpa"),
         ({"description": "d" * 256}, "parameter_invalid", "description"),
+        ({"description": "nul\x00byte"}, "parameter_invalid", "description"),
+        ({"metadata": {"k": "a\x00"}}, "parameter_invalid", "metadata.k"),
         ({"metadata": {"k": 1}}, "parameter_invalid", "metadata.k"),
         ({"metadata": {"k": "v" * 501}}, "parameter_invalid", "metadata.k"),
         ({"metadata": {"k" * 41: "v"}}, "parameter_invalid", "metadata." + "k" * 41),

@@ -1,0 +1,126 @@
+"""The local HTTP server: no keep-alive stall, no request mixing, one log line per request."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+PLAIN_CHALICE_KEEPALIVE_RPS = 23  # measured in DESIGN.md: ~44 ms per kept-alive request
+
+
+def test_kept_alive_connection_is_10x_plain_chalice_local(live_server) -> None:
+    with httpx.Client(base_url=live_server.base_url) as client:
+        client.get("/health")
+        rates = []
+        for _ in range(3):
+            started = time.perf_counter()
+            for _ in range(100):
+                assert client.get("/health").status_code == 200
+            rates.append(100 / (time.perf_counter() - started))
+    median = sorted(rates)[1]
+    assert median >= 10 * PLAIN_CHALICE_KEEPALIVE_RPS, f"{median:.0f} requests/s"
+
+
+def test_accepted_sockets_have_nodelay_and_the_backlog_takes_a_burst(live_server) -> None:
+    port = int(live_server.base_url.rsplit(":", 1)[1])
+    sockets = []
+    try:
+        for _ in range(200):  # far beyond the stdlib's backlog of 5
+            sockets.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        for sock in sockets[:20]:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for sock in sockets[:20]:
+            assert sock.recv(64).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_two_merchants_concurrent_requests_never_mix(live_server, merchant, other_merchant) -> None:
+    """Chalice issue 759: current_request shared between threads. Ours is per thread."""
+    mine, theirs = [], []
+
+    def create(api_key: str, merchant_id: str, out: list) -> None:
+        with live_server.client(api_key) as client:
+            for _ in range(25):
+                order = f"{merchant_id[-6:]}_{uuid.uuid4().hex[:10]}"
+                response = client.post(
+                    "/api/v1/payments",
+                    json={"order_id": order, "amount": 100, "currency": "USD", "method": "upi"},
+                )
+                assert response.status_code == 202, response.text
+                out.append((order, response.json()))
+
+    threads = [
+        threading.Thread(target=create, args=(merchant.api_key, merchant.merchant_id, mine))
+        for _ in range(3)
+    ] + [
+        threading.Thread(
+            target=create, args=(other_merchant.api_key, other_merchant.merchant_id, theirs)
+        )
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(mine) == len(theirs) == 75
+    for order, payment in mine + theirs:
+        assert payment["order_id"] == order  # the body answered is the body sent
+    with live_server.client(merchant.api_key) as client:
+        for _order, payment in theirs[:10]:
+            assert client.get(f"/api/v1/payments/{payment['id']}").status_code == 404
+
+
+def test_concurrent_clients_all_get_answers(live_server, merchant) -> None:
+    def work(_: int) -> int:
+        with live_server.client(merchant.api_key) as client:
+            return sum(client.get("/api/v1/payments?limit=1").status_code == 200 for _ in range(10))
+
+    with ThreadPoolExecutor(16) as pool:
+        assert sum(pool.map(work, range(16))) == 160
+
+
+def test_one_json_log_line_per_request_without_secrets(live_server, merchant) -> None:
+    marker = uuid.uuid4().hex
+    with live_server.client(merchant.api_key) as client:
+        response = client.post(
+            "/api/v1/payments",
+            json={
+                "order_id": f"log_{marker}",
+                "amount": 100,
+                "currency": "USD",
+                "method": "card",
+                "card": {
+                    "number": "4242424242424242",
+                    "exp_month": 12,
+                    "exp_year": 2099,
+                    "cvc": "321",
+                },
+            },
+        )
+    request_id = response.headers["request-id"]
+    time.sleep(0.2)
+    lines = [
+        json.loads(line) for line in live_server.log_text().splitlines() if line.startswith("{")
+    ]
+    mine = [line for line in lines if line.get("request_id") == request_id]
+    assert len(mine) == 1
+    entry = mine[0]
+    assert entry["method"] == "POST" and entry["path"] == "/api/v1/payments"
+    assert entry["status"] == 202 and entry["merchant_id"] == merchant.merchant_id
+    assert entry["duration_ms"] >= 0
+    text = live_server.log_text()
+    assert merchant.api_key not in text
+    assert "4242424242424242" not in text
+
+
+def test_every_answer_has_a_request_id(live_server) -> None:
+    for path in ["/health", "/api/v1/payments", "/api/v1/openapi.json"]:
+        assert httpx.get(live_server.base_url + path).headers.get("request-id")
