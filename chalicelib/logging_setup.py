@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from typing import TextIO
 
 from chalicelib.clock import isoformat, utcnow
 
@@ -30,12 +32,18 @@ class JsonFormatter(logging.Formatter):
 _configured = False
 
 
+def log_stream() -> TextIO:
+    """stdout (CloudWatch Logs on Lambda), or stderr where LOG_STREAM=stderr (the local
+    scheduler, whose stdout carries only its one summary line per handler)."""
+    return sys.stderr if os.environ.get("LOG_STREAM") == "stderr" else sys.stdout
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Send every gateway log record to stdout as JSON (idempotent)."""
     global _configured
     if _configured:
         return
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(log_stream())
     handler.setFormatter(JsonFormatter())
     for name in ("gateway", "chalicelib", "workers"):
         logger = logging.getLogger(name)

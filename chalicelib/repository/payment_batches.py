@@ -91,6 +91,11 @@ WITH result AS (
 SELECT * FROM finished
 """
 
+OLDEST_DUE_AGE_S = """
+SELECT coalesce(extract(epoch FROM %(now)s - min(next_attempt_at)), 0)::float8 AS age_s
+FROM payments WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
+"""
+
 COUNT_RETRY_SCHEDULED = (
     "SELECT count(*) AS n FROM payments WHERE status = 'PENDING' AND attempts > 0"
 )
@@ -118,3 +123,9 @@ def finish(conn: Connection, results: dict[str, list[Any]], now: datetime) -> li
 def count_retry_scheduled(conn: Connection) -> int:
     row = conn.execute(COUNT_RETRY_SCHEDULED).fetchone()
     return int(row["n"]) if row else 0
+
+
+def oldest_due_age_s(conn: Connection, now: datetime) -> float:
+    """How long the oldest due PENDING payment has waited (the queue lag), in seconds."""
+    row = conn.execute(OLDEST_DUE_AGE_S, {"now": now}).fetchone()
+    return float(row["age_s"]) if row else 0.0

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 import redis
 
-from chalicelib import db, settings
+from chalicelib import db, faults, metrics, settings
 from chalicelib.clock import utcnow
 from chalicelib.errors import ServiceUnavailableError
 from chalicelib.processor import get_processor
@@ -75,8 +75,11 @@ def process_payments(context: Any = None) -> dict[str, Any]:
     clock = RunClock(context, cfg.time_budget_margin_ms)
     consumer = _consumer_name()
     error = None
+    queue_lag_s = 0.0
     try:
         stream.ensure_group(keys.PAYMENTS_STREAM)
+        with db.connection() as conn:
+            queue_lag_s = payment_batches.oldest_due_age_s(conn, utcnow())
         summary["swept"] = sweep(cfg.sweep_limit)
         _drain(consumer, clock, summary, stale=True)
         _drain(consumer, clock, summary, stale=False)
@@ -91,8 +94,27 @@ def process_payments(context: Any = None) -> dict[str, Any]:
     }
     if error:
         result["error"] = error
-    log.info("process_payments summary", extra={"summary": result})
+    emit_summary(result, queue_lag_s, cfg.stage)
     return result
+
+
+def emit_summary(result: dict[str, Any], queue_lag_s: float, stage: str) -> None:
+    """The run's one summary line, in CloudWatch embedded metric format."""
+    metrics.emit(
+        {"Handler": "process_payments", "Stage": stage},
+        {
+            "Claimed": (result["claimed"], "Count"),
+            "Succeeded": (result["succeeded"], "Count"),
+            "Failed": (result["failed"], "Count"),
+            "Retried": (result["retried"], "Count"),
+            "DeadLettered": (result["dead_lettered"], "Count"),
+            "Swept": (result["swept"], "Count"),
+            "BatchDuration": (result["duration_ms"], "Milliseconds"),
+            "QueueLag": (round(queue_lag_s, 3), "Seconds"),
+        },
+        {"message": "process_payments summary", "level": "error" if "error" in result else "info",
+         **({"error": result["error"]} if "error" in result else {})},
+    )
 
 
 def sweep(limit: int) -> int:
@@ -172,7 +194,9 @@ def process_batch(entries: list[StreamEntry], summary: Counter[str]) -> None:
         claimed = payment_batches.claim(conn, payment_ids, now, stale_before)
     if claimed:
         results = asyncio.run(get_processor().charge_many([_charge_request(r) for r in claimed]))
+        faults.crash_point(faults.AFTER_CHARGE)
         _finish(claimed, results, summary)
+        faults.crash_point(faults.AFTER_COMMIT)
     # Entries whose payment was not claimable (final, cancelled, not due, or being run
     # by another handler) are acknowledged too: Postgres and the sweep own them now.
     stream.ack(keys.PAYMENTS_STREAM, [e.entry_id for e in entries])
