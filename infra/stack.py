@@ -327,10 +327,19 @@ def _kill_pidfile(pidfile: Path, what: str) -> None:
 
 # --------------------------------------------------------------------------- modes
 def _docker_engine() -> bool:
+    """A Docker engine answers and `docker compose` (v2, for `up --wait`) is installed."""
     if os.environ.get("GATEWAY_NO_DOCKER") or not shutil.which("docker"):
         return False
     probe = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)
-    return probe.returncode == 0
+    if probe.returncode != 0:
+        return False
+    compose = subprocess.run(
+        ["docker", "compose", "version"], capture_output=True, check=False, timeout=20
+    )
+    if compose.returncode != 0:
+        log("a Docker engine answers but `docker compose` is missing: using local binaries")
+        return False
+    return True
 
 
 def up() -> Stack:
@@ -343,7 +352,11 @@ def up() -> Stack:
 
     pg_base = f"postgresql://{PG_USER}@{HOST}:{PG_PORT}"
     stack = Stack(pg_base, f"redis://{HOST}:{REDIS_PORT}", f"http://{HOST}:{AWS_PORT}")
-    if _docker_engine():
+    answering = all(port_open(HOST, port) for port in (PG_PORT, REDIS_PORT, AWS_PORT))
+    if not answering and _docker_engine():
+        # (When all three ports already answer, e.g. an earlier `make stack-up` or
+        # `docker compose up`, they are used as they are, like the local path does:
+        # `docker compose up` would fail to publish ports that are taken.)
         log("Docker engine found: docker compose up postgres redis localstack")
         run(
             [
@@ -360,6 +373,8 @@ def up() -> Stack:
             ]
         )
         stack.mode = "docker"
+        # The postgres image makes gateway_test only on an empty volume
+        # (infra/docker/postgres-init.sql); an older volume gets it here.
         create_databases(pg_base)
         return stack
 

@@ -6,17 +6,24 @@ SCHEDULER_INTERVAL_S seconds when that is set (the local stage uses 1 s).
 
   python -m workers.scheduler --once   # each handler once, one JSON line each
   python -m workers.scheduler          # forever, until SIGINT/SIGTERM
+  python -m workers.scheduler --check-heartbeat 120   # exit 0 if alive (Docker healthcheck)
+
+When SCHEDULER_HEARTBEAT_FILE is set, the running scheduler touches that file at
+start and after every handler invocation, and `--check-heartbeat SECONDS` exits 0
+only if the file was touched within SECONDS.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from chalice import Cron, Rate
@@ -95,8 +102,32 @@ def discover(stage: str | None = None) -> list[ScheduledHandler]:
     ]
 
 
+def heartbeat_file() -> Path | None:
+    value = os.environ.get("SCHEDULER_HEARTBEAT_FILE")
+    return Path(value) if value else None
+
+
+def beat(path: Path | None) -> None:
+    """Touch the heartbeat file (when configured): the loop is alive."""
+    if path is not None:
+        try:
+            path.touch()
+        except OSError as exc:  # a liveness signal must never stop the scheduler
+            print(json.dumps({"heartbeat_error": str(exc)}), file=sys.stderr, flush=True)
+
+
+def heartbeat_fresh(path: Path | None, max_age_s: float) -> bool:
+    if path is None:
+        return False
+    try:
+        return time.time() - path.stat().st_mtime <= max_age_s
+    except OSError:
+        return False
+
+
 def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> None:
     stop = threading.Event()
+    heartbeat = heartbeat_file()
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()
@@ -109,6 +140,7 @@ def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> N
         while not stop.is_set():
             started = time.monotonic()
             result = handler.invoke()
+            beat(heartbeat)
             if result.get("error") or any(
                 result.get(k) for k in ("claimed", "swept", "sent", "dead_lettered")
             ):
@@ -116,6 +148,7 @@ def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> N
             stop.wait(max(0.0, period - (time.monotonic() - started)))
 
     threads = [threading.Thread(target=loop, args=(h,), name=h.name, daemon=True) for h in handlers]
+    beat(heartbeat)
     for thread in threads:
         thread.start()
     print(
@@ -142,7 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--once", action="store_true", help="run every handler once and exit")
     parser.add_argument("--stage", default=None)
+    parser.add_argument(
+        "--check-heartbeat",
+        type=float,
+        metavar="SECONDS",
+        help="exit 0 if SCHEDULER_HEARTBEAT_FILE was touched within SECONDS, else 1",
+    )
     args = parser.parse_args(argv)
+    if args.check_heartbeat is not None:
+        return 0 if heartbeat_fresh(heartbeat_file(), args.check_heartbeat) else 1
     handlers = discover(args.stage)
     if args.once:
         failed = False
