@@ -26,7 +26,9 @@ def emf_line(
                 {
                     "Namespace": NAMESPACE,
                     "Dimensions": [list(dimensions)],
-                    "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()],
+                    "Metrics": [
+                        {"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()
+                    ],
                 }
             ],
         },

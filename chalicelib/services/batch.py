@@ -112,8 +112,11 @@ def emit_summary(result: dict[str, Any], queue_lag_s: float, stage: str) -> None
             "BatchDuration": (result["duration_ms"], "Milliseconds"),
             "QueueLag": (round(queue_lag_s, 3), "Seconds"),
         },
-        {"message": "process_payments summary", "level": "error" if "error" in result else "info",
-         **({"error": result["error"]} if "error" in result else {})},
+        {
+            "message": "process_payments summary",
+            "level": "error" if "error" in result else "info",
+            **({"error": result["error"]} if "error" in result else {}),
+        },
     )
 
 
