@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "dlq-list":
         print(json.dumps({"dead_letters": stream.list_dead_letters(args.count)}))
     elif args.command == "dlq-replay":
-        print(json.dumps({"replayed": stream.replay_dead_letters(args.ids)}))
+        print(json.dumps(batch.replay_dead_letters(args.ids)))
     return 0
 
 

@@ -164,18 +164,6 @@ def list_dead_letters(count: int = 100) -> list[dict[str, str]]:
     return [{"dead_letter_id": entry_id, **fields} for entry_id, fields in rows]
 
 
-def replay_dead_letters(dead_letter_ids: list[str] | None = None) -> int:
-    """Put dead-lettered ids back on their streams (all, or the given ones)."""
-    client = get_redis()
-    rows = client.xrange(keys.DEAD_LETTER_STREAM)
-    wanted = set(dead_letter_ids) if dead_letter_ids else None
-    replayed = 0
-    for entry_id, fields in rows:
-        if wanted is not None and entry_id not in wanted:
-            continue
-        pipe = client.pipeline(transaction=True)
-        pipe.xadd(fields["stream"], {"id": fields["id"]})
-        pipe.xdel(keys.DEAD_LETTER_STREAM, entry_id)
-        pipe.execute()
-        replayed += 1
-    return replayed
+def delete_dead_letters(dead_letter_ids: list[str]) -> None:
+    if dead_letter_ids:
+        get_redis().xdel(keys.DEAD_LETTER_STREAM, *dead_letter_ids)

@@ -37,6 +37,7 @@ CLAIM = """
 WITH claimable AS (
     SELECT id, status AS previous_status FROM payments
     WHERE id = ANY(%(ids)s::text[])
+      AND enqueued_at IS DISTINCT FROM 'infinity'  -- parked (dead-lettered)
       AND ((status = 'PENDING' AND next_attempt_at <= %(now)s)
         OR (status = 'PROCESSING' AND processing_started_at < %(stale_before)s))
     FOR UPDATE SKIP LOCKED
@@ -91,6 +92,15 @@ WITH result AS (
 SELECT * FROM finished
 """
 
+# A dead-lettered payment is parked: the sweep skips it until an operator replays it.
+PARK = "UPDATE payments SET enqueued_at = 'infinity' WHERE id = ANY(%(ids)s::text[])"
+UNPARK = """
+UPDATE payments SET enqueued_at = %(now)s
+WHERE id = ANY(%(ids)s::text[]) AND enqueued_at = 'infinity'
+  AND status IN ('PENDING', 'PROCESSING')
+RETURNING id
+"""
+
 OLDEST_DUE_AGE_S = """
 SELECT coalesce(extract(epoch FROM %(now)s - min(next_attempt_at)), 0)::float8 AS age_s
 FROM payments WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
@@ -129,3 +139,13 @@ def oldest_due_age_s(conn: Connection, now: datetime) -> float:
     """How long the oldest due PENDING payment has waited (the queue lag), in seconds."""
     row = conn.execute(OLDEST_DUE_AGE_S, {"now": now}).fetchone()
     return float(row["age_s"]) if row else 0.0
+
+
+def park(conn: Connection, payment_ids: list[str]) -> None:
+    """Keep dead-lettered payments out of the sweep."""
+    conn.execute(PARK, {"ids": payment_ids})
+
+
+def unpark(conn: Connection, payment_ids: list[str], now: datetime) -> list[str]:
+    """Return parked payments to the queue; the ids that were parked and are not final."""
+    return [r["id"] for r in conn.execute(UNPARK, {"ids": payment_ids, "now": now}).fetchall()]

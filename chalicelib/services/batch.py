@@ -144,7 +144,7 @@ def _drain(consumer: str, clock: RunClock, summary: Counter[str], *, stale: bool
         if not entries:
             return
         summary["claimed"] += len(entries)
-        _process_isolating_failures(entries, summary)
+        process_batch(entries, summary)
 
 
 def _dead_letter_poison(entries: list[StreamEntry], summary: Counter[str]) -> list[StreamEntry]:
@@ -160,6 +160,8 @@ def _dead_letter_poison(entries: list[StreamEntry], summary: Counter[str]) -> li
     ]
     if poison:
         errors = stream.last_errors(keys.PAYMENTS_STREAM, [e.entry_id for e in poison])
+        with db.transaction() as conn:
+            payment_batches.park(conn, [e.object_id for e in poison])
         for entry in poison:
             stream.dead_letter([entry], errors.get(entry.entry_id) or "delivered too often")
         summary["dead_lettered"] += len(poison)
@@ -168,41 +170,55 @@ def _dead_letter_poison(entries: list[StreamEntry], summary: Counter[str]) -> li
     return [e for e in entries if e.entry_id not in poisoned]
 
 
-def _process_isolating_failures(entries: list[StreamEntry], summary: Counter[str]) -> None:
-    """Process a batch; if it fails unexpectedly, retry entries one by one to isolate poison."""
-    try:
-        process_batch(entries, summary)
-        return
-    except INFRASTRUCTURE_ERRORS:
-        raise
-    except Exception as exc:
-        log.exception("batch failed; retrying its entries one by one")
-        batch_error = f"{type(exc).__name__}: {exc}"
-    for entry in entries:
-        try:
-            process_batch([entry], summary)
-        except INFRASTRUCTURE_ERRORS:
-            raise
-        except Exception as exc:  # left un-acked: redelivered, then dead-lettered
-            stream.record_error(entry, f"{type(exc).__name__}: {exc}"[:1000] or batch_error)
-
-
 def process_batch(entries: list[StreamEntry], summary: Counter[str]) -> None:
-    """Lock, execute and finish the payments of these entries, then acknowledge them."""
+    """Lock, execute and finish the payments of these entries, then acknowledge them.
+
+    Entries whose payment failed with an unexpected error stay un-acked: they come
+    back after the visibility timeout and are dead-lettered after too many deliveries.
+    """
     cfg = settings.get_settings()
     payment_ids = list(dict.fromkeys(e.object_id for e in entries if e.object_id))
     now = utcnow()
     stale_before = now - timedelta(seconds=cfg.visibility_timeout_s)
     with db.transaction() as conn:
         claimed = payment_batches.claim(conn, payment_ids, now, stale_before)
-    if claimed:
-        results = asyncio.run(get_processor().charge_many([_charge_request(r) for r in claimed]))
-        faults.crash_point(faults.AFTER_CHARGE)
-        _finish(claimed, results, summary)
-        faults.crash_point(faults.AFTER_COMMIT)
+    errors = _execute_isolating_failures(claimed, summary) if claimed else {}
+    for entry in entries:
+        if entry.object_id in errors:
+            stream.record_error(entry, errors[entry.object_id])
     # Entries whose payment was not claimable (final, cancelled, not due, or being run
     # by another handler) are acknowledged too: Postgres and the sweep own them now.
-    stream.ack(keys.PAYMENTS_STREAM, [e.entry_id for e in entries])
+    stream.ack(keys.PAYMENTS_STREAM, [e.entry_id for e in entries if e.object_id not in errors])
+
+
+def _execute_isolating_failures(
+    claimed: list[dict[str, Any]], summary: Counter[str]
+) -> dict[str, str]:
+    """Execute the claimed payments; if the batch fails unexpectedly, retry them one by
+    one so that a poison payment does not hold the others back. Returns id -> error."""
+    try:
+        _execute(claimed, summary)
+        return {}
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception:
+        log.exception("batch failed; retrying its payments one by one")
+    errors: dict[str, str] = {}
+    for row in claimed:
+        try:
+            _execute([row], summary)  # the processor replays what it already did
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as exc:
+            errors[row["id"]] = f"{type(exc).__name__}: {exc}"[:1000]
+    return errors
+
+
+def _execute(claimed: list[dict[str, Any]], summary: Counter[str]) -> None:
+    results = asyncio.run(get_processor().charge_many([_charge_request(r) for r in claimed]))
+    faults.crash_point(faults.AFTER_CHARGE)
+    _finish(claimed, results, summary)
+    faults.crash_point(faults.AFTER_COMMIT)
 
 
 def _charge_request(row: dict[str, Any]) -> ChargeRequest:
@@ -283,6 +299,20 @@ def _finish(
             summary["failed"] += 1
         else:
             summary["retried"] += 1
+
+
+def replay_dead_letters(dead_letter_ids: list[str] | None = None) -> dict[str, int]:
+    """Put dead-lettered payments back on the queue (all, or the given dead letters)."""
+    letters = stream.list_dead_letters(10_000)
+    if dead_letter_ids:
+        wanted = set(dead_letter_ids)
+        letters = [d for d in letters if d["dead_letter_id"] in wanted]
+    payment_ids = [d["id"] for d in letters if d.get("stream") == keys.PAYMENTS_STREAM]
+    with db.transaction() as conn:
+        requeued = payment_batches.unpark(conn, payment_ids, utcnow())
+    stream.add(keys.PAYMENTS_STREAM, requeued)
+    stream.delete_dead_letters([d["dead_letter_id"] for d in letters])
+    return {"replayed": len(requeued), "removed": len(letters)}
 
 
 def queue_stats() -> dict[str, Any]:
