@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from chalicelib import db
+from chalicelib.services import refunds
 from tests.conftest import ROOT
 from tests.integration.refund_fixtures import create_refund, successful_payment_id
 
@@ -113,6 +114,8 @@ def test_crash_between_processor_refund_and_commit_never_refunds_twice(merchant,
         assert (state["status"], state["ledger"], state["amount_refunded"]) == (
             "PROCESSING", 1, 0
         )  # fmt: skip
+        # PROCESSING is internal: the API shows it as PENDING.
+        assert refunds.get_refund(merchant.merchant_id, refund_id).status == "PENDING"
 
     time.sleep(1.2)  # past the (1 s) visibility timeout of the dead consumer
     _run_once(VISIBILITY_TIMEOUT_S="1")
