@@ -6,7 +6,7 @@ import os
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import operations, payments
+from chalicelib.api import operations, payments, refunds
 from chalicelib.api.http import http_middleware
 from chalicelib.logging_setup import configure_logging
 
@@ -16,6 +16,7 @@ app = Chalice(app_name="payment-gateway")
 app.register_middleware(http_middleware, "http")
 app.register_blueprint(payments.bp)
 app.register_blueprint(operations.bp)
+app.register_blueprint(refunds.bp)
 
 
 @app.schedule(
@@ -27,3 +28,14 @@ def process_payments(event):  # type: ignore[no-untyped-def]
     from chalicelib.services import batch
 
     return batch.process_payments(event.context)
+
+
+@app.schedule(
+    Rate(1, unit=Rate.HOURS),
+    name="prune_idempotency_keys",
+    description="Delete idempotency records older than their time to live (>= 24 h)",
+)
+def prune_idempotency_keys(event):  # type: ignore[no-untyped-def]
+    from chalicelib.services import idempotency
+
+    return idempotency.prune(event.context)

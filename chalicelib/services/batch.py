@@ -83,6 +83,9 @@ def process_payments(context: Any = None) -> dict[str, Any]:
         summary["swept"] = sweep(cfg.sweep_limit)
         _drain(consumer, clock, summary, stale=True)
         _drain(consumer, clock, summary, stale=False)
+        from chalicelib.services import refund_batch  # lazy: refund_batch imports this module
+
+        refund_batch.drain(consumer, clock, summary)
     except INFRASTRUCTURE_ERRORS as exc:
         # Nothing un-committed was acknowledged; the next run completes the work.
         error = f"{type(exc).__name__}: dependency unavailable"

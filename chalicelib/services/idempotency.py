@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import settings
+from chalicelib import db, settings
 from chalicelib.db import Connection
 from chalicelib.errors import ConflictError, IdempotencyKeyReusedError, InvalidRequestError
 from chalicelib.repository import idempotency as idempotency_repo
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -91,3 +95,39 @@ def prune_expired(conn: Connection, limit: int = 10_000) -> int:
     """Remove records older than the time to live (at least 24 h)."""
     ttl_s = settings.get_settings().idempotency_ttl_hours * 3600
     return idempotency_repo.delete_older_than(conn, ttl_s, limit)
+
+
+PRUNE_BATCH = 10_000
+#: Stop pruning when the invocation has less than this left (the next run goes on).
+PRUNE_MARGIN_MS = 5_000
+
+
+def prune(context: Any = None, batch: int = PRUNE_BATCH) -> dict[str, Any]:
+    """The scheduled prune: delete expired records in committed batches.
+
+    Each batch is its own short transaction, so a large backlog never holds locks
+    for long; the loop stops when a batch comes back short or the Lambda context
+    runs low on time. Returns `{"pruned": n, "batches": b, "duration_ms": ms}`.
+    """
+    started = time.perf_counter()
+    pruned = batches = 0
+    while True:
+        with db.transaction() as conn:
+            removed = prune_expired(conn, batch)
+        pruned += removed
+        batches += 1
+        if removed < batch or not _has_time(context):
+            break
+    summary = {
+        "pruned": pruned,
+        "batches": batches,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    log.info("prune_idempotency_keys summary", extra={"summary": summary})
+    return summary
+
+
+def _has_time(context: Any) -> bool:
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return True
+    return bool(context.get_remaining_time_in_millis() > PRUNE_MARGIN_MS)

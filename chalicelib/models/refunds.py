@@ -1,0 +1,48 @@
+"""Refund request and response models (API.md, Refunds)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StrictStr
+
+from chalicelib.models.common import ListEnvelope, RequestModel, ResponseModel, Timestamp
+from chalicelib.models.payments import Amount
+
+#: What the API shows. The table also has PROCESSING (a refund being executed by
+#: the batch processor); it is shown as PENDING, since nothing final happened yet.
+RefundStatus = Literal["PENDING", "SUCCESS", "FAILED"]
+
+
+class CreateRefundRequest(RequestModel):
+    """POST /api/v1/payments/{id}/refunds. An empty body refunds all that is left."""
+
+    amount: Annotated[
+        Amount | None, Field(description="Minor units; default: all that is not yet refunded")
+    ] = None
+    reason: Annotated[StrictStr | None, Field(max_length=255)] = None
+
+
+class Refund(ResponseModel):
+    id: str
+    object: Literal["refund"] = "refund"
+    payment_id: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    reason: str | None
+    failure_code: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class RefundList(ListEnvelope):
+    data: list[Refund]
+
+
+class ListRefundsQuery(RequestModel):
+    """Query string of GET /api/v1/payments/{id}/refunds."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    starting_after: str | None = None

@@ -1,0 +1,149 @@
+"""Refund rules: create (within what is left to refund), read, list.
+
+Only a SUCCESS payment can be refunded, and the sum of its PENDING and SUCCESS
+refunds never exceeds its amount. The database enforces the sum (see
+`repository.refunds`), so concurrent requests cannot over-refund. Refunds are
+executed asynchronously by the batch processor (`services.refund_batch`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+
+from chalicelib import db, ids
+from chalicelib.clock import utcnow
+from chalicelib.errors import (
+    AmountTooLargeError,
+    ConflictError,
+    InvalidRequestError,
+    ResourceMissingError,
+)
+from chalicelib.models.refunds import CreateRefundRequest, ListRefundsQuery, Refund
+from chalicelib.queue import keys, stream
+from chalicelib.repository import refunds as refund_repo
+
+log = logging.getLogger(__name__)
+
+#: Internal status -> the status the API shows (PROCESSING is not final: PENDING).
+_VISIBLE_STATUS = {
+    "PENDING": "PENDING",
+    "PROCESSING": "PENDING",
+    "SUCCESS": "SUCCESS",
+    "FAILED": "FAILED",
+}
+
+
+def refund_from_row(row: dict[str, Any]) -> Refund:
+    """The API's refund object from a database row."""
+    return Refund(
+        id=row["id"],
+        payment_id=row["payment_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        status=_VISIBLE_STATUS[row["status"]],  # type: ignore[arg-type]
+        reason=row["reason"],
+        failure_code=row["failure_code"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _payment_missing(payment_id: str) -> ResourceMissingError:
+    return ResourceMissingError(f"No such payment: '{payment_id}'", param="id")
+
+
+def _refund_missing(refund_id: str) -> ResourceMissingError:
+    return ResourceMissingError(f"No such refund: '{refund_id}'", param="id")
+
+
+def create_refund(
+    uow: db.UnitOfWork, merchant_id: str, payment_id: str, request: CreateRefundRequest
+) -> Refund:
+    """Reserve the amount and store a PENDING refund; enqueue it after commit.
+
+    404 for a payment the merchant does not have, 409 `payment_not_refundable`
+    unless it is SUCCESS, 400 `amount_too_large` when the amount (or, by default,
+    all that is left) does not fit in what remains refundable.
+    """
+    if not ids.has_prefix(payment_id, ids.PAYMENT):
+        raise _payment_missing(payment_id)
+    row = refund_repo.reserve_and_insert_for_merchant(
+        uow.conn,
+        refund_id=ids.new_id(ids.REFUND),
+        payment_id=payment_id,
+        merchant_id=merchant_id,
+        amount=request.amount,
+        reason=request.reason,
+        now=utcnow(),
+    )
+    if row is None:
+        raise _payment_missing(payment_id)
+    if row["id"] is None:
+        if row["payment_status"] != "SUCCESS":
+            raise ConflictError(
+                f"Payment '{payment_id}' is {row['payment_status']}; only SUCCESS payments"
+                " can be refunded.",
+                code="payment_not_refundable",
+            )
+        left = row["payment_amount"] - row["payment_amount_reserved"]
+        raise AmountTooLargeError(
+            f"Refund amount exceeds what is left to refund on this payment ({left}).",
+            param="amount",
+        )
+    refund_id = row["id"]
+    uow.after_commit(lambda: enqueue_accepted(refund_id))
+    return refund_from_row(row)
+
+
+def enqueue_accepted(refund_id: str) -> None:
+    """Add a committed refund to the stream; if Redis fails, leave it to the sweep."""
+    try:
+        stream.add(keys.REFUNDS_STREAM, [refund_id])
+    except redis.RedisError as exc:
+        log.warning(
+            "enqueue failed, the sweep will pick the refund up",
+            extra={"refund_id": refund_id, "error": type(exc).__name__},
+        )
+        try:
+            with db.connection() as conn:
+                refund_repo.mark_not_enqueued(conn, refund_id)
+        except Exception:  # the sweep still finds it after the visibility timeout
+            log.warning("could not mark refund as not enqueued", extra={"refund_id": refund_id})
+
+
+def get_refund(merchant_id: str, refund_id: str) -> Refund:
+    """One of the merchant's refunds, or 404."""
+    if not ids.has_prefix(refund_id, ids.REFUND):
+        raise _refund_missing(refund_id)
+    with db.connection() as conn:
+        row = refund_repo.get_refund_for_merchant(conn, refund_id, merchant_id)
+    if row is None:
+        raise _refund_missing(refund_id)
+    return refund_from_row(row)
+
+
+def list_refunds(
+    merchant_id: str, payment_id: str, query: ListRefundsQuery
+) -> tuple[list[Refund], bool]:
+    """A page of a payment's refunds, newest first, and whether more follow."""
+    if not ids.has_prefix(payment_id, ids.PAYMENT):
+        raise _payment_missing(payment_id)
+    with db.connection() as conn:
+        if not refund_repo.payment_exists_for_merchant(conn, payment_id, merchant_id):
+            raise _payment_missing(payment_id)
+        after = None
+        if query.starting_after is not None:
+            after = refund_repo.get_cursor_for_merchant_payment(
+                conn, query.starting_after, merchant_id, payment_id
+            )
+            if after is None:
+                raise InvalidRequestError(
+                    f"No such refund: '{query.starting_after}'", param="starting_after"
+                )
+        rows = refund_repo.list_refunds_for_merchant_payment(
+            conn, merchant_id, payment_id, limit=query.limit + 1, after=after
+        )
+    return [refund_from_row(r) for r in rows[: query.limit]], len(rows) > query.limit
