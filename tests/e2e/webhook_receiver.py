@@ -79,6 +79,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(body)
 
+        ThreadingHTTPServer.request_queue_size = 256  # bursts of concurrent deliveries
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
