@@ -522,3 +522,33 @@ def test_delivery_rechecks_the_host(
     first = deliveries(api, event_id)[0]
     assert first["response_status"] is None
     assert first["error"].startswith("refused: url host resolves to a loopback address")
+
+
+def test_a_crashed_handlers_lease_ends_and_the_delivery_is_sent(
+    api: httpx.Client,
+    merchant: Any,
+    receivers: Callable[..., Receiver],
+    endpoints_to_delete: list[str],
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.clock import utcnow
+    from chalicelib.repository import webhooks as webhook_repo
+
+    receiver = receivers()
+    endpoint = register(api, receiver, endpoints_to_delete)
+    record_events(merchant.merchant_id, 1)
+    (event_id,) = latest_event_ids(api)
+    # A handler claims (leases for 1 s) and dies before sending or recording anything.
+    now = utcnow()
+    with db.transaction() as conn:
+        claimed = webhook_repo.claim_due_deliveries(conn, now, now + timedelta(seconds=1), 10_000)
+    assert any(row["event_id"] == event_id for row in claimed)
+    deliver()
+    assert receiver.count() == 0, "a leased delivery is not sent by another handler"
+    pump(lambda: receiver.count() >= 1, timeout=10)
+    assert [r.webhook_id for r in receiver.snapshot()] == [event_id]
+    entries = deliveries(api, event_id)
+    assert [(d["endpoint_id"], d["attempt"], d["status"]) for d in entries] == [
+        (endpoint["id"], 2, "succeeded")  # attempt 1 died with its handler
+    ]
