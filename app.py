@@ -6,7 +6,7 @@ import os
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import operations, payments, refunds
+from chalicelib.api import events, operations, payments, refunds, webhooks
 from chalicelib.api.http import http_middleware
 from chalicelib.logging_setup import configure_logging
 
@@ -17,6 +17,8 @@ app.register_middleware(http_middleware, "http")
 app.register_blueprint(payments.bp)
 app.register_blueprint(operations.bp)
 app.register_blueprint(refunds.bp)
+app.register_blueprint(webhooks.bp)
+app.register_blueprint(events.bp)
 
 
 @app.schedule(
@@ -28,6 +30,17 @@ def process_payments(event):  # type: ignore[no-untyped-def]
     from chalicelib.services import batch
 
     return batch.process_payments(event.context)
+
+
+@app.schedule(
+    Rate(1, unit=Rate.MINUTES),
+    name="deliver_webhooks",
+    description="Send due webhook deliveries, record attempts, schedule retries",
+)
+def deliver_webhooks(event):  # type: ignore[no-untyped-def]
+    from chalicelib.services import webhook_delivery
+
+    return webhook_delivery.deliver_webhooks(event.context)
 
 
 @app.schedule(

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     webhook_retry_schedule_s: list[float] = Field(default=[5, 300, 1800, 7200, 18000, 36000, 36000])
     webhook_allow_private_hosts: bool = False
     webhook_batch_size: int = Field(default=200, ge=1)
+    webhook_concurrency: int = Field(default=32, ge=1, le=256)
 
     # Local scheduler: run every handler at this interval instead of its AWS rate.
     scheduler_interval_s: float | None = Field(default=None, gt=0)

@@ -1,0 +1,118 @@
+"""Webhook endpoint and event models (API.md, Webhooks)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StrictStr, field_validator
+
+from chalicelib.errors import InvalidRequestError
+from chalicelib.models.common import ListEnvelope, RequestModel, ResponseModel, Timestamp
+
+EventType = Literal[
+    "payment.succeeded",
+    "payment.failed",
+    "payment.cancelled",
+    "refund.succeeded",
+    "refund.failed",
+]
+EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+EndpointStatus = Literal["enabled", "disabled"]
+AttemptStatus = Literal["succeeded", "failed", "pending"]
+
+
+class CreateWebhookEndpointRequest(RequestModel):
+    """POST /api/v1/webhook_endpoints."""
+
+    url: Annotated[StrictStr, Field(min_length=1, max_length=2048)]
+    events: list[EventType] | None = Field(
+        default=None, description="Event types to receive; all of them when omitted"
+    )
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _known_events(cls, value: Any) -> Any:
+        # Checked before pydantic's own validation so that every problem is `param: events`.
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise InvalidRequestError("events must be a list of event types", param="events")
+        if not value:
+            raise InvalidRequestError("events must name at least one event type", param="events")
+        for name in value:
+            if not isinstance(name, str) or name not in EVENT_TYPES:
+                raise InvalidRequestError(
+                    f"Unknown event type {str(name)[:64]!r}; known: {', '.join(EVENT_TYPES)}",
+                    param="events",
+                )
+        return list(dict.fromkeys(value))  # duplicates collapse, order kept
+
+
+class WebhookEndpoint(ResponseModel):
+    id: str
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    url: str
+    events: list[EventType]
+    status: EndpointStatus
+    created_at: Timestamp
+
+
+class WebhookEndpointCreated(WebhookEndpoint):
+    """The only answer that carries the signing secret."""
+
+    secret: str = Field(description="whsec_<base64>; shown once, at creation")
+
+
+class WebhookEndpointDeleted(WebhookEndpoint):
+    """DELETE answers the object, now disabled, with `deleted: true` (as Stripe does)."""
+
+    deleted: Literal[True] = True
+
+
+class WebhookEndpointList(ListEnvelope):
+    data: list[WebhookEndpoint]
+
+
+class ListWebhookEndpointsQuery(RequestModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    starting_after: str | None = None
+
+
+class Event(ResponseModel):
+    id: str
+    object: Literal["event"] = "event"
+    type: EventType
+    data: dict[str, Any]
+    created_at: Timestamp
+
+
+class DeliveryAttempt(ResponseModel):
+    """One attempt at delivering an event to an endpoint (or the next one, when pending)."""
+
+    endpoint_id: str
+    attempt: int
+    status: AttemptStatus
+    response_status: int | None
+    error: str | None
+    duration_ms: int | None
+    at: Timestamp
+
+
+class EventWithDeliveries(Event):
+    deliveries: list[DeliveryAttempt]
+
+
+class EventList(ListEnvelope):
+    data: list[Event]
+
+
+class ListEventsQuery(RequestModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    starting_after: str | None = None
+    type: EventType | None = None
+
+
+class Redelivered(ResponseModel):
+    redelivered: int

@@ -1,0 +1,168 @@
+"""Webhook rules: endpoints (register, list, delete), the event log, redelivery.
+
+Delivery itself (the scheduled handler) lives in `services.webhook_delivery`.
+The signing secret is returned once, by `create_endpoint`, and never logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import db, ids, settings
+from chalicelib.clock import utcnow
+from chalicelib.errors import InvalidRequestError, ResourceMissingError
+from chalicelib.models.webhooks import (
+    EVENT_TYPES,
+    CreateWebhookEndpointRequest,
+    DeliveryAttempt,
+    Event,
+    EventWithDeliveries,
+    ListEventsQuery,
+    ListWebhookEndpointsQuery,
+    WebhookEndpoint,
+    WebhookEndpointCreated,
+    WebhookEndpointDeleted,
+)
+from chalicelib.repository import webhooks as webhook_repo
+from chalicelib.services.url_guard import UnsafeUrlError, check_url
+from chalicelib.services.webhook_sender import new_secret
+
+
+def _endpoint_missing(endpoint_id: str) -> ResourceMissingError:
+    return ResourceMissingError(f"No such webhook endpoint: '{endpoint_id}'", param="id")
+
+
+def _event_missing(event_id: str) -> ResourceMissingError:
+    return ResourceMissingError(f"No such event: '{event_id}'", param="id")
+
+
+def endpoint_from_row(
+    row: dict[str, Any], model: type[WebhookEndpoint] = WebhookEndpoint, **extra: Any
+) -> WebhookEndpoint:
+    """The API's endpoint object from a row; the secret only when passed in `extra`."""
+    return model(
+        id=row["id"],
+        url=row["url"],
+        events=row["events"],
+        status=row["status"],
+        created_at=row["created_at"],
+        **extra,
+    )
+
+
+def event_from_row(row: dict[str, Any]) -> Event:
+    return Event(id=row["id"], type=row["type"], data=row["data"], created_at=row["created_at"])
+
+
+def create_endpoint(
+    uow: db.UnitOfWork, merchant_id: str, request: CreateWebhookEndpointRequest
+) -> WebhookEndpointCreated:
+    """Register an endpoint after the SSRF check; the answer is the only one with the secret."""
+    try:
+        checked = check_url(
+            request.url, allow_private=settings.get_settings().webhook_allow_private_hosts
+        )
+    except UnsafeUrlError as exc:
+        raise InvalidRequestError(str(exc), param="url") from exc
+    secret = new_secret()
+    row = webhook_repo.insert_endpoint(
+        uow.conn,
+        {
+            "id": ids.new_id(ids.WEBHOOK_ENDPOINT),
+            "merchant_id": merchant_id,
+            "url": checked.url,
+            "events": list(request.events or EVENT_TYPES),
+            "secret": secret,
+            "now": utcnow(),
+        },
+    )
+    return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)  # type: ignore[return-value]
+
+
+def list_endpoints(
+    merchant_id: str, query: ListWebhookEndpointsQuery
+) -> tuple[list[WebhookEndpoint], bool]:
+    """A page of the merchant's live endpoints, newest first, and whether more follow."""
+    with db.connection() as conn:
+        after = None
+        if query.starting_after is not None:
+            after = webhook_repo.get_live_endpoint_cursor_for_merchant(
+                conn, query.starting_after, merchant_id
+            )
+            if after is None:
+                raise InvalidRequestError(
+                    f"No such webhook endpoint: '{query.starting_after}'", param="starting_after"
+                )
+        rows = webhook_repo.list_live_endpoints_for_merchant(
+            conn, merchant_id, limit=query.limit + 1, after=after
+        )
+    return [endpoint_from_row(r) for r in rows[: query.limit]], len(rows) > query.limit
+
+
+def delete_endpoint(merchant_id: str, endpoint_id: str) -> WebhookEndpointDeleted:
+    """Soft delete: disabled, no new deliveries, pending retries stop. Deleted twice: 404."""
+    if not ids.has_prefix(endpoint_id, ids.WEBHOOK_ENDPOINT):
+        raise _endpoint_missing(endpoint_id)
+    with db.transaction() as conn:
+        row = webhook_repo.soft_delete_endpoint_for_merchant(
+            conn, endpoint_id, merchant_id, utcnow()
+        )
+    if row is None:
+        raise _endpoint_missing(endpoint_id)
+    return endpoint_from_row(row, WebhookEndpointDeleted)  # type: ignore[return-value]
+
+
+def list_events(merchant_id: str, query: ListEventsQuery) -> tuple[list[Event], bool]:
+    """A page of the merchant's events, newest first, optionally of one type."""
+    with db.connection() as conn:
+        after = None
+        if query.starting_after is not None:
+            after = webhook_repo.get_event_cursor_for_merchant(
+                conn, query.starting_after, merchant_id
+            )
+            if after is None:
+                raise InvalidRequestError(
+                    f"No such event: '{query.starting_after}'", param="starting_after"
+                )
+        rows = webhook_repo.list_events_for_merchant(
+            conn, merchant_id, limit=query.limit + 1, after=after, event_type=query.type
+        )
+    return [event_from_row(r) for r in rows[: query.limit]], len(rows) > query.limit
+
+
+def get_event(merchant_id: str, event_id: str) -> EventWithDeliveries:
+    """The event and every delivery attempt, oldest first (pending ones last)."""
+    if not ids.has_prefix(event_id, ids.EVENT):
+        raise _event_missing(event_id)
+    with db.connection() as conn:
+        row = webhook_repo.get_event_for_merchant(conn, event_id, merchant_id)
+        if row is None:
+            raise _event_missing(event_id)
+        attempts = webhook_repo.list_attempts_for_event(conn, event_id)
+    return EventWithDeliveries(
+        **event_from_row(row).model_dump(exclude={"object"}),
+        deliveries=[
+            DeliveryAttempt(
+                endpoint_id=a["endpoint_id"],
+                attempt=a["attempt"],
+                status=a["status"],
+                response_status=a["response_status"],
+                error=a["error"],
+                duration_ms=a["duration_ms"],
+                at=a["at"],
+            )
+            for a in attempts
+        ],
+    )
+
+
+def redeliver_event(uow: db.UnitOfWork, merchant_id: str, event_id: str) -> int:
+    """One new attempt, due now, for each live endpoint whose delivery failed for good.
+
+    Deliveries still being retried keep their schedule; succeeded ones are not sent again.
+    """
+    if not ids.has_prefix(event_id, ids.EVENT):
+        raise _event_missing(event_id)
+    if webhook_repo.get_event_for_merchant(uow.conn, event_id, merchant_id) is None:
+        raise _event_missing(event_id)
+    return webhook_repo.redeliver_failed_for_event(uow.conn, event_id, utcnow())
