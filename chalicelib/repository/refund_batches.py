@@ -38,6 +38,7 @@ CLAIM = """
 WITH claimable AS (
     SELECT id, status AS previous_status FROM refunds
     WHERE id = ANY(%(ids)s::text[])
+      AND enqueued_at IS DISTINCT FROM 'infinity'  -- parked (dead-lettered)
       AND ((status = 'PENDING' AND next_attempt_at <= %(now)s)
         OR (status = 'PROCESSING' AND processing_started_at < %(stale_before)s))
     FOR UPDATE SKIP LOCKED
@@ -109,3 +110,23 @@ def claim(
 def finish(conn: Connection, results: dict[str, list[Any]], now: datetime) -> list[dict[str, Any]]:
     """Write a batch's results and payment totals; returns the refunds actually finished."""
     return conn.execute(FINISH, {**results, "now": now}).fetchall()
+
+
+# A dead-lettered refund is parked: the sweep skips it until an operator replays it.
+PARK = "UPDATE refunds SET enqueued_at = 'infinity' WHERE id = ANY(%(ids)s::text[])"
+UNPARK = """
+UPDATE refunds SET enqueued_at = %(now)s
+WHERE id = ANY(%(ids)s::text[]) AND enqueued_at = 'infinity'
+  AND status IN ('PENDING', 'PROCESSING')
+RETURNING id
+"""
+
+
+def park(conn: Connection, refund_ids: list[str]) -> None:
+    """Keep dead-lettered refunds out of the sweep."""
+    conn.execute(PARK, {"ids": refund_ids})
+
+
+def unpark(conn: Connection, refund_ids: list[str], now: datetime) -> list[str]:
+    """Return parked refunds to the queue; the ids that were parked and are not final."""
+    return [r["id"] for r in conn.execute(UNPARK, {"ids": refund_ids, "now": now}).fetchall()]

@@ -98,6 +98,12 @@ def run_until_final(payment_ids: list[str], timeout: float = 60) -> None:
     wait_until(final, timeout=timeout, step=0.3)
 
 
+def process_payments_summary(scheduler_stdout: str) -> dict:
+    """The `process_payments` line of `workers.scheduler --once` output."""
+    lines = [json.loads(line) for line in scheduler_stdout.splitlines()]
+    return next(line for line in lines if line["handler"] == "process_payments")
+
+
 def handler_process(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "workers.scheduler", "--once"],
@@ -193,7 +199,7 @@ def test_postgres_down_mid_run_fails_cleanly_and_the_next_run_completes(
     wait_until(claimed, timeout=60, step=0.05)
     proxy.cut()  # while the batch is at the processor
     out, err = handler.communicate(timeout=120)
-    summary = json.loads(out.splitlines()[-1])
+    summary = process_payments_summary(out)
     assert "error" in summary, out + err
     assert "Traceback" not in out
     assert states(ids).get("SUCCESS", 0) == 0  # nothing finished without Postgres
@@ -209,7 +215,7 @@ def test_two_handlers_at_once_never_process_a_payment_twice(merchant) -> None:
     env = {"BATCH_SIZE": "100", "PROCESSOR_LATENCY_MS": "40"}
     handlers = [handler_process(env), handler_process(env)]
     outputs = [h.communicate(timeout=300) for h in handlers]
-    summaries = [json.loads(out.splitlines()[-1]) for out, _ in outputs]
+    summaries = [process_payments_summary(out) for out, _ in outputs]
     assert all(s["claimed"] > 0 and s["succeeded"] > 0 for s in summaries), summaries
     run_until_final(ids)  # anything left over (there should be nothing)
     assert states(ids) == {"SUCCESS": 2000}

@@ -1,0 +1,192 @@
+"""The drain loop shared by every kind of queued work (payments, refunds).
+
+For one kind of work, a run:
+  sweep   — re-adds ids that Postgres says are due but not in the stream;
+  claim   — takes entries idle past the visibility timeout from dead consumers
+            (XAUTOCLAIM; those delivered too often go to the dead-letter stream and
+            their rows are parked), then new entries (XREADGROUP);
+  execute — the kind's own lock + CAS, processor call and finishing transaction;
+  ack     — everything but the entries whose work failed unexpectedly.
+A batch that fails unexpectedly is re-executed row by row, so that one poison row
+does not hold the others back; the processor replays calls it already answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+import redis
+
+from chalicelib import db, settings
+from chalicelib.clock import utcnow
+from chalicelib.errors import ServiceUnavailableError
+from chalicelib.queue import stream
+from chalicelib.queue.stream import StreamEntry
+
+log = logging.getLogger(__name__)
+
+INFRASTRUCTURE_ERRORS = (psycopg.OperationalError, redis.RedisError, ServiceUnavailableError)
+
+Rows = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class WorkKind:
+    """One kind of queued work and the functions that own its rows."""
+
+    name: str
+    stream: str
+    counter_prefix: str
+    sweep: Callable[[db.Connection, datetime, datetime, int], list[str]]
+    claim: Callable[[db.Connection, list[str], datetime, datetime], Rows]
+    park: Callable[[db.Connection, list[str]], None]
+    unpark: Callable[[db.Connection, list[str], datetime], list[str]]
+    execute: Callable[[Rows, Counter[str]], None]
+
+
+@dataclass
+class RunClock:
+    """The invocation's deadline, from the Lambda context when there is one."""
+
+    context: Any
+    margin_ms: int
+
+    def has_time(self) -> bool:
+        if self.context is None or not hasattr(self.context, "get_remaining_time_in_millis"):
+            return True
+        return self.context.get_remaining_time_in_millis() > self.margin_ms
+
+
+def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str]) -> None:
+    """Sweep, then process stale and new entries of this kind while time lasts."""
+    cfg = settings.get_settings()
+    for name in ("claimed", "succeeded", "failed", "retried", "dead_lettered", "swept"):
+        summary[kind.counter_prefix + name] += 0
+    stream.ensure_group(kind.stream)
+    summary[kind.counter_prefix + "swept"] += sweep(kind, cfg.sweep_limit)
+    idle_ms = int(cfg.visibility_timeout_s * 1000)
+    for stale in (True, False):
+        while clock.has_time():
+            if stale:
+                entries = stream.claim_stale(kind.stream, consumer, idle_ms, cfg.batch_size)
+                entries = _dead_letter_poison(kind, entries, summary)
+            else:
+                entries = stream.claim_new(kind.stream, consumer, cfg.batch_size)
+            if not entries:
+                break
+            summary[kind.counter_prefix + "claimed"] += len(entries)
+            process_batch(kind, entries, summary)
+
+
+def sweep(kind: WorkKind, limit: int) -> int:
+    """Re-add ids that are due but not in the stream; returns how many."""
+    now = utcnow()
+    stale_before = now - timedelta(seconds=settings.get_settings().visibility_timeout_s)
+    with db.transaction() as conn:
+        ids = kind.sweep(conn, now, stale_before, limit)
+    # Added after the commit: if this fails, enqueued_at ages out and a later sweep retries.
+    stream.add(kind.stream, ids)
+    return len(ids)
+
+
+def process_batch(kind: WorkKind, entries: list[StreamEntry], summary: Counter[str]) -> None:
+    """Claim, execute and acknowledge a batch of entries.
+
+    Entries whose row failed unexpectedly stay un-acked: they come back after the
+    visibility timeout and are dead-lettered after too many deliveries. Entries
+    whose row was not claimable (final, cancelled, parked, not due, or being run by
+    another handler) are acknowledged: Postgres and the sweep own them now.
+    """
+    ids = list(dict.fromkeys(e.object_id for e in entries if e.object_id))
+    now = utcnow()
+    stale_before = now - timedelta(seconds=settings.get_settings().visibility_timeout_s)
+    with db.transaction() as conn:
+        claimed = kind.claim(conn, ids, now, stale_before)
+    errors = _execute_isolating_failures(kind, claimed, summary) if claimed else {}
+    for entry in entries:
+        if entry.object_id in errors:
+            stream.record_error(entry, errors[entry.object_id])
+    stream.ack(kind.stream, [e.entry_id for e in entries if e.object_id not in errors])
+
+
+def _execute_isolating_failures(kind: WorkKind, claimed: Rows, summary: Counter[str]) -> dict:
+    try:
+        kind.execute(claimed, summary)
+        return {}
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception:
+        log.exception("%s batch failed; re-executing its rows one by one", kind.name)
+    errors: dict[str, str] = {}
+    for row in claimed:
+        try:
+            kind.execute([row], summary)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as exc:
+            errors[row["id"]] = f"{type(exc).__name__}: {exc}"[:1000]
+    return errors
+
+
+def _dead_letter_poison(
+    kind: WorkKind, entries: list[StreamEntry], summary: Counter[str]
+) -> list[StreamEntry]:
+    """Move entries delivered too often to the dead-letter stream, park their rows,
+    and return the other entries."""
+    if not entries:
+        return entries
+    limit = settings.get_settings().dead_letter_after_deliveries
+    counts = stream.delivery_counts(kind.stream, [e.entry_id for e in entries])
+    poison = [
+        StreamEntry(e.stream, e.entry_id, e.object_id, counts.get(e.entry_id, 1))
+        for e in entries
+        if counts.get(e.entry_id, 1) > limit
+    ]
+    if not poison:
+        return entries
+    errors = stream.last_errors(kind.stream, [e.entry_id for e in poison])
+    with db.transaction() as conn:
+        kind.park(conn, [e.object_id for e in poison])
+    for entry in poison:
+        stream.dead_letter([entry], errors.get(entry.entry_id) or "delivered too often")
+    summary[kind.counter_prefix + "dead_lettered"] += len(poison)
+    log.error("dead-lettered %s entries", kind.name, extra={"count": len(poison)})
+    poisoned = {e.entry_id for e in poison}
+    return [e for e in entries if e.entry_id not in poisoned]
+
+
+def finish_status(outcome: str, attempt: int, now: datetime) -> tuple[str, datetime | None, bool]:
+    """(status, next attempt time, exhausted) after one processor attempt.
+
+    `succeeded` → SUCCESS; `declined` → FAILED; a transient error → PENDING with
+    exponential backoff and full jitter, or FAILED once MAX_ATTEMPTS were made.
+    """
+    cfg = settings.get_settings()
+    if outcome == "succeeded":
+        return "SUCCESS", None, False
+    if outcome == "declined":
+        return "FAILED", None, False
+    if attempt >= cfg.max_attempts:
+        return "FAILED", None, True
+    delay = backoff_seconds(attempt, cfg.retry_base_s, cfg.retry_cap_s)
+    return "PENDING", now + timedelta(seconds=delay), False
+
+
+def backoff_seconds(attempt: int, base_s: float, cap_s: float) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
+    import random
+
+    return random.uniform(0, min(cap_s, base_s * 2 ** max(0, attempt - 1)))
+
+
+def count(summary: Counter[str], prefix: str, statuses: list[str]) -> None:
+    """Add finished rows to the run's summary."""
+    for status in statuses:
+        key = {"SUCCESS": "succeeded", "FAILED": "failed"}.get(status, "retried")
+        summary[prefix + key] += 1
