@@ -111,14 +111,22 @@ def run_chalice_package(stage: str, pkg_format: str, out_dir: Path) -> Built:
     sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
         raise PackagingError(f"chalice package ({pkg_format}) failed:\n{output}")
-    dropped = DROPPED_DEPENDENCY.search(output)
-    if dropped:
+    dropped = dropped_dependencies(output)
+    if dropped is not None:
         raise PackagingError(
-            f"chalice could not install dependencies for Lambda: {dropped.group(1).strip()}\n"
+            f"chalice could not install dependencies for Lambda: {dropped}\n"
             "The zip would fail on import in AWS. Pin a version that has a manylinux wheel "
             "for the Lambda architecture and Python."
         )
     return Built(pkg_format, out_dir, out_dir / "deployment.zip", seconds)
+
+
+def dropped_dependencies(output: str) -> str | None:
+    """What Chalice says it could not install (it warns and goes on), or None."""
+    found = DROPPED_DEPENDENCY.search(output)
+    if found is None:
+        return None
+    return found.group(1).strip() or "(unnamed)"
 
 
 def _read_requirements(path: Path) -> list[Requirement]:
