@@ -4,9 +4,10 @@
 
 Runs `chalice package` twice (`--pkg-format cloudformation` with the merge template
 `infra/template.<stage>.json`, then `--pkg-format terraform`) into `<out>/cloudformation`
-and `<out>/terraform`. Needs a region, never credentials: the region comes from
-AWS_DEFAULT_REGION (or AWS_REGION, else us-east-1) and every AWS credential variable
-is removed from Chalice's environment, so nothing can reach an account.
+and `<out>/terraform`; `infra/terraform/<stage>*.tf.json` (VPC, gateway responses) are
+copied next to the generated chalice.tf.json. Needs a region, never credentials: the
+region comes from AWS_DEFAULT_REGION (or AWS_REGION, else us-east-1) and every AWS
+credential variable is removed from Chalice's environment, so nothing can reach an account.
 
 Chalice only warns when it cannot install a dependency for Lambda ("Could not install
 dependencies: ..."), and then ships a zip that fails on import in AWS. This fails
@@ -237,8 +238,23 @@ def package(stage: str, out: Path) -> dict[str, object]:
         built = run_chalice_package(stage, pkg_format, out / pkg_format)
         figures |= check_zip(built.zip_path, architecture)
         figures[f"{pkg_format}_s"] = round(built.seconds, 1)
+    add_terraform_files(stage, out / "terraform")
     figures["seconds"] = round(time.perf_counter() - started, 1)
     return figures
+
+
+def add_terraform_files(stage: str, tf_dir: Path) -> list[Path]:
+    """Copy infra/terraform/<stage>*.tf.json next to chalice.tf.json (which stays as built).
+
+    `chalice package --merge-template` is CloudFormation only; for Terraform the same
+    additions (VPC, gateway responses) are a file of new blocks and an override file.
+    """
+    copied = []
+    for source in sorted((ROOT / "infra" / "terraform").glob(f"{stage}*.tf.json")):
+        target = tf_dir / source.name
+        shutil.copyfile(source, target)
+        copied.append(target)
+    return copied
 
 
 def main(argv: list[str] | None = None) -> int:

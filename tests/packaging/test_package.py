@@ -229,3 +229,26 @@ def test_generated_output_is_git_ignored() -> None:
         ["git", "check-ignore", "-q", "build/cloudformation/sam.json"], cwd=ROOT, check=False
     )
     assert proc.returncode == 0
+
+
+def test_terraform_gets_the_same_vpc_and_gateway_responses(package: Package) -> None:
+    tf_dir = package.out / "terraform"
+    generated = package.terraform["resource"]
+    blocks = json.loads((tf_dir / "prod.tf.json").read_text())
+    override = json.loads((tf_dir / "prod_override.tf.json").read_text())["resource"]
+    assert set(override["aws_lambda_function"]) == set(generated["aws_lambda_function"]), (
+        "every function needs its vpc_config in infra/terraform/prod_override.tf.json"
+    )
+    for name, block in override.items():  # an override of a missing block fails in terraform
+        assert set(block) <= set(generated[name]), name
+    sam_responses = package.sam["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    tf_responses = {
+        r["response_type"]: r
+        for r in blocks["resource"]["aws_api_gateway_gateway_response"].values()
+    }
+    assert set(tf_responses) == set(sam_responses)
+    for rtype, spec in sam_responses.items():
+        assert tf_responses[rtype]["response_templates"] == spec["ResponseTemplates"]
+        assert tf_responses[rtype].get("status_code") == (
+            str(spec["StatusCode"]) if "StatusCode" in spec else None
+        )
