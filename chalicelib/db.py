@@ -9,15 +9,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
-
-from chalicelib import settings
 from chalicelib.errors import ServiceUnavailableError
 
-Connection = psycopg.Connection[dict]
+# psycopg, its pool and the settings (pydantic-settings) are imported on first use, not
+# with the app: together they are most of a cold start, and the batch handlers and
+# every module on the app's import path would pay for them before the first event.
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+type Connection = psycopg.Connection[dict]
 
 _lock = threading.Lock()
 _pool: ConnectionPool | None = None
@@ -29,6 +32,11 @@ def get_pool() -> ConnectionPool:
     if _pool is None:
         with _lock:
             if _pool is None:
+                from psycopg.rows import dict_row
+                from psycopg_pool import ConnectionPool
+
+                from chalicelib import settings
+
                 cfg = settings.get_settings()
                 _pool = ConnectionPool(
                     settings.database_url(),
@@ -59,6 +67,9 @@ def close_pool() -> None:
 @contextmanager
 def connection() -> Iterator[Connection]:
     """A pooled connection in autocommit mode, for single-statement reads."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
     try:
         with get_pool().connection() as conn:
             yield conn
@@ -69,6 +80,8 @@ def connection() -> Iterator[Connection]:
 @contextmanager
 def transaction() -> Iterator[Connection]:
     """A pooled connection inside one transaction: committed on success, else rolled back."""
+    import psycopg
+
     with connection() as conn:
         try:
             with conn.transaction():

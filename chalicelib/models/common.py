@@ -27,14 +27,17 @@ SUPPORTED_CURRENCIES = frozenset(
 MAX_AMOUNT = 99_999_999_999
 
 
+# defer_build: a model's validator is built when it is first used, not at import. Each
+# Lambda then pays only for the models it uses (the batch handlers for none of the
+# HTTP ones), and importing the app stays within the cold start budget.
 class RequestModel(BaseModel):
     """A request body: unknown fields rejected, no coercion of types."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ErrorDetail(ResponseModel):

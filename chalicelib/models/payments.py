@@ -158,7 +158,7 @@ class CreatePaymentRequest(RequestModel):
 
 
 class CardSummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     brand: str
     last4: str
     exp_month: int

@@ -8,7 +8,6 @@ concurrently; a provider with a batch API may override them.
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
@@ -71,6 +70,8 @@ class Processor(ABC):
         return await self._gather([self.refund(r) for r in requests])
 
     async def _gather(self, calls: list) -> list[ProcessorResult]:  # type: ignore[type-arg]
+        import asyncio  # lazy: only the batch handlers call processors; see db.py
+
         limit = asyncio.Semaphore(self.concurrency)
 
         async def bounded(call):  # type: ignore[no-untyped-def]

@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from chalicelib.queue import keys
 from chalicelib.redis_client import get_redis
 
@@ -40,6 +38,8 @@ def add(stream: str, object_ids: list[str]) -> None:
 
 def ensure_group(stream: str, group: str = keys.PROCESSOR_GROUP) -> None:
     """Create the consumer group (and stream) if missing; safe to call every run."""
+    import redis  # lazy, as in redis_client
+
     try:
         get_redis().xgroup_create(stream, group, id="0", mkstream=True)
     except redis.ResponseError as exc:

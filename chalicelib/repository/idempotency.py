@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 from chalicelib.db import Connection
 
 TRY_LOCK_KEY = (
@@ -54,6 +52,8 @@ def insert_record(
     headers: dict[str, str],
     body: bytes,
 ) -> None:
+    from psycopg.types.json import Jsonb  # lazy, as in db
+
     # An expired record of the same key may still be there until pruned.
     conn.execute(DELETE_EXPIRED_FOR_MERCHANT_ID_KEY, {"merchant_id": merchant_id, "key": key})
     conn.execute(

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 from chalicelib.db import Connection
 
 PAYMENT_COLUMNS = (
@@ -78,6 +76,8 @@ def insert_payment_with_history(conn: Connection, row: dict[str, Any]) -> dict[s
     Returns None when the order already has an active payment (the unique index
     `payments_one_active_per_order` decides, so concurrent creates cannot both win).
     """
+    from psycopg.types.json import Jsonb  # lazy, as in db
+
     params = dict(row)
     params["card"] = Jsonb(row["card"]) if row["card"] is not None else None
     params["metadata"] = Jsonb(row["metadata"])

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import db, settings
+from chalicelib import db
 from chalicelib.db import Connection
 from chalicelib.errors import ConflictError, IdempotencyKeyReusedError, InvalidRequestError
 from chalicelib.repository import idempotency as idempotency_repo
@@ -34,6 +34,12 @@ class StoredResponse:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _ttl_s() -> float:
+    from chalicelib import settings  # lazy, as in db
+
+    return settings.get_settings().idempotency_ttl_hours * 3600
 
 
 def validate_key(raw: str | None) -> str | None:
@@ -66,7 +72,7 @@ def begin(conn: Connection, merchant_id: str, key: str, fingerprint: str) -> Sto
             " Retry after it completes.",
             code="idempotency_key_in_use",
         )
-    ttl_s = settings.get_settings().idempotency_ttl_hours * 3600
+    ttl_s = _ttl_s()
     record = idempotency_repo.find_by_merchant_id_key(conn, merchant_id, key, ttl_s)
     if record is None:
         return None
@@ -93,7 +99,7 @@ def record(
 
 def prune_expired(conn: Connection, limit: int = 10_000) -> int:
     """Remove records older than the time to live (at least 24 h)."""
-    ttl_s = settings.get_settings().idempotency_ttl_hours * 3600
+    ttl_s = _ttl_s()
     return idempotency_repo.delete_older_than(conn, ttl_s, limit)
 
 

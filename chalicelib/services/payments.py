@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import redis
-
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
 from chalicelib.errors import ConflictError, InvalidRequestError, ResourceMissingError
@@ -115,6 +113,8 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
 
 def enqueue_accepted(payment_id: str) -> None:
     """Add a committed payment to the stream; if Redis fails, leave it to the sweep."""
+    import redis  # lazy, as in redis_client
+
     try:
         stream.add(keys.PAYMENTS_STREAM, [payment_id])
     except redis.RedisError as exc:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
-import redis
-
-from chalicelib import settings
 from chalicelib.errors import RateLimitedError
 from chalicelib.queue import keys
 from chalicelib.redis_client import get_redis
+
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,13 @@ _script: redis.commands.core.Script | None = None
 
 def check(key_hash: str) -> None:
     """Take one token from the key's bucket, or raise 429 with `Retry-After`."""
+    from chalicelib import settings  # lazy, as in db
+
     cfg = settings.get_settings()
     if not cfg.rate_limit_enabled:
         return
+    import redis  # lazy, as in redis_client
+
     global _script
     try:
         if _script is None:

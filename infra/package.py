@@ -1,0 +1,281 @@
+"""`make package`: the prod stage as CloudFormation/SAM and as Terraform, checked.
+
+    python -m infra.package [--stage prod] [--out-dir build]
+
+Runs `chalice package` twice (`--pkg-format cloudformation` with the merge template
+`infra/template.<stage>.json`, then `--pkg-format terraform`) into `<out>/cloudformation`
+and `<out>/terraform`; `infra/terraform/<stage>*.tf.json` (VPC, gateway responses) are
+copied next to the generated chalice.tf.json. Needs a region, never credentials: the
+region comes from AWS_DEFAULT_REGION (or AWS_REGION, else us-east-1) and every AWS
+credential variable is removed from Chalice's environment, so nothing can reach an account.
+
+Chalice only warns when it cannot install a dependency for Lambda ("Could not install
+dependencies: ..."), and then ships a zip that fails on import in AWS. This fails
+instead: on that warning, and when the zip lacks any distribution of requirements.txt
+or its dependencies, holds boto3/botocore or a dev dependency, holds a native wheel
+for another platform than manylinux on the Lambda architecture, or exceeds 10 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REGION = "us-east-1"
+MAX_ZIP_BYTES = 10 * 1024 * 1024
+# In the Lambda runtime already; shipping them only makes the zip (and cold start) bigger.
+PROVIDED_BY_LAMBDA = {"boto3", "botocore", "s3transfer", "jmespath"}
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+DROPPED_DEPENDENCY = re.compile(r"Could not install dependencies:?\s*(.*)", re.IGNORECASE)
+# Lambda architecture -> the machine in wheel tags and extension module file names.
+MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
+
+
+class PackagingError(RuntimeError):
+    """The package is not deployable; the message says why."""
+
+
+@dataclass
+class Built:
+    """What one `chalice package` run produced."""
+
+    pkg_format: str
+    out_dir: Path
+    zip_path: Path
+    seconds: float
+
+
+def region() -> str:
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or DEFAULT_REGION
+
+
+def chalice_env() -> dict[str, str]:
+    """Our environment with a region and without any credential."""
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
+    env["AWS_DEFAULT_REGION"] = region()
+    # A shared credentials file must not be picked up either.
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    env["AWS_CONFIG_FILE"] = os.devnull
+    return env
+
+
+def run_chalice_package(stage: str, pkg_format: str, out_dir: Path) -> Built:
+    """`chalice package` for one format into a fresh `out_dir`; fails on dropped deps."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    args = ["package", "--stage", stage, "--pkg-format", pkg_format]
+    if pkg_format == "cloudformation":
+        merge = ROOT / "infra" / f"template.{stage}.json"
+        if merge.exists():
+            args += ["--merge-template", str(merge.relative_to(ROOT))]
+    args.append(str(out_dir))
+    started = time.perf_counter()
+    # The venv's Python runs Chalice, so the Lambda runtime is this Python's version.
+    proc = subprocess.run(
+        [sys.executable, "-c", CHALICE_MAIN, *args],
+        cwd=ROOT,
+        env=chalice_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    output = proc.stdout + proc.stderr
+    sys.stderr.write(proc.stderr)
+    if proc.returncode != 0:
+        raise PackagingError(f"chalice package ({pkg_format}) failed:\n{output}")
+    dropped = dropped_dependencies(output)
+    if dropped is not None:
+        raise PackagingError(
+            f"chalice could not install dependencies for Lambda: {dropped}\n"
+            "The zip would fail on import in AWS. Pin a version that has a manylinux wheel "
+            "for the Lambda architecture and Python."
+        )
+    return Built(pkg_format, out_dir, out_dir / "deployment.zip", seconds)
+
+
+def dropped_dependencies(output: str) -> str | None:
+    """What Chalice says it could not install (it warns and goes on), or None."""
+    found = DROPPED_DEPENDENCY.search(output)
+    if found is None:
+        return None
+    return found.group(1).strip() or "(unnamed)"
+
+
+def _read_requirements(path: Path) -> list[Requirement]:
+    reqs = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            reqs.append(Requirement(line))
+    return reqs
+
+
+def runtime_distributions(requirements: Path) -> dict[str, str]:
+    """{name: version} of requirements.txt and everything it needs, from the venv.
+
+    Markers are evaluated for Lambda (Linux, CPython of this version) with the extras
+    asked for, so e.g. psycopg[binary] brings psycopg-binary.
+    """
+    env = default_environment()
+    env.update({"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"})
+    found: dict[str, str] = {}
+    todo = [(req, frozenset()) for req in _read_requirements(requirements)]
+    while todo:
+        req, parent_extras = todo.pop()
+        if req.marker and not any(
+            req.marker.evaluate({**env, "extra": extra}) for extra in (parent_extras or {""})
+        ):
+            continue
+        name = canonicalize_name(req.name)
+        if name in found and not req.extras:
+            continue
+        dist = metadata.distribution(req.name)
+        found[name] = dist.version
+        for sub in dist.requires or []:
+            todo.append((Requirement(sub), frozenset(req.extras)))
+    return found
+
+
+def dev_only_distributions() -> set[str]:
+    runtime = {canonicalize_name(r.name) for r in _read_requirements(ROOT / "requirements.txt")}
+    dev = {canonicalize_name(r.name) for r in _read_requirements(ROOT / "requirements-dev.txt")}
+    return dev - runtime
+
+
+def check_zip(zip_path: Path, architecture: str) -> dict[str, object]:
+    """Fail unless the zip holds the app, chalicelib and exactly the runtime dependencies."""
+    if not zip_path.exists():
+        raise PackagingError(f"{zip_path} was not built")
+    size = zip_path.stat().st_size
+    with zipfile.ZipFile(zip_path) as zf:
+        names = zf.namelist()
+        wheel_files = {n: zf.read(n).decode() for n in names if n.endswith(".dist-info/WHEEL")}
+    problems: list[str] = []
+    if "app.py" not in names:
+        problems.append("app.py is missing")
+    if not any(n.startswith("chalicelib/") for n in names):
+        problems.append("chalicelib/ is missing")
+    shipped = {
+        canonicalize_name(n.split("/")[0][: -len(".dist-info")].rsplit("-", 1)[0]): n.split("/")[0]
+        for n in wheel_files
+    }
+    needed = runtime_distributions(ROOT / "requirements.txt")
+    for name, version in sorted(needed.items()):
+        if name not in shipped:
+            problems.append(f"dependency {name}=={version} is not in the zip")
+        elif not shipped[name].endswith(f"-{version}.dist-info"):
+            problems.append(f"{shipped[name]} shipped, but the venv has {name}=={version}")
+    # Chalice adds its own runtime (chalice/app.py ...) without metadata: dev-only
+    # distributions are recognised by their .dist-info, Lambda's by their package too.
+    for name in sorted(PROVIDED_BY_LAMBDA):
+        if name in shipped or any(n.startswith(f"{name}/") for n in names):
+            problems.append(f"{name} must not be in the zip: the Lambda runtime provides it")
+    for name in sorted(dev_only_distributions() & set(shipped)):
+        problems.append(f"{name} is a dev dependency and must not be in the zip")
+    machine = MACHINES[architecture]
+    for name, text in wheel_files.items():
+        tags = [line[4:].strip() for line in text.splitlines() if line.startswith("Tag:")]
+        for tag in tags:
+            platform = tag.rsplit("-", 1)[-1]
+            if platform != "any" and not (platform.startswith("manylinux") and machine in platform):
+                problems.append(f"{name}: wheel tag {tag} is not manylinux {machine}")
+    for name in names:
+        if name.endswith(".so") and "-linux-gnu" in name and f"-{machine}-linux-gnu" not in name:
+            problems.append(f"{name} is an extension for another machine than {machine}")
+    if size > MAX_ZIP_BYTES:
+        problems.append(f"the zip is {size / 1e6:.1f} MB, over {MAX_ZIP_BYTES / 1e6:.1f} MB")
+    if problems:
+        raise PackagingError(f"{zip_path} is not deployable:\n  " + "\n  ".join(problems))
+    return {"zip_bytes": size, "distributions": sorted(shipped)}
+
+
+def stage_architecture(stage: str) -> str:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    stage_cfg = config.get("stages", {}).get(stage, {})
+    return str(stage_cfg.get("lambda_architecture", config.get("lambda_architecture", "x86_64")))
+
+
+def package(stage: str, out: Path) -> dict[str, object]:
+    """Both formats for `stage` into `out`, checked; returns the figures."""
+    if sys.version_info < (3, 12):  # noqa: UP036 - make package may run under any Python
+        raise PackagingError(
+            "Chalice targets the Python it runs under; python3.11 Lambdas can no longer be "
+            "created (cfn-lint E2533). Use the venv's Python 3.12+."
+        )
+    started = time.perf_counter()
+    architecture = stage_architecture(stage)
+    figures: dict[str, object] = {"stage": stage, "region": region(), "arch": architecture}
+    for pkg_format in ("cloudformation", "terraform"):
+        built = run_chalice_package(stage, pkg_format, out / pkg_format)
+        figures |= check_zip(built.zip_path, architecture)
+        figures[f"{pkg_format}_s"] = round(built.seconds, 1)
+    add_terraform_files(stage, out / "terraform")
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
+def add_terraform_files(stage: str, tf_dir: Path) -> list[Path]:
+    """Copy infra/terraform/<stage>*.tf.json next to chalice.tf.json (which stays as built).
+
+    `chalice package --merge-template` is CloudFormation only; for Terraform the same
+    additions (VPC, gateway responses) are a file of new blocks and an override file.
+    """
+    copied = []
+    for source in sorted((ROOT / "infra" / "terraform").glob(f"{stage}*.tf.json")):
+        target = tf_dir / source.name
+        shutil.copyfile(source, target)
+        copied.append(target)
+    return copied
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="prod")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "build")
+    args = parser.parse_args(argv)
+    try:
+        figures = package(args.stage, args.out_dir.resolve())
+    except PackagingError as exc:
+        print(f"make package: FAILED: {exc}", file=sys.stderr)
+        return 1
+    size_mb = int(figures["zip_bytes"]) / 1e6  # type: ignore[call-overload]
+    print(
+        f"packaged stage {figures['stage']} for {figures['arch']} in {figures['region']}: "
+        f"{args.out_dir}/cloudformation/sam.json, {args.out_dir}/terraform/chalice.tf.json, "
+        f"deployment.zip {size_mb:.1f} MB, {figures['seconds']} s"
+    )
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""`make package`: both formats, a template cfn-lint accepts, least privilege, a clean zip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.app import ScheduledEventConfig
+from chalice.constants import MISSING_DEPENDENCIES_TEMPLATE
+
+from infra import package as packaging
+from tests.packaging.conftest import ROOT, Package
+
+SECRET_IDS = {
+    "DATABASE_SECRET_ID": "gateway/prod/database-url",
+    "REDIS_SECRET_ID": "gateway/prod/redis-url",
+}
+ENI_ACTIONS = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
+LOG_ACTIONS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+API_GATEWAY_MAX_S = 29
+CFN_LINT = "import sys; from cfnlint.runner import main; sys.exit(main())"
+
+
+def _functions(sam: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: res["Properties"]
+        for name, res in sam["Resources"].items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def _schedules() -> list[ScheduledEventConfig]:
+    from app import app
+
+    return [s for s in app.event_sources if isinstance(s, ScheduledEventConfig)]
+
+
+def _expression(schedule: ScheduledEventConfig) -> str:
+    expr = schedule.schedule_expression
+    return expr if isinstance(expr, str) else expr.to_string()
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_builds_both_formats_with_default_region_and_no_credentials(package: Package) -> None:
+    for path in (
+        "cloudformation/sam.json",
+        "cloudformation/deployment.zip",
+        "terraform/chalice.tf.json",
+        "terraform/deployment.zip",
+    ):
+        assert (package.out / path).is_file(), path
+    assert package.figures["region"] == "us-east-1"
+    assert package.figures["arch"] == "x86_64"
+    for props in _functions(package.sam).values():
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["x86_64"]
+    assert package.seconds < 120
+
+
+def test_cloudformation_template_passes_cfn_lint(package: Package) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", CFN_LINT, str(package.out / "cloudformation" / "sam.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_template_has_the_rest_api_and_every_schedule_with_its_rate(package: Package) -> None:
+    sam = package.sam
+    assert sam["Resources"]["RestAPI"]["Type"] == "AWS::Serverless::Api"
+    paths = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert "/api/v1/payments" in paths and "/api/v1/payments/{payment_id}" in paths
+    by_handler = {props["Handler"]: props for props in _functions(sam).values()}
+    assert "app.app" in by_handler
+    schedules = _schedules()
+    assert any(s.name == "process_payments" for s in schedules)
+    tf_rules = package.terraform["resource"]["aws_cloudwatch_event_rule"]
+    for schedule in schedules:
+        props = by_handler[schedule.handler_string]
+        events = [e["Properties"]["Schedule"] for e in props["Events"].values()]
+        assert events == [_expression(schedule)], schedule.name
+        assert tf_rules[f"{schedule.name}-event"]["schedule_expression"] == _expression(schedule)
+
+
+def test_environment_holds_secret_ids_never_secrets(package: Package) -> None:
+    tf_functions = package.terraform["resource"]["aws_lambda_function"].values()
+    envs = [p["Environment"]["Variables"] for p in _functions(package.sam).values()]
+    envs += [f["environment"]["variables"] for f in tf_functions]
+    for env in envs:
+        assert env["STAGE"] == "prod"
+        assert {k: env[k] for k in SECRET_IDS} == SECRET_IDS
+        assert "DATABASE_URL" not in env and "REDIS_URL" not in env
+        for name, value in env.items():
+            assert "://" not in value and "password" not in value.lower(), name
+
+
+def _check_statements(statements: list[dict[str, Any]], pinned: bool) -> None:
+    granted: set[str] = set()
+    for st in statements:
+        assert st["Effect"] == "Allow"
+        actions = set(_as_list(st["Action"]))
+        resources = _as_list(st["Resource"])
+        granted |= actions
+        assert all("*" not in action for action in actions), actions
+        if resources == ["*"]:
+            assert actions <= ENI_ACTIONS, f"only VPC ENI actions may have Resource *: {actions}"
+            continue
+        texts = [r["Fn::Sub"] if isinstance(r, dict) else r for r in resources]
+        if actions == {"secretsmanager:GetSecretValue"}:
+            prefix = (
+                "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+                if pinned
+                else "arn:aws:secretsmanager:*:*:secret:"
+            )
+            assert sorted(texts) == sorted(f"{prefix}{sid}-??????" for sid in SECRET_IDS.values())
+        else:
+            assert actions <= LOG_ACTIONS, actions
+            for text in texts:
+                assert ":log-group:/aws/lambda/" in text
+                if pinned:
+                    assert "${AWS::Region}:${AWS::AccountId}" in text
+                    assert "/aws/lambda/${AWS::StackName}-" in text
+    assert "secretsmanager:GetSecretValue" in granted
+    assert granted <= {"secretsmanager:GetSecretValue"} | LOG_ACTIONS | ENI_ACTIONS
+
+
+def test_every_role_is_least_privilege(package: Package) -> None:
+    sam = package.sam
+    roles = {n: r for n, r in sam["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    used = {p["Role"]["Fn::GetAtt"][0] for p in _functions(sam).values()}
+    assert used == set(roles), "each function has its own role, and every role is used"
+    for name, role in roles.items():
+        assert "ManagedPolicyArns" not in role["Properties"], name
+        (policy,) = role["Properties"]["Policies"]
+        _check_statements(policy["PolicyDocument"]["Statement"], pinned=True)
+    for tf_policy in package.terraform["resource"]["aws_iam_role_policy"].values():
+        _check_statements(json.loads(tf_policy["policy"])["Statement"], pinned=False)
+
+
+def test_timeouts_fit_the_time_budget(package: Package) -> None:
+    functions = {p["Handler"]: p for p in _functions(package.sam).values()}
+    api = functions["app.app"]
+    batch = functions["app.process_payments"]
+    env = batch["Environment"]["Variables"]
+    margin_ms = int(env["TIME_BUDGET_MARGIN_MS"])
+    assert batch["Timeout"] == 120
+    # Claiming stops `margin` before the end; the margin must hold one batch's
+    # execute-and-finish, and most of the invocation must remain for claiming.
+    assert 15_000 <= margin_ms <= batch["Timeout"] * 1000 / 2
+    assert api["Timeout"] < API_GATEWAY_MAX_S < batch["Timeout"]
+    # An entry claimed by a live invocation is never taken over by another one.
+    for schedule in _schedules():
+        timeout = functions[schedule.handler_string]["Timeout"]
+        assert float(env["VISIBILITY_TIMEOUT_S"]) > timeout, schedule.name
+    tf = {f["handler"]: f for f in package.terraform["resource"]["aws_lambda_function"].values()}
+    assert tf["app.process_payments"]["timeout"] == batch["Timeout"]
+    assert tf["app.app"]["timeout"] == api["Timeout"]
+
+
+def test_gateway_responses_follow_the_contract_and_echo_nothing(package: Package) -> None:
+    responses = package.sam["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == 403
+    for name, response in responses.items():
+        template = response["ResponseTemplates"]["application/json"]
+        assert "$" not in template, f"{name} must not interpolate the request (API keys)"
+        error = json.loads(template)["error"]
+        assert error["type"] and error["code"] and error["message"], name
+    missing = json.loads(
+        responses["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]
+    )
+    assert missing["error"]["code"] == "resource_missing"
+
+
+def test_functions_run_in_the_vpc_given_as_parameters(package: Package) -> None:
+    sam = package.sam
+    assert sam["Parameters"]["SubnetIds"]["Type"] == "List<AWS::EC2::Subnet::Id>"
+    assert sam["Globals"]["Function"]["VpcConfig"] == {
+        "SubnetIds": {"Ref": "SubnetIds"},
+        "SecurityGroupIds": {"Ref": "SecurityGroupIds"},
+    }
+
+
+def test_zip_holds_app_chalicelib_and_runtime_wheels_only(package: Package) -> None:
+    for zip_path in (package.zip_path, package.out / "terraform" / "deployment.zip"):
+        packaging.check_zip(zip_path, "x86_64")
+    with zipfile.ZipFile(package.zip_path) as zf:
+        names = zf.namelist()
+    top = {n.split("/")[0] for n in names}
+    assert {"app.py", "chalicelib", "psycopg", "psycopg_binary", "pydantic_core", "redis"} <= top
+    assert not top & {"boto3", "botocore", "s3transfer", "workers", "tests", "infra", "bench"}
+    assert not any(n.startswith(("pytest", "moto", "httpx", "cfnlint")) for n in top)
+    assert package.zip_path.stat().st_size < 10 * 1024 * 1024
+    assert "Could not install dependencies" not in package.stderr
+
+
+def test_package_fails_when_chalice_drops_a_dependency(package: Package, tmp_path: Path) -> None:
+    warning = MISSING_DEPENDENCIES_TEMPLATE % "psycopg-binary==3.3.9"
+    assert packaging.dropped_dependencies(warning) == "psycopg-binary==3.3.9"
+    assert packaging.dropped_dependencies("Creating deployment package.\n") is None
+    # The same zip without psycopg-binary, as Chalice ships it after that warning.
+    stripped = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(package.zip_path) as src, zipfile.ZipFile(stripped, "w") as dst:
+        for item in src.infolist():
+            if not item.filename.startswith("psycopg_binary"):
+                dst.writestr(item, src.read(item))
+    with pytest.raises(packaging.PackagingError, match="psycopg-binary"):
+        packaging.check_zip(stripped, "x86_64")
+
+
+def test_generated_output_is_git_ignored() -> None:
+    proc = subprocess.run(
+        ["git", "check-ignore", "-q", "build/cloudformation/sam.json"], cwd=ROOT, check=False
+    )
+    assert proc.returncode == 0
+
+
+def test_terraform_gets_the_same_vpc_and_gateway_responses(package: Package) -> None:
+    tf_dir = package.out / "terraform"
+    generated = package.terraform["resource"]
+    blocks = json.loads((tf_dir / "prod.tf.json").read_text())
+    override = json.loads((tf_dir / "prod_override.tf.json").read_text())["resource"]
+    assert set(override["aws_lambda_function"]) == set(generated["aws_lambda_function"]), (
+        "every function needs its vpc_config in infra/terraform/prod_override.tf.json"
+    )
+    for name, block in override.items():  # an override of a missing block fails in terraform
+        assert set(block) <= set(generated[name]), name
+    sam_responses = package.sam["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    tf_responses = {
+        r["response_type"]: r
+        for r in blocks["resource"]["aws_api_gateway_gateway_response"].values()
+    }
+    assert set(tf_responses) == set(sam_responses)
+    for rtype, spec in sam_responses.items():
+        assert tf_responses[rtype]["response_templates"] == spec["ResponseTemplates"]
+        assert tf_responses[rtype].get("status_code") == (
+            str(spec["StatusCode"]) if "StatusCode" in spec else None
+        )
