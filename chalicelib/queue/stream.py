@@ -6,12 +6,16 @@ due id whose message was lost, so every function here may fail without losing wo
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.queue import keys
 from chalicelib.redis_client import get_redis
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,27 @@ def add(stream: str, object_ids: list[str]) -> None:
     for object_id in object_ids:
         pipe.xadd(stream, {"id": object_id})
     pipe.execute()
+
+
+def add_or_leave_to_sweep(
+    stream: str, object_id: str, mark_not_enqueued: Callable[[], None]
+) -> None:
+    """Add one committed id; if Redis fails, `mark_not_enqueued()` so the next sweep takes
+    it at once (if that fails too, the sweep still finds it after the visibility timeout).
+    """
+    import redis  # lazy, as in redis_client
+
+    try:
+        add(stream, [object_id])
+    except redis.RedisError as exc:
+        log.warning(
+            "enqueue failed, the sweep will pick the id up",
+            extra={"id": object_id, "error": type(exc).__name__},
+        )
+        try:
+            mark_not_enqueued()
+        except Exception:
+            log.warning("could not mark the id as not enqueued", extra={"id": object_id})
 
 
 def ensure_group(stream: str, group: str = keys.PROCESSOR_GROUP) -> None:

@@ -112,21 +112,13 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
 
 
 def enqueue_accepted(payment_id: str) -> None:
-    """Add a committed payment to the stream; if Redis fails, leave it to the sweep."""
-    import redis  # lazy, as in redis_client
+    """Add a committed id to the stream; if Redis fails, leave it to the sweep."""
 
-    try:
-        stream.add(keys.PAYMENTS_STREAM, [payment_id])
-    except redis.RedisError as exc:
-        log.warning(
-            "enqueue failed, the sweep will pick the payment up",
-            extra={"payment_id": payment_id, "error": type(exc).__name__},
-        )
-        try:
-            with db.connection() as conn:
-                payment_repo.mark_not_enqueued(conn, payment_id)
-        except Exception:  # the sweep still finds it after the visibility timeout
-            log.warning("could not mark payment as not enqueued", extra={"payment_id": payment_id})
+    def mark_not_enqueued() -> None:
+        with db.connection() as conn:
+            payment_repo.mark_not_enqueued(conn, payment_id)
+
+    stream.add_or_leave_to_sweep(keys.PAYMENTS_STREAM, payment_id, mark_not_enqueued)
 
 
 def get_payment(merchant_id: str, payment_id: str) -> Payment:

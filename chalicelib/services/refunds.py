@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import redis
-
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
 from chalicelib.errors import (
@@ -99,19 +97,13 @@ def create_refund(
 
 
 def enqueue_accepted(refund_id: str) -> None:
-    """Add a committed refund to the stream; if Redis fails, leave it to the sweep."""
-    try:
-        stream.add(keys.REFUNDS_STREAM, [refund_id])
-    except redis.RedisError as exc:
-        log.warning(
-            "enqueue failed, the sweep will pick the refund up",
-            extra={"refund_id": refund_id, "error": type(exc).__name__},
-        )
-        try:
-            with db.connection() as conn:
-                refund_repo.mark_not_enqueued(conn, refund_id)
-        except Exception:  # the sweep still finds it after the visibility timeout
-            log.warning("could not mark refund as not enqueued", extra={"refund_id": refund_id})
+    """Add a committed id to the stream; if Redis fails, leave it to the sweep."""
+
+    def mark_not_enqueued() -> None:
+        with db.connection() as conn:
+            refund_repo.mark_not_enqueued(conn, refund_id)
+
+    stream.add_or_leave_to_sweep(keys.REFUNDS_STREAM, refund_id, mark_not_enqueued)
 
 
 def get_refund(merchant_id: str, refund_id: str) -> Refund:

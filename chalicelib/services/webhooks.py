@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import db, ids, settings
+from chalicelib import db, ids
 from chalicelib.clock import utcnow
 from chalicelib.errors import InvalidRequestError, ResourceMissingError
 from chalicelib.models.webhooks import (
@@ -25,7 +25,6 @@ from chalicelib.models.webhooks import (
 )
 from chalicelib.repository import webhooks as webhook_repo
 from chalicelib.services.url_guard import UnsafeUrlError, check_url
-from chalicelib.services.webhook_sender import new_secret
 
 
 def _endpoint_missing(endpoint_id: str) -> ResourceMissingError:
@@ -59,11 +58,12 @@ def create_endpoint(
 ) -> WebhookEndpointCreated:
     """Register an endpoint after the SSRF check; the answer is the only one with the secret."""
     try:
-        checked = check_url(
-            request.url, allow_private=settings.get_settings().webhook_allow_private_hosts
-        )
+        checked = check_url(request.url, allow_private=_allow_private_hosts())
     except UnsafeUrlError as exc:
         raise InvalidRequestError(str(exc), param="url") from exc
+    # lazy: the sender brings http.client and ssl, which the API path never needs
+    from chalicelib.services.webhook_sender import new_secret
+
     secret = new_secret()
     row = webhook_repo.insert_endpoint(
         uow.conn,
@@ -166,3 +166,9 @@ def redeliver_event(uow: db.UnitOfWork, merchant_id: str, event_id: str) -> int:
     if webhook_repo.get_event_for_merchant(uow.conn, event_id, merchant_id) is None:
         raise _event_missing(event_id)
     return webhook_repo.redeliver_failed_for_event(uow.conn, event_id, utcnow())
+
+
+def _allow_private_hosts() -> bool:
+    from chalicelib import settings  # lazy: pydantic-settings is slow to import
+
+    return settings.get_settings().webhook_allow_private_hosts
