@@ -41,7 +41,7 @@ lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 
 bench: venv
-	$(PY) -m infra.stack run --database gateway_test --redis-db 2 -- $(PY) -m bench
+	$(PY) -m infra.stack run --database gateway_bench --redis-db 2 -- $(PY) -m bench
 
 package: venv
 	$(PY) -m infra.package

@@ -42,9 +42,9 @@ _VPA_SCENARIOS = {"failure@upi": "payment_declined", "flaky@upi": FLAKY, "down@u
 
 RECORD_CHARGES = """
 WITH req AS (
-    SELECT * FROM unnest(%(keys)s::text[], %(payment_ids)s::text[], %(amounts)s::bigint[],
-                         %(currencies)s::text[], %(outcomes)s::text[], %(codes)s::text[],
-                         %(attempts)s::int[])
+    SELECT * FROM unnest(%(keys)b::text[], %(payment_ids)b::text[], %(amounts)b::bigint[],
+                         %(currencies)b::text[], %(outcomes)b::text[], %(codes)b::text[],
+                         %(attempts)b::int[])
         AS r(k, payment_id, amount, currency, outcome, code, attempt)
 ), existing AS (
     SELECT c.idempotency_key, c.outcome, c.failure_code
@@ -66,8 +66,8 @@ SELECT idempotency_key, outcome, failure_code FROM existing
 
 RECORD_REFUNDS = """
 WITH req AS (
-    SELECT * FROM unnest(%(keys)s::text[], %(refund_ids)s::text[], %(payment_ids)s::text[],
-                         %(amounts)s::bigint[], %(outcomes)s::text[], %(attempts)s::int[])
+    SELECT * FROM unnest(%(keys)b::text[], %(refund_ids)b::text[], %(payment_ids)b::text[],
+                         %(amounts)b::bigint[], %(outcomes)b::text[], %(attempts)b::int[])
         AS r(k, refund_id, payment_id, amount, outcome, attempt)
 ), existing AS (
     SELECT f.idempotency_key, f.outcome, f.failure_code

@@ -10,7 +10,7 @@ INSERT_EVENTS_WITH_DELIVERIES = """
 WITH inserted AS (
     INSERT INTO events (id, merchant_id, type, data, created_at)
     SELECT id, merchant_id, type, data::jsonb, %(now)s
-    FROM unnest(%(ids)s::text[], %(merchant_ids)s::text[], %(types)s::text[], %(datas)s::text[])
+    FROM unnest(%(ids)b::text[], %(merchant_ids)b::text[], %(types)b::text[], %(datas)b::text[])
         AS e(id, merchant_id, type, data)
     RETURNING id, merchant_id, type
 )

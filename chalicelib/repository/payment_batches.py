@@ -36,7 +36,7 @@ RETURNING p.id
 CLAIM = """
 WITH claimable AS (
     SELECT id, status AS previous_status FROM payments
-    WHERE id = ANY(%(ids)s::text[])
+    WHERE id = ANY(%(ids)b::text[])
       AND enqueued_at IS DISTINCT FROM 'infinity'  -- parked (dead-lettered)
       AND ((status = 'PENDING' AND next_attempt_at <= %(now)s)
         OR (status = 'PROCESSING' AND processing_started_at < %(stale_before)s))
@@ -63,10 +63,10 @@ SELECT * FROM moved
 # that was presumed dead from overwriting a newer result.
 FINISH = f"""
 WITH result AS (
-    SELECT * FROM unnest(%(ids)s::text[], %(statuses)s::text[], %(attempts)s::int[],
-                         %(outcomes)s::text[], %(codes)s::text[], %(messages)s::text[],
-                         %(next_attempt_ats)s::timestamptz[], %(latencies)s::int[],
-                         %(attempt_codes)s::text[])
+    SELECT * FROM unnest(%(ids)b::text[], %(statuses)b::text[], %(attempts)b::int[],
+                         %(outcomes)b::text[], %(codes)b::text[], %(messages)b::text[],
+                         %(next_attempt_ats)b::timestamptz[], %(latencies)b::int[],
+                         %(attempt_codes)b::text[])
         AS r(id, status, attempt, outcome, failure_code, failure_message, next_attempt_at,
              latency_ms, attempt_failure_code)
 ), finished AS (
@@ -93,10 +93,10 @@ SELECT * FROM finished
 """
 
 # A dead-lettered payment is parked: the sweep skips it until an operator replays it.
-PARK = "UPDATE payments SET enqueued_at = 'infinity' WHERE id = ANY(%(ids)s::text[])"
+PARK = "UPDATE payments SET enqueued_at = 'infinity' WHERE id = ANY(%(ids)b::text[])"
 UNPARK = """
 UPDATE payments SET enqueued_at = %(now)s
-WHERE id = ANY(%(ids)s::text[]) AND enqueued_at = 'infinity'
+WHERE id = ANY(%(ids)b::text[]) AND enqueued_at = 'infinity'
   AND status IN ('PENDING', 'PROCESSING')
 RETURNING id
 """

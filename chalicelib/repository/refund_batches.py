@@ -37,7 +37,7 @@ RETURNING r.id
 CLAIM = """
 WITH claimable AS (
     SELECT id, status AS previous_status FROM refunds
-    WHERE id = ANY(%(ids)s::text[])
+    WHERE id = ANY(%(ids)b::text[])
       AND enqueued_at IS DISTINCT FROM 'infinity'  -- parked (dead-lettered)
       AND ((status = 'PENDING' AND next_attempt_at <= %(now)s)
         OR (status = 'PROCESSING' AND processing_started_at < %(stale_before)s))
@@ -58,8 +58,8 @@ RETURNING r.id, r.merchant_id, r.payment_id, r.amount, r.currency, r.attempts
 # may hold several refunds of the same payment.
 FINISH = f"""
 WITH result AS (
-    SELECT * FROM unnest(%(ids)s::text[], %(statuses)s::text[], %(attempts)s::int[],
-                         %(codes)s::text[], %(next_attempt_ats)s::timestamptz[])
+    SELECT * FROM unnest(%(ids)b::text[], %(statuses)b::text[], %(attempts)b::int[],
+                         %(codes)b::text[], %(next_attempt_ats)b::timestamptz[])
         AS r(id, status, attempt, failure_code, next_attempt_at)
 ), finished AS (
     UPDATE refunds f
@@ -113,10 +113,10 @@ def finish(conn: Connection, results: dict[str, list[Any]], now: datetime) -> li
 
 
 # A dead-lettered refund is parked: the sweep skips it until an operator replays it.
-PARK = "UPDATE refunds SET enqueued_at = 'infinity' WHERE id = ANY(%(ids)s::text[])"
+PARK = "UPDATE refunds SET enqueued_at = 'infinity' WHERE id = ANY(%(ids)b::text[])"
 UNPARK = """
 UPDATE refunds SET enqueued_at = %(now)s
-WHERE id = ANY(%(ids)s::text[]) AND enqueued_at = 'infinity'
+WHERE id = ANY(%(ids)b::text[]) AND enqueued_at = 'infinity'
   AND status IN ('PENDING', 'PROCESSING')
 RETURNING id
 """

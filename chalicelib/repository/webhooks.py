@@ -130,10 +130,10 @@ JOIN webhook_endpoints w ON w.id = c.endpoint_id
 RECORD_ATTEMPTS = """
 WITH input AS (
     SELECT *
-    FROM unnest(%(delivery_ids)s::bigint[], %(attempts)s::int[], %(statuses)s::text[],
-                %(response_statuses)s::int[], %(bodies)s::text[], %(errors)s::text[],
-                %(durations)s::int[], %(ats)s::timestamptz[], %(delivery_statuses)s::text[],
-                %(next_attempt_ats)s::timestamptz[])
+    FROM unnest(%(delivery_ids)b::bigint[], %(attempts)b::int[], %(statuses)b::text[],
+                %(response_statuses)b::int[], %(bodies)b::text[], %(errors)b::text[],
+                %(durations)b::int[], %(ats)b::timestamptz[], %(delivery_statuses)b::text[],
+                %(next_attempt_ats)b::timestamptz[])
         AS i(delivery_id, attempt, status, response_status, response_body, error,
              duration_ms, at, delivery_status, next_attempt_at)
 ), recorded AS (

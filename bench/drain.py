@@ -1,0 +1,121 @@
+"""Drain rate: 10,000 accepted payments brought to SUCCESS by `process_payments`.
+
+Floor: the same statements and commands issued directly in a loop, with no
+framework around them: XREADGROUP, the claim (lock + CAS), the processor's ledger
+write, the finishing statement with the events insert, XACK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from bench.common import Deadline, accept_payments, drain_everything, new_merchant, set_env
+from chalicelib import ids, settings
+from chalicelib.processor.simulated import RECORD_CHARGES
+from chalicelib.queue import keys, stream
+from chalicelib.redis_client import get_redis
+from chalicelib.repository.events import INSERT_EVENTS_WITH_DELIVERIES
+from chalicelib.repository.payment_batches import CLAIM, FINISH
+from chalicelib.services import batch
+
+
+def measure(count: int, latency_ms: int) -> dict[str, Any]:
+    set_env(PROCESSOR_LATENCY_MS=str(latency_ms))
+    drain_everything()
+    merchant = new_merchant()
+    accept_payments(merchant.merchant_id, count)
+    started = time.perf_counter()
+    done = 0
+    while done < count:
+        done += batch.process_payments(Deadline(600))["succeeded"]
+    value = count / (time.perf_counter() - started)
+
+    accept_payments(merchant.merchant_id, count)
+    floor = count / direct_drain_seconds(latency_ms / 1000)
+    return {
+        "name": f"drain_latency_{latency_ms}ms",
+        "value": round(value),
+        "unit": "payments/s",
+        "floor": round(floor),
+        "ratio": round(value / floor, 2),
+        "payments": count,
+        "batch_size": settings.get_settings().batch_size,
+    }
+
+
+def direct_drain_seconds(latency_s: float) -> float:
+    """Seconds for the bare statements to drain everything on the stream."""
+    cfg = settings.get_settings()
+    redis = get_redis()
+    stream.ensure_group(keys.PAYMENTS_STREAM)
+    consumer = f"floor-{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(settings.database_url(), autocommit=True, row_factory=dict_row) as conn:
+        started = time.perf_counter()
+        while True:
+            result = redis.xreadgroup(
+                keys.PROCESSOR_GROUP, consumer, {keys.PAYMENTS_STREAM: ">"}, count=cfg.batch_size
+            )
+            if not result:
+                break
+            entries = result[0][1]
+            now = datetime.now(UTC)
+            stale = now - timedelta(seconds=cfg.visibility_timeout_s)
+            with conn.transaction():
+                claimed = conn.execute(
+                    CLAIM, {"ids": [f["id"] for _, f in entries], "now": now, "stale_before": stale}
+                ).fetchall()
+            if latency_s:
+                asyncio.run(asyncio.sleep(latency_s))  # the batch's calls overlap
+            n = len(claimed)
+            conn.execute(
+                RECORD_CHARGES,
+                {
+                    "keys": [r["id"] for r in claimed],
+                    "payment_ids": [r["id"] for r in claimed],
+                    "amounts": [r["amount"] for r in claimed],
+                    "currencies": [r["currency"] for r in claimed],
+                    "outcomes": ["succeeded"] * n,
+                    "codes": [None] * n,
+                    "attempts": [r["attempts"] for r in claimed],
+                },
+            ).fetchall()
+            with conn.transaction():
+                finished = conn.execute(
+                    FINISH,
+                    {
+                        "ids": [r["id"] for r in claimed],
+                        "statuses": ["SUCCESS"] * n,
+                        "attempts": [r["attempts"] for r in claimed],
+                        "outcomes": ["succeeded"] * n,
+                        "codes": [None] * n,
+                        "messages": [None] * n,
+                        "next_attempt_ats": [None] * n,
+                        "latencies": [0] * n,
+                        "attempt_codes": [None] * n,
+                        "now": now,
+                    },
+                ).fetchall()
+                conn.execute(
+                    INSERT_EVENTS_WITH_DELIVERIES,
+                    {
+                        "ids": [ids.new_id(ids.EVENT) for _ in finished],
+                        "merchant_ids": [r["merchant_id"] for r in finished],
+                        "types": ["payment.succeeded"] * len(finished),
+                        "datas": [json.dumps(r, default=str) for r in finished],
+                        "now": now,
+                    },
+                )
+            pipe = redis.pipeline(transaction=False)
+            entry_ids = [entry_id for entry_id, _ in entries]
+            pipe.xack(keys.PAYMENTS_STREAM, keys.PROCESSOR_GROUP, *entry_ids)
+            pipe.xdel(keys.PAYMENTS_STREAM, *entry_ids)
+            pipe.execute()
+        return time.perf_counter() - started
