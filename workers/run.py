@@ -45,7 +45,7 @@ def main() -> int:
         time.sleep(0.2)
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.terminate()
     deadline = time.monotonic() + 20
     for child in children:
         try:

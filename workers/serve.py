@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import sys
 
@@ -86,10 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _factory, config, app = load_stage(args.stage)
     server = make_server(app, config, args.host, args.port)
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    # Explicit handlers: a process started in the background inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     print(f"Serving on http://{args.host}:{args.port} (stage {args.stage})", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except SystemExit:
         pass
     finally:
         server.server.server_close()
