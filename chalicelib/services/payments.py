@@ -21,8 +21,7 @@ from chalicelib.models.payments import (
     PaymentHistoryEntry,
     card_brand,
 )
-from chalicelib.processor import get_processor
-from chalicelib.queue import keys, stream
+from chalicelib.queue import keys
 from chalicelib.repository import payments as payment_repo
 
 log = logging.getLogger(__name__)
@@ -67,6 +66,9 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
     card_summary = None
     method_token = None
     if request.card is not None:
+        # lazy: the processor (and its dataclasses) is only needed when a card is tokenized
+        from chalicelib.processor import get_processor
+
         card = request.card
         method_token = get_processor().tokenize_card(
             card.number, card.exp_month, card.exp_year, card.cvc
@@ -113,6 +115,7 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
 
 def enqueue_accepted(payment_id: str) -> None:
     """Add a committed id to the stream; if Redis fails, leave it to the sweep."""
+    from chalicelib.queue import stream  # lazy: only needed once a payment is committed
 
     def mark_not_enqueued() -> None:
         with db.connection() as conn:

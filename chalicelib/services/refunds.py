@@ -20,7 +20,7 @@ from chalicelib.errors import (
     ResourceMissingError,
 )
 from chalicelib.models.refunds import CreateRefundRequest, ListRefundsQuery, Refund
-from chalicelib.queue import keys, stream
+from chalicelib.queue import keys
 from chalicelib.repository import refunds as refund_repo
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ def create_refund(
 
 def enqueue_accepted(refund_id: str) -> None:
     """Add a committed id to the stream; if Redis fails, leave it to the sweep."""
+    from chalicelib.queue import stream  # lazy: only needed once a refund is committed
 
     def mark_not_enqueued() -> None:
         with db.connection() as conn:

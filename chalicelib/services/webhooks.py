@@ -24,7 +24,6 @@ from chalicelib.models.webhooks import (
     WebhookEndpointDeleted,
 )
 from chalicelib.repository import webhooks as webhook_repo
-from chalicelib.services.url_guard import UnsafeUrlError, check_url
 
 
 def _endpoint_missing(endpoint_id: str) -> ResourceMissingError:
@@ -57,6 +56,9 @@ def create_endpoint(
     uow: db.UnitOfWork, merchant_id: str, request: CreateWebhookEndpointRequest
 ) -> WebhookEndpointCreated:
     """Register an endpoint after the SSRF check; the answer is the only one with the secret."""
+    # lazy: the guard brings ipaddress and socket, needed only when an endpoint is registered
+    from chalicelib.services.url_guard import UnsafeUrlError, check_url
+
     try:
         checked = check_url(request.url, allow_private=_allow_private_hosts())
     except UnsafeUrlError as exc:
