@@ -6,6 +6,7 @@ open one. `transaction()` commits on normal exit and rolls back on any error.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,9 @@ def get_pool() -> ConnectionPool:
                     open=True,
                     name="gateway",
                 )
+                # Close on exit: the pool's worker threads otherwise hold the
+                # interpreter up to 5 s each at shutdown.
+                atexit.register(close_pool)
     return _pool
 
 

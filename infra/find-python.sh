@@ -12,15 +12,15 @@ ok() {  # ok PYTHON: runs, is >= 3.12, has venv + ensurepip
 
 candidates=()
 [ -n "${PYTHON:-}" ] && candidates+=("$PYTHON")
-for v in 3.14 3.13 3.12; do
+for v in 3.12 3.13 3.14; do  # 3.12 first: what the Lambda package targets
   for p in "/usr/bin/python$v" "/usr/local/bin/python$v"; do [ -x "$p" ] && candidates+=("$p"); done
 done
 pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
 if [ -d "$pyenv_root/versions" ]; then
   while IFS= read -r p; do candidates+=("$p"); done < <(
-    ls -d "$pyenv_root"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV)
+    ls -d "$pyenv_root"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V)
 fi
-for name in python3.14 python3.13 python3.12 python3; do
+for name in python3.12 python3.13 python3.14 python3; do
   p=$(command -v "$name" 2>/dev/null) && candidates+=("$p")
 done
 

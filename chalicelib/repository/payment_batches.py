@@ -9,26 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.db import Connection
+from chalicelib.repository import queued_rows
 from chalicelib.repository.payments import PAYMENT_COLUMNS
 
-# Due PENDING payments and PROCESSING ones whose handler died, that were not added
-# to the stream within the visibility timeout. The outer status test is re-checked
-# on rows that changed while the statement waited for their lock.
-SWEEP = """
-UPDATE payments p SET enqueued_at = %(now)s
-WHERE p.status IN ('PENDING', 'PROCESSING')
-  AND p.id IN (
-    (SELECT id FROM payments
-     WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
-       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
-     ORDER BY next_attempt_at LIMIT %(limit)s)
-    UNION ALL
-    (SELECT id FROM payments
-     WHERE status = 'PROCESSING' AND processing_started_at < %(stale_before)s
-       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
-     LIMIT %(limit)s))
-RETURNING p.id
-"""
+SWEEP = queued_rows.sweep_statement("payments")
 
 # Lock what this handler may execute (SKIP LOCKED: never wait for another handler)
 # and move it PENDING → PROCESSING by compare-and-set. A PROCESSING row whose
@@ -92,14 +76,8 @@ WITH result AS (
 SELECT * FROM finished
 """
 
-# A dead-lettered payment is parked: the sweep skips it until an operator replays it.
-PARK = "UPDATE payments SET enqueued_at = 'infinity' WHERE id = ANY(%(ids)b::text[])"
-UNPARK = """
-UPDATE payments SET enqueued_at = %(now)s
-WHERE id = ANY(%(ids)b::text[]) AND enqueued_at = 'infinity'
-  AND status IN ('PENDING', 'PROCESSING')
-RETURNING id
-"""
+PARK = queued_rows.park_statement("payments")
+UNPARK = queued_rows.unpark_statement("payments")
 
 OLDEST_DUE_AGE_S = """
 SELECT coalesce(extract(epoch FROM %(now)s - min(next_attempt_at)), 0)::float8 AS age_s
@@ -112,10 +90,7 @@ COUNT_RETRY_SCHEDULED = (
 
 
 def sweep(conn: Connection, now: datetime, stale_before: datetime, limit: int) -> list[str]:
-    rows = conn.execute(
-        SWEEP, {"now": now, "stale_before": stale_before, "limit": limit}
-    ).fetchall()
-    return [r["id"] for r in rows]
+    return queued_rows.run_sweep(conn, SWEEP, now, stale_before, limit)
 
 
 def claim(
@@ -143,9 +118,9 @@ def oldest_due_age_s(conn: Connection, now: datetime) -> float:
 
 def park(conn: Connection, payment_ids: list[str]) -> None:
     """Keep dead-lettered payments out of the sweep."""
-    conn.execute(PARK, {"ids": payment_ids})
+    queued_rows.run_park(conn, PARK, payment_ids)
 
 
 def unpark(conn: Connection, payment_ids: list[str], now: datetime) -> list[str]:
     """Return parked payments to the queue; the ids that were parked and are not final."""
-    return [r["id"] for r in conn.execute(UNPARK, {"ids": payment_ids, "now": now}).fetchall()]
+    return queued_rows.run_unpark(conn, UNPARK, payment_ids, now)

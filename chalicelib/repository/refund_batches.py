@@ -10,25 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.db import Connection
+from chalicelib.repository import queued_rows
 from chalicelib.repository.refunds import REFUND_COLUMNS
 
-# Due PENDING refunds and PROCESSING ones whose handler died, that were not added
-# to the stream within the visibility timeout (uses refunds_due / refunds_processing).
-SWEEP = """
-UPDATE refunds r SET enqueued_at = %(now)s
-WHERE r.status IN ('PENDING', 'PROCESSING')
-  AND r.id IN (
-    (SELECT id FROM refunds
-     WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
-       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
-     ORDER BY next_attempt_at LIMIT %(limit)s)
-    UNION ALL
-    (SELECT id FROM refunds
-     WHERE status = 'PROCESSING' AND processing_started_at < %(stale_before)s
-       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
-     LIMIT %(limit)s))
-RETURNING r.id
-"""
+SWEEP = queued_rows.sweep_statement("refunds")
 
 # Lock what this handler may execute (SKIP LOCKED: never wait for another handler)
 # and move it PENDING → PROCESSING by compare-and-set. A PROCESSING row whose
@@ -91,11 +76,7 @@ SELECT * FROM finished
 
 
 def sweep(conn: Connection, now: datetime, stale_before: datetime, limit: int) -> list[str]:
-    """Mark due or stranded refunds as enqueued now; returns their ids."""
-    rows = conn.execute(
-        SWEEP, {"now": now, "stale_before": stale_before, "limit": limit}
-    ).fetchall()
-    return [r["id"] for r in rows]
+    return queued_rows.run_sweep(conn, SWEEP, now, stale_before, limit)
 
 
 def claim(
@@ -112,21 +93,15 @@ def finish(conn: Connection, results: dict[str, list[Any]], now: datetime) -> li
     return conn.execute(FINISH, {**results, "now": now}).fetchall()
 
 
-# A dead-lettered refund is parked: the sweep skips it until an operator replays it.
-PARK = "UPDATE refunds SET enqueued_at = 'infinity' WHERE id = ANY(%(ids)b::text[])"
-UNPARK = """
-UPDATE refunds SET enqueued_at = %(now)s
-WHERE id = ANY(%(ids)b::text[]) AND enqueued_at = 'infinity'
-  AND status IN ('PENDING', 'PROCESSING')
-RETURNING id
-"""
+PARK = queued_rows.park_statement("refunds")
+UNPARK = queued_rows.unpark_statement("refunds")
 
 
 def park(conn: Connection, refund_ids: list[str]) -> None:
     """Keep dead-lettered refunds out of the sweep."""
-    conn.execute(PARK, {"ids": refund_ids})
+    queued_rows.run_park(conn, PARK, refund_ids)
 
 
 def unpark(conn: Connection, refund_ids: list[str], now: datetime) -> list[str]:
     """Return parked refunds to the queue; the ids that were parked and are not final."""
-    return [r["id"] for r in conn.execute(UNPARK, {"ids": refund_ids, "now": now}).fetchall()]
+    return queued_rows.run_unpark(conn, UNPARK, refund_ids, now)

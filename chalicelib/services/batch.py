@@ -23,6 +23,7 @@ from typing import Any
 
 from chalicelib import db, faults, metrics, settings
 from chalicelib.clock import utcnow
+from chalicelib.deadline import RunClock
 from chalicelib.processor import get_processor
 from chalicelib.processor.base import ChargeRequest, ProcessorResult
 from chalicelib.queue import keys, stream
@@ -31,7 +32,6 @@ from chalicelib.services import events, refund_batch
 from chalicelib.services.payments import payment_from_row
 from chalicelib.services.stream_drain import (
     INFRASTRUCTURE_ERRORS,
-    RunClock,
     WorkKind,
     count,
     drain,

@@ -20,6 +20,7 @@ from typing import Any
 
 from chalicelib import db
 from chalicelib.db import Connection
+from chalicelib.deadline import RunClock
 from chalicelib.errors import ConflictError, IdempotencyKeyReusedError, InvalidRequestError
 from chalicelib.repository import idempotency as idempotency_repo
 
@@ -122,7 +123,7 @@ def prune(context: Any = None, batch: int = PRUNE_BATCH) -> dict[str, Any]:
             removed = prune_expired(conn, batch)
         pruned += removed
         batches += 1
-        if removed < batch or not _has_time(context):
+        if removed < batch or not RunClock(context, PRUNE_MARGIN_MS).has_time():
             break
     summary = {
         "pruned": pruned,
@@ -131,9 +132,3 @@ def prune(context: Any = None, batch: int = PRUNE_BATCH) -> dict[str, Any]:
     }
     log.info("prune_idempotency_keys summary", extra={"summary": summary})
     return summary
-
-
-def _has_time(context: Any) -> bool:
-    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
-        return True
-    return bool(context.get_remaining_time_in_millis() > PRUNE_MARGIN_MS)

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
-from chalicelib.errors import ConflictError, InvalidRequestError, ResourceMissingError
+from chalicelib.errors import ConflictError, ResourceMissingError
 from chalicelib.models.payments import (
     CardSummary,
     CreatePaymentRequest,
@@ -23,6 +23,7 @@ from chalicelib.models.payments import (
 )
 from chalicelib.queue import keys
 from chalicelib.repository import payments as payment_repo
+from chalicelib.services.pagination import page
 
 log = logging.getLogger(__name__)
 
@@ -137,22 +138,21 @@ def get_payment(merchant_id: str, payment_id: str) -> Payment:
 def list_payments(merchant_id: str, query: ListPaymentsQuery) -> tuple[list[Payment], bool]:
     """A page of the merchant's payments, newest first, and whether more follow."""
     with db.connection() as conn:
-        after = None
-        if query.starting_after is not None:
-            after = payment_repo.get_cursor_for_merchant(conn, query.starting_after, merchant_id)
-            if after is None:
-                raise InvalidRequestError(
-                    f"No such payment: '{query.starting_after}'", param="starting_after"
-                )
-        rows = payment_repo.list_payments_for_merchant(
-            conn,
-            merchant_id,
-            limit=query.limit + 1,
-            after=after,
-            status=query.status,
-            order_id=query.order_id,
+        return page(
+            query.starting_after,
+            query.limit,
+            "payment",
+            lambda cursor_id: payment_repo.get_cursor_for_merchant(conn, cursor_id, merchant_id),
+            lambda after, n: payment_repo.list_payments_for_merchant(
+                conn,
+                merchant_id,
+                limit=n,
+                after=after,
+                status=query.status,
+                order_id=query.order_id,
+            ),
+            payment_from_row,
         )
-    return [payment_from_row(r) for r in rows[: query.limit]], len(rows) > query.limit
 
 
 def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Payment:

@@ -16,12 +16,12 @@ from chalicelib.clock import utcnow
 from chalicelib.errors import (
     AmountTooLargeError,
     ConflictError,
-    InvalidRequestError,
     ResourceMissingError,
 )
 from chalicelib.models.refunds import CreateRefundRequest, ListRefundsQuery, Refund
 from chalicelib.queue import keys
 from chalicelib.repository import refunds as refund_repo
+from chalicelib.services.pagination import page
 
 log = logging.getLogger(__name__)
 
@@ -127,16 +127,15 @@ def list_refunds(
     with db.connection() as conn:
         if not refund_repo.payment_exists_for_merchant(conn, payment_id, merchant_id):
             raise _payment_missing(payment_id)
-        after = None
-        if query.starting_after is not None:
-            after = refund_repo.get_cursor_for_merchant_payment(
-                conn, query.starting_after, merchant_id, payment_id
-            )
-            if after is None:
-                raise InvalidRequestError(
-                    f"No such refund: '{query.starting_after}'", param="starting_after"
-                )
-        rows = refund_repo.list_refunds_for_merchant_payment(
-            conn, merchant_id, payment_id, limit=query.limit + 1, after=after
+        return page(
+            query.starting_after,
+            query.limit,
+            "refund",
+            lambda cursor_id: refund_repo.get_cursor_for_merchant_payment(
+                conn, cursor_id, merchant_id, payment_id
+            ),
+            lambda after, n: refund_repo.list_refunds_for_merchant_payment(
+                conn, merchant_id, payment_id, limit=n, after=after
+            ),
+            refund_from_row,
         )
-    return [refund_from_row(r) for r in rows[: query.limit]], len(rows) > query.limit

@@ -25,6 +25,7 @@ import redis
 
 from chalicelib import db, settings
 from chalicelib.clock import utcnow
+from chalicelib.deadline import RunClock
 from chalicelib.errors import ServiceUnavailableError
 from chalicelib.queue import stream
 from chalicelib.queue.stream import StreamEntry
@@ -48,19 +49,6 @@ class WorkKind:
     park: Callable[[db.Connection, list[str]], None]
     unpark: Callable[[db.Connection, list[str], datetime], list[str]]
     execute: Callable[[Rows, Counter[str]], None]
-
-
-@dataclass
-class RunClock:
-    """The invocation's deadline, from the Lambda context when there is one."""
-
-    context: Any
-    margin_ms: int
-
-    def has_time(self) -> bool:
-        if self.context is None or not hasattr(self.context, "get_remaining_time_in_millis"):
-            return True
-        return self.context.get_remaining_time_in_millis() > self.margin_ms
 
 
 def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str]) -> None:

@@ -26,6 +26,7 @@ import psycopg
 
 from chalicelib import db, settings
 from chalicelib.clock import isoformat, utcnow
+from chalicelib.deadline import remaining_ms
 from chalicelib.errors import ServiceUnavailableError
 from chalicelib.repository import webhooks as webhook_repo
 from chalicelib.services.webhook_sender import SendResult, send
@@ -69,9 +70,10 @@ def settle(
 
 def _round_size(context: Any, batch_size: int, concurrency: int, timeout_s: float) -> int:
     """How many deliveries this round may take so that it ends before the margin."""
-    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+    left_ms = remaining_ms(context)
+    if left_ms is None:
         return batch_size
-    spare_ms = context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS
+    spare_ms = left_ms - SAFETY_MARGIN_MS
     waves = int(spare_ms // (timeout_s * 1000))  # each wave of sends takes ≤ one timeout
     return max(0, min(batch_size, waves * concurrency))
 

@@ -24,6 +24,7 @@ from chalicelib.models.webhooks import (
     WebhookEndpointDeleted,
 )
 from chalicelib.repository import webhooks as webhook_repo
+from chalicelib.services.pagination import page
 
 
 def _endpoint_missing(endpoint_id: str) -> ResourceMissingError:
@@ -86,19 +87,18 @@ def list_endpoints(
 ) -> tuple[list[WebhookEndpoint], bool]:
     """A page of the merchant's live endpoints, newest first, and whether more follow."""
     with db.connection() as conn:
-        after = None
-        if query.starting_after is not None:
-            after = webhook_repo.get_live_endpoint_cursor_for_merchant(
-                conn, query.starting_after, merchant_id
-            )
-            if after is None:
-                raise InvalidRequestError(
-                    f"No such webhook endpoint: '{query.starting_after}'", param="starting_after"
-                )
-        rows = webhook_repo.list_live_endpoints_for_merchant(
-            conn, merchant_id, limit=query.limit + 1, after=after
+        return page(
+            query.starting_after,
+            query.limit,
+            "webhook endpoint",
+            lambda cursor_id: webhook_repo.get_live_endpoint_cursor_for_merchant(
+                conn, cursor_id, merchant_id
+            ),
+            lambda after, n: webhook_repo.list_live_endpoints_for_merchant(
+                conn, merchant_id, limit=n, after=after
+            ),
+            endpoint_from_row,
         )
-    return [endpoint_from_row(r) for r in rows[: query.limit]], len(rows) > query.limit
 
 
 def delete_endpoint(merchant_id: str, endpoint_id: str) -> WebhookEndpointDeleted:
@@ -117,19 +117,18 @@ def delete_endpoint(merchant_id: str, endpoint_id: str) -> WebhookEndpointDelete
 def list_events(merchant_id: str, query: ListEventsQuery) -> tuple[list[Event], bool]:
     """A page of the merchant's events, newest first, optionally of one type."""
     with db.connection() as conn:
-        after = None
-        if query.starting_after is not None:
-            after = webhook_repo.get_event_cursor_for_merchant(
-                conn, query.starting_after, merchant_id
-            )
-            if after is None:
-                raise InvalidRequestError(
-                    f"No such event: '{query.starting_after}'", param="starting_after"
-                )
-        rows = webhook_repo.list_events_for_merchant(
-            conn, merchant_id, limit=query.limit + 1, after=after, event_type=query.type
+        return page(
+            query.starting_after,
+            query.limit,
+            "event",
+            lambda cursor_id: webhook_repo.get_event_cursor_for_merchant(
+                conn, cursor_id, merchant_id
+            ),
+            lambda after, n: webhook_repo.list_events_for_merchant(
+                conn, merchant_id, limit=n, after=after, event_type=query.type
+            ),
+            event_from_row,
         )
-    return [event_from_row(r) for r in rows[: query.limit]], len(rows) > query.limit
 
 
 def get_event(merchant_id: str, event_id: str) -> EventWithDeliveries:

@@ -18,12 +18,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from bench.common import accept_payments
 from chalicelib import db, faults, settings
-from chalicelib.models.payments import CreatePaymentRequest
 from chalicelib.queue import keys
 from chalicelib.redis_client import get_redis
 from chalicelib.services import batch
-from chalicelib.services import payments as payment_service
 from tests.conftest import ROOT, FakeContext, start_server, stop_server, wait_until
 from tests.faults import CuttableProxy
 
@@ -36,26 +35,6 @@ def fast_visibility(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     settings.reset_settings()
-
-
-def create_payments(merchant_id: str, count: int, **details: object) -> list[str]:
-    """Accept payments through the service (one transaction per 1,000), enqueued after commit."""
-    ids: list[str] = []
-    tag = uuid.uuid4().hex[:8]
-    for start in range(0, count, 1000):
-        with db.unit_of_work() as uow:
-            for i in range(start, min(count, start + 1000)):
-                request = CreatePaymentRequest.model_validate(
-                    {
-                        "order_id": f"bulk_{tag}_{i}",
-                        "amount": 1000 + i,
-                        "currency": "INR",
-                        "method": "upi",
-                        **details,
-                    }
-                )
-                ids.append(payment_service.create_payment(uow, merchant_id, request).id)
-    return ids
 
 
 def states(payment_ids: list[str]) -> dict[str, int]:
@@ -119,7 +98,7 @@ def handler_process(env: dict[str, str]) -> subprocess.Popen:
 def test_sigkill_mid_batch_then_next_run_finishes_without_double_charge(
     merchant, fast_visibility, crash_point: str
 ) -> None:
-    ids = create_payments(merchant.merchant_id, 50)
+    ids = accept_payments(merchant.merchant_id, 50)
     crashed = handler_process({"GATEWAY_FAULT_POINT": crash_point})
     crashed.communicate(timeout=120)
     assert crashed.returncode == -signal.SIGKILL
@@ -175,7 +154,7 @@ def test_redis_down_at_accept_time_still_202_and_processed_later(merchant, tmp_p
 
 
 def test_redis_flushed_every_message_lost_the_sweep_recovers(merchant, fast_visibility) -> None:
-    ids = create_payments(merchant.merchant_id, 200)
+    ids = accept_payments(merchant.merchant_id, 200)
     get_redis().flushdb()  # this suite's own Redis database only
     time.sleep(1.1)
     first = batch.process_payments(FakeContext(30))
@@ -187,7 +166,7 @@ def test_redis_flushed_every_message_lost_the_sweep_recovers(merchant, fast_visi
 def test_postgres_down_mid_run_fails_cleanly_and_the_next_run_completes(
     merchant, fast_visibility
 ) -> None:
-    ids = create_payments(merchant.merchant_id, 20)
+    ids = accept_payments(merchant.merchant_id, 20)
     url = urlsplit(os.environ["DATABASE_URL"])
     proxy = CuttableProxy(url.hostname or "127.0.0.1", url.port or 5432)
     proxied = urlunsplit(url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}"))
@@ -211,7 +190,7 @@ def test_postgres_down_mid_run_fails_cleanly_and_the_next_run_completes(
 
 
 def test_two_handlers_at_once_never_process_a_payment_twice(merchant) -> None:
-    ids = create_payments(merchant.merchant_id, 2000)
+    ids = accept_payments(merchant.merchant_id, 2000)
     env = {"BATCH_SIZE": "100", "PROCESSOR_LATENCY_MS": "40"}
     handlers = [handler_process(env), handler_process(env)]
     outputs = [h.communicate(timeout=300) for h in handlers]
@@ -223,7 +202,7 @@ def test_two_handlers_at_once_never_process_a_payment_twice(merchant) -> None:
 
 
 def test_ten_thousand_payments_drained_nothing_lost_nothing_duplicated(merchant) -> None:
-    ids = create_payments(merchant.merchant_id, 10_000)
+    ids = accept_payments(merchant.merchant_id, 10_000)
     started = time.perf_counter()
     run_until_final(ids, timeout=240)
     elapsed = time.perf_counter() - started
@@ -237,8 +216,8 @@ def test_poison_entries_are_dead_lettered_listed_and_replayed(
 ) -> None:
     monkeypatch.setenv("DEAD_LETTER_AFTER_DELIVERIES", "2")
     settings.reset_settings()
-    (good,) = create_payments(merchant.merchant_id, 1)
-    (poison,) = create_payments(merchant.merchant_id, 1)
+    (good,) = accept_payments(merchant.merchant_id, 1)
+    (poison,) = accept_payments(merchant.merchant_id, 1)
     with db.transaction() as conn:  # a row that cannot be rendered for its event
         conn.execute("""UPDATE payments SET metadata = '{"k": 1}' WHERE id = %s""", (poison,))
 
