@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,17 +49,27 @@ def measure(count: int, latency_ms: int) -> dict[str, Any]:
         "ratio": round(value / floor, 2),
         "payments": count,
         "batch_size": settings.get_settings().batch_size,
+        "drain_workers": settings.get_settings().drain_workers,
     }
 
 
 def direct_drain_seconds(latency_s: float) -> float:
-    """Seconds for the bare statements to drain everything on the stream."""
+    """Seconds for the bare statements to drain everything on the stream, from as many
+    concurrent loops (a connection each) as the handler has drain workers."""
+    workers = settings.get_settings().drain_workers
+    stream.ensure_group(keys.PAYMENTS_STREAM)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(_direct_loop, latency_s) for _ in range(workers)]:
+            future.result()
+    return time.perf_counter() - started
+
+
+def _direct_loop(latency_s: float) -> None:
     cfg = settings.get_settings()
     redis = get_redis()
-    stream.ensure_group(keys.PAYMENTS_STREAM)
     consumer = f"floor-{uuid.uuid4().hex[:6]}"
     with psycopg.connect(settings.database_url(), autocommit=True, row_factory=dict_row) as conn:
-        started = time.perf_counter()
         while True:
             result = redis.xreadgroup(
                 keys.PROCESSOR_GROUP, consumer, {keys.PAYMENTS_STREAM: ">"}, count=cfg.batch_size
@@ -118,4 +129,3 @@ def direct_drain_seconds(latency_s: float) -> float:
             pipe.xack(keys.PAYMENTS_STREAM, keys.PROCESSOR_GROUP, *entry_ids)
             pipe.xdel(keys.PAYMENTS_STREAM, *entry_ids)
             pipe.execute()
-        return time.perf_counter() - started

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     # Batch processor.
     batch_size: int = Field(default=1000, ge=1, le=10000)
+    # Threads draining new entries in one invocation; each holds up to two connections
+    # (its batch, and the simulated processor's ledger): DB_POOL_MAX_SIZE >= 2 x this.
+    drain_workers: int = Field(default=3, ge=1, le=16)
     visibility_timeout_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
     retry_base_s: float = Field(default=1.0, gt=0)

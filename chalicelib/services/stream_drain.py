@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,24 +53,50 @@ class WorkKind:
 
 
 def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str]) -> None:
-    """Sweep, then process stale and new entries of this kind while time lasts."""
+    """Sweep, then process stale and new entries of this kind while time lasts.
+
+    New entries are drained by DRAIN_WORKERS threads, each claiming and finishing its
+    own batches, so that one batch's processor calls overlap another's database work.
+    They are safe together for the same reasons as concurrent handlers: SKIP LOCKED,
+    compare-and-set transitions and the processor's idempotency keys.
+    """
     cfg = settings.get_settings()
     for name in ("claimed", "succeeded", "failed", "retried", "dead_lettered", "swept"):
         summary[kind.counter_prefix + name] += 0
     stream.ensure_group(kind.stream)
     summary[kind.counter_prefix + "swept"] += sweep(kind, cfg.sweep_limit)
+    _drain_loop(kind, consumer, clock, summary, stale=True)
+    workers = cfg.drain_workers
+    if workers == 1:
+        _drain_loop(kind, consumer, clock, summary, stale=False)
+        return
+    counters = [Counter() for _ in range(workers)]
+    with ThreadPoolExecutor(workers, thread_name_prefix=f"drain-{kind.name}") as pool:
+        futures = [
+            pool.submit(_drain_loop, kind, f"{consumer}-{i}", clock, counters[i], stale=False)
+            for i in range(workers)
+        ]
+    for counter in counters:
+        summary.update(counter)
+    for future in futures:
+        future.result()  # re-raise a worker's infrastructure error, after all have stopped
+
+
+def _drain_loop(
+    kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str], *, stale: bool
+) -> None:
+    cfg = settings.get_settings()
     idle_ms = int(cfg.visibility_timeout_s * 1000)
-    for stale in (True, False):
-        while clock.has_time():
-            if stale:
-                entries = stream.claim_stale(kind.stream, consumer, idle_ms, cfg.batch_size)
-                entries = _dead_letter_poison(kind, entries, summary)
-            else:
-                entries = stream.claim_new(kind.stream, consumer, cfg.batch_size)
-            if not entries:
-                break
-            summary[kind.counter_prefix + "claimed"] += len(entries)
-            process_batch(kind, entries, summary)
+    while clock.has_time():
+        if stale:
+            entries = stream.claim_stale(kind.stream, consumer, idle_ms, cfg.batch_size)
+            entries = _dead_letter_poison(kind, entries, summary)
+        else:
+            entries = stream.claim_new(kind.stream, consumer, cfg.batch_size)
+        if not entries:
+            return
+        summary[kind.counter_prefix + "claimed"] += len(entries)
+        process_batch(kind, entries, summary)
 
 
 def sweep(kind: WorkKind, limit: int) -> int:
