@@ -31,6 +31,9 @@ def main() -> int:
     os.environ["RATE_LIMIT_ENABLED"] = "false"  # measure the gateway, not the limiter
     from bench import accept, drain
     from bench.cold_start import measure_cold_start_ms
+    from bench.common import reset_bench_database
+
+    reset_bench_database()
 
     count = int(os.environ.get("BENCH_PAYMENTS", "10000"))
     for latency_ms in (0, 50):

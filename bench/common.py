@@ -47,13 +47,53 @@ def accept_payments(merchant_id: str, count: int) -> list[str]:
 
 
 def drain_everything() -> None:
-    """Process whatever earlier runs left, so each figure starts from an empty queue."""
+    """Process whatever earlier runs left, then settle the database, so each figure
+    starts from an empty queue and a quiet database."""
     while True:
         result = batch.process_payments(Deadline(600))
         if not result["claimed"] and not result["swept"]:
-            return
+            break
+    settle()
 
 
 def set_env(**values: str) -> None:
     os.environ.update(values)
     settings.reset_settings()
+
+
+BENCH_TABLES = (
+    "webhook_delivery_attempts, webhook_deliveries, events, refunds, payment_history,"
+    " idempotency_keys, payments, processor_sim.charges, processor_sim.refunds,"
+    " processor_sim.calls"
+)
+
+
+def reset_bench_database() -> bool:
+    """Empty the benchmark's own database and Redis db, so runs start alike.
+
+    Refuses unless the database's name says it is a benchmark database.
+    """
+    url = settings.database_url()
+    if not url.rsplit("/", 1)[-1].split("?")[0].endswith("bench"):
+        return False
+    with db.connection() as conn:
+        conn.execute(f"TRUNCATE {BENCH_TABLES}")
+    from chalicelib.redis_client import get_redis
+
+    get_redis().flushdb()
+    return True
+
+
+def settle() -> None:
+    """Let Postgres finish the last figure's background work before the next one:
+    flush dirty buffers and refresh the statistics of the busy tables."""
+    with db.connection() as conn:
+        conn.execute("CHECKPOINT")
+        for table in (
+            "payments",
+            "payment_history",
+            "events",
+            "processor_sim.charges",
+            "processor_sim.calls",
+        ):
+            conn.execute(f"VACUUM (ANALYZE) {table}")

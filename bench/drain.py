@@ -18,7 +18,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.common import Deadline, accept_payments, drain_everything, new_merchant, set_env
+from bench.common import (
+    Deadline,
+    accept_payments,
+    drain_everything,
+    new_merchant,
+    set_env,
+    settle,
+)
 from chalicelib import ids, settings
 from chalicelib.processor.simulated import RECORD_CHARGES
 from chalicelib.queue import keys, stream
@@ -33,6 +40,7 @@ def measure(count: int, latency_ms: int) -> dict[str, Any]:
     drain_everything()
     merchant = new_merchant()
     accept_payments(merchant.merchant_id, count)
+    settle()
     started = time.perf_counter()
     done = 0
     while done < count:
@@ -40,6 +48,7 @@ def measure(count: int, latency_ms: int) -> dict[str, Any]:
     value = count / (time.perf_counter() - started)
 
     accept_payments(merchant.merchant_id, count)
+    settle()
     floor = count / direct_drain_seconds(latency_ms / 1000)
     return {
         "name": f"drain_latency_{latency_ms}ms",

@@ -47,7 +47,10 @@ def get_pool() -> ConnectionPool:
                         "row_factory": dict_row,
                         "connect_timeout": max(1, int(cfg.db_connect_timeout_s)),
                         "autocommit": True,
-                        "prepare_threshold": 0,
+                        # No server-side prepared statements: after five runs Postgres may
+                        # switch one to a generic plan, which is ruinous for the batch
+                        # statements over 1,000-element arrays (measured: 4x slower).
+                        "prepare_threshold": None,
                     },
                     timeout=cfg.db_connect_timeout_s,
                     open=True,
