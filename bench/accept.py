@@ -67,7 +67,7 @@ def _direct_accept(conn: psycopg.Connection, redis: Any, merchant_id: str, body:
 
 def _connect() -> psycopg.Connection:
     return psycopg.connect(
-        settings.database_url(), autocommit=True, row_factory=dict_row, prepare_threshold=None
+        settings.database_url(), autocommit=True, row_factory=dict_row, prepare_threshold=0
     )
 
 

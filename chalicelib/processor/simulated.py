@@ -149,6 +149,7 @@ class SimulatedProcessor(Processor):
                         "codes": [d.failure_code for d in decided],
                         "attempts": [r.attempt for r in requests],
                     },
+                    prepare=False,
                 ).fetchall()
             }
         return self._results(requests, decided, replayed, started)
@@ -173,6 +174,7 @@ class SimulatedProcessor(Processor):
                         "outcomes": [d.outcome for d in decided],
                         "attempts": [r.attempt for r in requests],
                     },
+                    prepare=False,
                 ).fetchall()
             }
         return self._results(requests, decided, replayed, started)

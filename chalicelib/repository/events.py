@@ -44,4 +44,5 @@ def insert_events_with_deliveries(
             "datas": datas,
             "now": now,
         },
+        prepare=False,
     )

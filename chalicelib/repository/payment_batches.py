@@ -97,12 +97,12 @@ def claim(
     conn: Connection, payment_ids: list[str], now: datetime, stale_before: datetime
 ) -> list[dict[str, Any]]:
     return conn.execute(
-        CLAIM, {"ids": payment_ids, "now": now, "stale_before": stale_before}
+        CLAIM, {"ids": payment_ids, "now": now, "stale_before": stale_before}, prepare=False
     ).fetchall()
 
 
 def finish(conn: Connection, results: dict[str, list[Any]], now: datetime) -> list[dict[str, Any]]:
-    return conn.execute(FINISH, {**results, "now": now}).fetchall()
+    return conn.execute(FINISH, {**results, "now": now}, prepare=False).fetchall()
 
 
 def count_retry_scheduled(conn: Connection) -> int:

@@ -51,15 +51,17 @@ def run_sweep(
     conn: Connection, statement: str, now: datetime, stale_before: datetime, limit: int
 ) -> list[str]:
     rows = conn.execute(
-        statement, {"now": now, "stale_before": stale_before, "limit": limit}
+        statement, {"now": now, "stale_before": stale_before, "limit": limit}, prepare=False
     ).fetchall()
     return [r["id"] for r in rows]
 
 
 def run_park(conn: Connection, statement: str, ids: list[str]) -> None:
-    conn.execute(statement, {"ids": ids})
+    conn.execute(statement, {"ids": ids}, prepare=False)
 
 
 def run_unpark(conn: Connection, statement: str, ids: list[str], now: datetime) -> list[str]:
     """The ids that were parked and are not final, now back in the queue."""
-    return [r["id"] for r in conn.execute(statement, {"ids": ids, "now": now}).fetchall()]
+    return [
+        r["id"] for r in conn.execute(statement, {"ids": ids, "now": now}, prepare=False).fetchall()
+    ]

@@ -84,13 +84,13 @@ def claim(
 ) -> list[dict[str, Any]]:
     """Lock and move to PROCESSING the refunds of these ids that this handler may run."""
     return conn.execute(
-        CLAIM, {"ids": refund_ids, "now": now, "stale_before": stale_before}
+        CLAIM, {"ids": refund_ids, "now": now, "stale_before": stale_before}, prepare=False
     ).fetchall()
 
 
 def finish(conn: Connection, results: dict[str, list[Any]], now: datetime) -> list[dict[str, Any]]:
     """Write a batch's results and payment totals; returns the refunds actually finished."""
-    return conn.execute(FINISH, {**results, "now": now}).fetchall()
+    return conn.execute(FINISH, {**results, "now": now}, prepare=False).fetchall()
 
 
 PARK = queued_rows.park_statement("refunds")

@@ -244,7 +244,9 @@ def claim_due_deliveries(
 ) -> list[dict[str, Any]]:
     """Lock and lease up to `limit` due deliveries, with their event and endpoint."""
     return conn.execute(
-        CLAIM_DUE_DELIVERIES, {"now": now, "lease_until": lease_until, "limit": limit}
+        CLAIM_DUE_DELIVERIES,
+        {"now": now, "lease_until": lease_until, "limit": limit},
+        prepare=False,
     ).fetchall()
 
 
@@ -252,4 +254,4 @@ def record_attempts(
     conn: Connection, columns: dict[str, list[Any]], now: datetime
 ) -> list[dict[str, Any]]:
     """Insert attempts and settle their deliveries in one statement; the rows settled."""
-    return conn.execute(RECORD_ATTEMPTS, {**columns, "now": now}).fetchall()
+    return conn.execute(RECORD_ATTEMPTS, {**columns, "now": now}, prepare=False).fetchall()
