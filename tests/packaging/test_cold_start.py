@@ -9,6 +9,8 @@ import time
 from bench.cold_start import ROOT, measure_cold_start_ms
 
 BUDGET_MS = 300
+#: `python -c pass` on this machine when it is quiet (medians measured 17-26 ms).
+QUIET_FLOOR_MS = 25.0
 # Imported on first use only: boto3 outside prod never; the clients, the settings and
 # the batch service when a handler first needs them.
 LAZY = (
@@ -25,18 +27,25 @@ LAZY = (
 
 
 def test_app_imports_within_the_cold_start_budget() -> None:
-    # The best of 7 fresh interpreters: load on this shared 2-core machine only ever adds
-    # time, so the minimum is what the import itself costs (`make bench` reports the
-    # median and its floor). The machine also has slow spells of a few seconds in which
-    # every run is ~40% slower (best of 7 measured 213-306 ms within a minute), so up
-    # to three windows are measured, a few seconds apart; a real regression fails all.
+    """At most 300 ms here, judged on the best of 7 fresh interpreters.
+
+    Load only ever adds time, so the minimum is what the import itself costs. This
+    shared 2-core machine also has slow spells in which everything, `python -c pass`
+    included, runs up to ~1.6x slower (the same import measured 213 ms and 385 ms
+    twenty minutes apart). In such a window the bound is the same budget as a ratio
+    to that floor measured in the same run: 300 ms over the 25 ms the floor takes
+    when the machine is quiet. A real regression fails both.
+    """
     figures = []
     for _ in range(3):
-        figures.append(measure_cold_start_ms(runs=7))
-        if figures[-1]["best_ms"] <= BUDGET_MS:
+        figure = measure_cold_start_ms(runs=7)
+        figures.append(figure)
+        if figure["best_ms"] <= BUDGET_MS or (
+            figure["best_ms"] / figure["floor"] <= BUDGET_MS / QUIET_FLOOR_MS
+        ):
             return
         time.sleep(3)
-    raise AssertionError(f"cold start over {BUDGET_MS} ms in every window: {figures}")
+    raise AssertionError(f"cold start over budget in every window: {figures}")
 
 
 def test_heavy_modules_are_not_imported_with_the_app() -> None:
