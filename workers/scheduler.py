@@ -88,8 +88,6 @@ class ScheduledHandler:
 
 
 def discover(stage: str | None = None) -> list[ScheduledHandler]:
-    import os
-
     _factory, config, app = load_stage(stage)
     import app as app_module
 
@@ -169,8 +167,6 @@ def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> N
 
 def main(argv: list[str] | None = None) -> int:
     # Handler logs go to stderr; stdout carries one summary line per invocation.
-    import os
-
     os.environ.setdefault("LOG_STREAM", "stderr")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--once", action="store_true", help="run every handler once and exit")

@@ -29,6 +29,7 @@ from chalicelib.errors import (
     InvalidJsonError,
     MethodNotAllowedError,
     ParameterUnknownError,
+    ResourceMissingError,
     UnsupportedMediaTypeError,
     error_body,
 )
@@ -56,7 +57,6 @@ class RouteSpec:
     query: type[BaseModel] | None = None
     auth: bool = True
     errors: tuple[int, ...] = ()
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 ROUTES: list[RouteSpec] = []
@@ -265,8 +265,6 @@ def _chalice_error(response: Response) -> GatewayError | None:
     if response.status_code == 400:
         return InvalidJsonError("The request body is not valid JSON.")
     if response.status_code == 404:
-        from chalicelib.errors import ResourceMissingError
-
         return ResourceMissingError("No such route.")
     return None
 

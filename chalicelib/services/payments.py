@@ -23,6 +23,7 @@ from chalicelib.models.payments import (
 )
 from chalicelib.queue import keys
 from chalicelib.repository import payments as payment_repo
+from chalicelib.services import events
 from chalicelib.services.pagination import page
 
 log = logging.getLogger(__name__)
@@ -170,8 +171,6 @@ def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Pay
             code="payment_not_cancellable",
         )
     payment = payment_from_row(row)
-    from chalicelib.services import events
-
     events.record_payment_events(uow.conn, [(merchant_id, "payment.cancelled", payment)])
     return payment
 

@@ -14,6 +14,7 @@ does not hold the others back; the processor replays calls it already answered.
 from __future__ import annotations
 
 import logging
+import random
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -195,8 +196,6 @@ def finish_status(outcome: str, attempt: int, now: datetime) -> tuple[str, datet
 
 def backoff_seconds(attempt: int, base_s: float, cap_s: float) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
-    import random
-
     return random.uniform(0, min(cap_s, base_s * 2 ** max(0, attempt - 1)))
 
 
