@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 
 from chalicelib.clock import isoformat
 from chalicelib.errors import (
@@ -14,6 +14,7 @@ from chalicelib.errors import (
     ParameterMissingError,
     ParameterUnknownError,
 )
+from chalicelib.ids import ID_PATTERN
 
 #: A timestamp rendered as ISO 8601 UTC with milliseconds and `Z`.
 Timestamp = Annotated[
@@ -34,6 +35,17 @@ class RequestModel(BaseModel):
     """A request body: unknown fields rejected, no coercion of types."""
 
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+
+class ListQuery(RequestModel):
+    """The query string every list takes: `limit` (1-100, default 20) and a cursor id.
+
+    `starting_after` must be shaped like an id, so that no byte Postgres refuses
+    (NUL) ever reaches the cursor lookup."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    starting_after: Annotated[str | None, Field(pattern=ID_PATTERN)] = None
 
 
 class ResponseModel(BaseModel):

@@ -17,11 +17,11 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.clock import utcnow
 from chalicelib.errors import InvalidRequestError
-from chalicelib.ids import ID_PATTERN
 from chalicelib.models.common import (
     MAX_AMOUNT,
     SUPPORTED_CURRENCIES,
     ListEnvelope,
+    ListQuery,
     RequestModel,
     ResponseModel,
     Timestamp,
@@ -212,12 +212,9 @@ class PaymentHistory(ResponseModel):
     has_more: Literal[False] = False
 
 
-class ListPaymentsQuery(RequestModel):
+class ListPaymentsQuery(ListQuery):
     """Query string of GET /api/v1/payments."""
 
-    model_config = ConfigDict(extra="forbid", strict=False)
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    starting_after: Annotated[str | None, Field(pattern=ID_PATTERN)] = None
     status: PaymentStatus | None = None
     order_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")] = None
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StrictStr
+from pydantic import Field, StrictStr
 
-from chalicelib.models.common import ListEnvelope, RequestModel, ResponseModel, Timestamp
+from chalicelib.models.common import ListEnvelope, ListQuery, RequestModel, ResponseModel, Timestamp
 from chalicelib.models.payments import Amount
 
 #: What the API shows. The table also has PROCESSING (a refund being executed by
@@ -40,9 +40,5 @@ class RefundList(ListEnvelope):
     data: list[Refund]
 
 
-class ListRefundsQuery(RequestModel):
+class ListRefundsQuery(ListQuery):
     """Query string of GET /api/v1/payments/{id}/refunds."""
-
-    model_config = ConfigDict(extra="forbid", strict=False)
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    starting_after: str | None = None

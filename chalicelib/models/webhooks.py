@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictStr, field_validator
+from pydantic import Field, StrictStr, field_validator
 
 from chalicelib.errors import InvalidRequestError
-from chalicelib.models.common import ListEnvelope, RequestModel, ResponseModel, Timestamp
+from chalicelib.models.common import ListEnvelope, ListQuery, RequestModel, ResponseModel, Timestamp
 
 EventType = Literal[
     "payment.succeeded",
@@ -73,10 +73,8 @@ class WebhookEndpointList(ListEnvelope):
     data: list[WebhookEndpoint]
 
 
-class ListWebhookEndpointsQuery(RequestModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    starting_after: str | None = None
+class ListWebhookEndpointsQuery(ListQuery):
+    """Query string of GET /api/v1/webhook_endpoints."""
 
 
 class Event(ResponseModel):
@@ -107,10 +105,7 @@ class EventList(ListEnvelope):
     data: list[Event]
 
 
-class ListEventsQuery(RequestModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    starting_after: str | None = None
+class ListEventsQuery(ListQuery):
     type: EventType | None = None
 
 

@@ -191,3 +191,19 @@ def test_wrong_method_is_405_in_the_contract_format(api: httpx.Client) -> None:
     response = api.delete("/api/v1/payments")
     assert response.status_code == 405
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/payments",
+        "/api/v1/events",
+        "/api/v1/webhook_endpoints",
+        "/api/v1/payments/pay_0000000000000000000000000/refunds",
+    ],
+)
+@pytest.mark.parametrize("cursor", ["evt_\x00x", "pay_a b", "x" * 70, "'; --"])
+def test_every_list_refuses_a_malformed_cursor(api: httpx.Client, path: str, cursor: str) -> None:
+    """A cursor is checked before any query: a NUL byte once reached Postgres as a 500."""
+    response = api.get(path, params={"starting_after": cursor})
+    assert_error(response, 400, "parameter_invalid", "starting_after")
