@@ -112,6 +112,7 @@ def _direct_loop(latency_s: float) -> None:
                     FINISH,
                     {
                         "ids": [r["id"] for r in claimed],
+                        "claimed_ats": [r["claimed_at"] for r in claimed],
                         "statuses": ["SUCCESS"] * n,
                         "attempts": [r["attempts"] for r in claimed],
                         "outcomes": ["succeeded"] * n,

@@ -9,7 +9,7 @@ from chalicelib.db import Connection
 INSERT_EVENTS_WITH_DELIVERIES = """
 WITH inserted AS (
     INSERT INTO events (id, merchant_id, type, data, created_at)
-    SELECT id, merchant_id, type, data::jsonb, %(now)s
+    SELECT id, merchant_id, type, data::json, %(now)s
     FROM unnest(%(ids)b::text[], %(merchant_ids)b::text[], %(types)b::text[], %(datas)b::text[])
         AS e(id, merchant_id, type, data)
     RETURNING id, merchant_id, type

@@ -17,6 +17,8 @@ SWEEP = queued_rows.sweep_statement("payments")
 # Lock what this handler may execute (SKIP LOCKED: never wait for another handler)
 # and move it PENDING → PROCESSING by compare-and-set. A PROCESSING row whose
 # handler died past the visibility timeout is re-run at the same attempt number.
+# No indexed column changes, so the update is heap-only (migration 0005); the
+# claim's time (`claimed_at`) is its token for the finishing compare-and-set.
 CLAIM = """
 WITH claimable AS (
     SELECT id, status AS previous_status FROM payments
@@ -35,7 +37,8 @@ WITH claimable AS (
     FROM claimable c
     WHERE p.id = c.id
     RETURNING p.id, p.merchant_id, p.amount, p.currency, p.method, p.vpa, p.bank, p.wallet,
-              p.method_token, p.attempts, c.previous_status
+              p.method_token, p.attempts, p.processing_started_at AS claimed_at,
+              c.previous_status
 ), history AS (
     INSERT INTO payment_history (payment_id, at, from_status, to_status)
     SELECT id, %(now)s, 'PENDING', 'PROCESSING' FROM moved WHERE previous_status = 'PENDING'
@@ -43,27 +46,32 @@ WITH claimable AS (
 SELECT * FROM moved
 """
 
-# Write every result of a batch. The CAS on status and attempt keeps a handler
-# that was presumed dead from overwriting a newer result.
+# Write every result of a batch. The compare-and-set is on the claim itself
+# (its time and attempt): a handler presumed dead, whose rows were claimed again,
+# cannot overwrite the newer claim's result. `processing_started_at` is set only
+# while PROCESSING (a CHECK), so no status test is needed; one would also make the
+# planner expect a single PROCESSING row and loop over the batch once per row.
 FINISH = f"""
 WITH result AS (
-    SELECT * FROM unnest(%(ids)b::text[], %(statuses)b::text[], %(attempts)b::int[],
+    SELECT * FROM unnest(%(ids)b::text[], %(claimed_ats)b::timestamptz[],
+                         %(statuses)b::text[], %(attempts)b::int[],
                          %(outcomes)b::text[], %(codes)b::text[], %(messages)b::text[],
                          %(next_attempt_ats)b::timestamptz[], %(latencies)b::int[],
                          %(attempt_codes)b::text[])
-        AS r(id, status, attempt, outcome, failure_code, failure_message, next_attempt_at,
-             latency_ms, attempt_failure_code)
+        AS r(id, claimed_at, status, attempt, outcome, failure_code, failure_message,
+             next_attempt_at, latency_ms, attempt_failure_code)
 ), finished AS (
     UPDATE payments p
     SET status = r.status,
         failure_code = r.failure_code,
         failure_message = r.failure_message,
         next_attempt_at = r.next_attempt_at,
+        released_at = CASE WHEN r.status = 'FAILED' THEN %(now)s END,
         enqueued_at = NULL,
         processing_started_at = NULL,
         updated_at = %(now)s
     FROM result r
-    WHERE p.id = r.id AND p.status = 'PROCESSING' AND p.attempts = r.attempt
+    WHERE p.id = r.id AND p.processing_started_at = r.claimed_at AND p.attempts = r.attempt
     RETURNING {", ".join("p." + c.strip() for c in PAYMENT_COLUMNS.split(","))},
               r.outcome, r.latency_ms, r.attempt_failure_code
 ), history AS (
@@ -84,9 +92,10 @@ SELECT coalesce(extract(epoch FROM %(now)s - min(next_attempt_at)), 0)::float8 A
 FROM payments WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
 """
 
-COUNT_RETRY_SCHEDULED = (
-    "SELECT count(*) AS n FROM payments WHERE status = 'PENDING' AND attempts > 0"
-)
+COUNT_RETRY_SCHEDULED = """
+SELECT count(*) AS n FROM payments
+WHERE next_attempt_at IS NOT NULL AND status = 'PENDING' AND attempts > 0
+"""
 
 
 def sweep(conn: Connection, now: datetime, stale_before: datetime, limit: int) -> list[str]:

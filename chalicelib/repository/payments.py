@@ -21,8 +21,7 @@ WITH inserted AS (
     VALUES (%(id)s, %(merchant_id)s, %(order_id)s, %(amount)s, %(currency)s, %(method)s,
             'PENDING', %(vpa)s, %(card)s, %(bank)s, %(wallet)s, %(method_token)s,
             %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s)
-    ON CONFLICT (merchant_id, order_id) WHERE status IN ('PENDING', 'PROCESSING', 'SUCCESS')
-    DO NOTHING
+    ON CONFLICT (merchant_id, order_id) WHERE released_at IS NULL DO NOTHING
     RETURNING {PAYMENT_COLUMNS}
 ), history AS (
     INSERT INTO payment_history (payment_id, at, from_status, to_status)
@@ -34,7 +33,7 @@ SELECT {PAYMENT_COLUMNS} FROM inserted
 FIND_ACTIVE_ID_BY_MERCHANT_ID_ORDER_ID = """
 SELECT id FROM payments
 WHERE merchant_id = %(merchant_id)s AND order_id = %(order_id)s
-  AND status IN ('PENDING', 'PROCESSING', 'SUCCESS')
+  AND released_at IS NULL  -- PENDING, PROCESSING or SUCCESS (CHECK in migration 0005)
 """
 
 GET_FOR_MERCHANT = (
@@ -59,7 +58,8 @@ ORDER BY h.id
 CANCEL_PENDING_FOR_MERCHANT = f"""
 WITH cancelled AS (
     UPDATE payments
-    SET status = 'CANCELLED', next_attempt_at = NULL, updated_at = %(now)s
+    SET status = 'CANCELLED', next_attempt_at = NULL, released_at = %(now)s,
+        updated_at = %(now)s
     WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND status = 'PENDING'
     RETURNING {PAYMENT_COLUMNS}
 ), history AS (

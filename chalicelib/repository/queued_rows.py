@@ -1,8 +1,11 @@
 """SQL shared by every table whose rows are queued on a stream (payments, refunds).
 
 Such a table has `status`, `next_attempt_at`, `enqueued_at` and
-`processing_started_at`, and partial indexes on the due PENDING and the PROCESSING
-rows. The statements are built once per table at import, from a constant table name.
+`processing_started_at`. CHECK constraints keep `next_attempt_at` set exactly while
+a row is open (PENDING or PROCESSING) and `processing_started_at` exactly while it
+is PROCESSING, and one partial index holds the open rows by `next_attempt_at`
+(migration 0005). The statements are built once per table at import, from a
+constant table name.
 """
 
 from __future__ import annotations
@@ -13,22 +16,20 @@ from chalicelib.db import Connection
 
 
 def sweep_statement(table: str) -> str:
-    """Due PENDING rows and PROCESSING ones whose handler died, not added to the stream
-    within the visibility timeout. The outer status test is re-checked on rows that
-    changed while the statement waited for their lock."""
+    """Open rows that are due — PENDING ones, and PROCESSING ones whose handler died —
+    and were not added to the stream within the visibility timeout, oldest due
+    first. A claim keeps `next_attempt_at`, so both kinds are in the due index. The
+    outer status test is re-checked on rows that changed while the statement waited
+    for their lock."""
     return f"""
 UPDATE {table} t SET enqueued_at = %(now)s
 WHERE t.status IN ('PENDING', 'PROCESSING')
   AND t.id IN (
-    (SELECT id FROM {table}
-     WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
-       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
-     ORDER BY next_attempt_at LIMIT %(limit)s)
-    UNION ALL
-    (SELECT id FROM {table}
-     WHERE status = 'PROCESSING' AND processing_started_at < %(stale_before)s
-       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
-     LIMIT %(limit)s))
+    SELECT id FROM {table}
+    WHERE next_attempt_at <= %(now)s
+      AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
+      AND (status = 'PENDING' OR processing_started_at < %(stale_before)s)
+    ORDER BY next_attempt_at LIMIT %(limit)s)
 RETURNING t.id
 """
 

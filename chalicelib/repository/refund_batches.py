@@ -34,18 +34,20 @@ SET status = 'PROCESSING',
     processing_started_at = %(now)s
 FROM claimable c
 WHERE r.id = c.id
-RETURNING r.id, r.merchant_id, r.payment_id, r.amount, r.currency, r.attempts
+RETURNING r.id, r.merchant_id, r.payment_id, r.amount, r.currency, r.attempts,
+          r.processing_started_at AS claimed_at
 """
 
 # Write every result of a batch and move the payments' refund totals, in one
-# statement. The CAS on status and attempt keeps a handler presumed dead from
-# writing over a newer result. Totals are summed per payment, since one batch
-# may hold several refunds of the same payment.
+# statement. The CAS on the claim (its time and attempt, as for payments) keeps a
+# handler presumed dead from writing over a newer result. Totals are summed per
+# payment, since one batch may hold several refunds of the same payment.
 FINISH = f"""
 WITH result AS (
-    SELECT * FROM unnest(%(ids)b::text[], %(statuses)b::text[], %(attempts)b::int[],
+    SELECT * FROM unnest(%(ids)b::text[], %(claimed_ats)b::timestamptz[],
+                         %(statuses)b::text[], %(attempts)b::int[],
                          %(codes)b::text[], %(next_attempt_ats)b::timestamptz[])
-        AS r(id, status, attempt, failure_code, next_attempt_at)
+        AS r(id, claimed_at, status, attempt, failure_code, next_attempt_at)
 ), finished AS (
     UPDATE refunds f
     SET status = r.status,
@@ -55,7 +57,7 @@ WITH result AS (
         processing_started_at = NULL,
         updated_at = CASE WHEN r.status = 'PENDING' THEN f.updated_at ELSE %(now)s END
     FROM result r
-    WHERE f.id = r.id AND f.status = 'PROCESSING' AND f.attempts = r.attempt
+    WHERE f.id = r.id AND f.processing_started_at = r.claimed_at AND f.attempts = r.attempt
     RETURNING {", ".join("f." + c.strip() for c in REFUND_COLUMNS.split(","))}
 ), per_payment AS (
     SELECT payment_id,

@@ -132,6 +132,7 @@ def _finish(
         k: []
         for k in (
             "ids",
+            "claimed_ats",
             "statuses",
             "attempts",
             "outcomes",
@@ -152,6 +153,7 @@ def _finish(
         elif status != "FAILED":
             code = message = None
         columns["ids"].append(row["id"])
+        columns["claimed_ats"].append(row["claimed_at"])
         columns["statuses"].append(status)
         columns["attempts"].append(attempt)
         columns["outcomes"].append(result.outcome)

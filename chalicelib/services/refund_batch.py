@@ -54,6 +54,7 @@ def _finish(
     now = utcnow()
     columns: dict[str, list[Any]] = {
         "ids": [],
+        "claimed_ats": [],
         "statuses": [],
         "attempts": [],
         "codes": [],
@@ -67,6 +68,7 @@ def _finish(
         elif status == "FAILED":
             code = result.failure_code
         columns["ids"].append(row["id"])
+        columns["claimed_ats"].append(row["claimed_at"])
         columns["statuses"].append(status)
         columns["attempts"].append(row["attempts"])
         columns["codes"].append(code)

@@ -1,0 +1,168 @@
+"""The queue columns' invariants, held by the database (migration 0005).
+
+A claim is a heap-only update because it changes no indexed column; the rules it
+relies on are CHECK constraints and a partial unique index, so they hold for any
+writer, not only for our statements.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from bench.common import accept_payments
+from chalicelib import db
+from chalicelib.clock import utcnow
+from chalicelib.repository import payment_batches
+
+# The columns a claim sets (repository/payment_batches.CLAIM, refund_batches.CLAIM).
+CLAIM_COLUMNS = {"status", "attempts", "processing_started_at", "updated_at"}
+
+INDEXED_COLUMNS = """
+SELECT i.indexrelid::regclass::text AS index, a.attname AS column_name
+FROM pg_index i
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+WHERE i.indrelid = %(table)s::regclass
+UNION ALL
+SELECT i.indexrelid::regclass::text,
+       coalesce(pg_get_expr(i.indpred, i.indrelid), '') || ' '
+       || coalesce(pg_get_expr(i.indexprs, i.indrelid), '')
+FROM pg_index i
+WHERE i.indrelid = %(table)s::regclass AND (i.indpred IS NOT NULL OR i.indexprs IS NOT NULL)
+"""
+
+
+@pytest.mark.parametrize("table", ["payments", "refunds"])
+def test_no_index_reads_a_column_the_claim_writes(table: str) -> None:
+    """Otherwise every claim writes a new entry in every index (about 2x its cost)."""
+    with db.connection() as conn:
+        rows = conn.execute(INDEXED_COLUMNS, {"table": table}).fetchall()
+        options = conn.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = %s::regclass", (table,)
+        ).fetchone()
+    assert rows, "the catalog query found no index"
+    for row in rows:
+        words = set(row["column_name"].replace("(", " ").replace(")", " ").split())
+        assert not words & CLAIM_COLUMNS, f"{row['index']} reads {words & CLAIM_COLUMNS}"
+    assert "fillfactor=50" in (options["reloptions"] or []), "room for the claimed version"
+
+
+def test_claims_are_heap_only_updates(merchant: Any) -> None:
+    payment_ids = accept_payments(merchant.merchant_id, 200)
+    before = _hot_updates()
+    now = utcnow()
+    with db.transaction() as conn:
+        claimed = payment_batches.claim(conn, payment_ids, now, now - timedelta(seconds=60))
+    assert len(claimed) == 200
+    with db.connection() as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+    deadline = time.monotonic() + 10
+    while _hot_updates() - before < 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # Other tests may update payments meanwhile; this test's 200 must all be HOT.
+    assert _hot_updates() - before >= 200
+
+
+def _hot_updates() -> int:
+    with db.connection() as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            "SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'payments'"
+        ).fetchone()
+    return int(row["n_tup_hot_upd"])
+
+
+def test_the_order_rule_holds_for_any_writer(merchant: Any) -> None:
+    """Bypassing the API: a failed payment cannot come back while its order has
+    another active payment, nor can a status and its release disagree."""
+    order_id = f"ord_{uuid.uuid4().hex[:10]}"
+    first, second = _payment_id(merchant, order_id), None
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE payments SET status = 'FAILED', released_at = now(),"
+            " next_attempt_at = NULL WHERE id = %s",
+            (first,),
+        )
+    second = _payment_id(merchant, order_id)  # the order is free again
+    assert second != first
+    revive = (
+        "UPDATE payments SET status = 'SUCCESS', released_at = NULL, next_attempt_at = NULL"
+        " WHERE id = %s"
+    )
+    with pytest.raises(psycopg.errors.UniqueViolation), db.transaction() as conn:
+        conn.execute(revive, (first,))
+    disagree = "UPDATE payments SET status = 'SUCCESS', next_attempt_at = NULL WHERE id = %s"
+    with pytest.raises(psycopg.errors.CheckViolation), db.transaction() as conn:
+        conn.execute(disagree, (first,))
+    with pytest.raises(psycopg.errors.CheckViolation), db.transaction() as conn:
+        conn.execute("UPDATE payments SET next_attempt_at = NULL WHERE id = %s", (second,))
+    with pytest.raises(psycopg.errors.CheckViolation), db.transaction() as conn:
+        conn.execute("UPDATE payments SET status = 'PROCESSING' WHERE id = %s", (second,))
+
+
+def _payment_id(merchant: Any, order_id: str) -> str:
+    from chalicelib.models.payments import CreatePaymentRequest
+    from chalicelib.services import payments as payment_service
+
+    request = CreatePaymentRequest.model_validate(
+        {"order_id": order_id, "amount": 500, "currency": "INR", "method": "upi"}
+    )
+    with db.unit_of_work() as uow:
+        return payment_service.create_payment(uow, merchant.merchant_id, request).id
+
+
+def test_a_presumed_dead_claim_cannot_finish_over_a_newer_claim(merchant: Any) -> None:
+    """Handler A claims, stalls past the visibility timeout; handler B claims the same
+    rows again (same attempt). A's late finish writes nothing; B's is the result."""
+    payment_ids = accept_payments(merchant.merchant_id, 3)
+    t_a = utcnow()
+    with db.transaction() as conn:
+        claim_a = payment_batches.claim(conn, payment_ids, t_a, t_a - timedelta(seconds=60))
+    t_b = t_a + timedelta(seconds=120)
+    with db.transaction() as conn:
+        claim_b = payment_batches.claim(conn, payment_ids, t_b, t_b - timedelta(seconds=60))
+    assert len(claim_a) == len(claim_b) == 3
+    assert {r["attempts"] for r in claim_a} == {r["attempts"] for r in claim_b} == {1}
+
+    def finish(claimed: list[dict[str, Any]], status: str, at: Any) -> list[dict[str, Any]]:
+        n = len(claimed)
+        columns = {
+            "ids": [r["id"] for r in claimed],
+            "claimed_ats": [r["claimed_at"] for r in claimed],
+            "statuses": [status] * n,
+            "attempts": [r["attempts"] for r in claimed],
+            "outcomes": ["declined" if status == "FAILED" else "succeeded"] * n,
+            "codes": ["card_declined" if status == "FAILED" else None] * n,
+            "messages": [None] * n,
+            "next_attempt_ats": [None] * n,
+            "latencies": [0] * n,
+            "attempt_codes": [None] * n,
+        }
+        with db.transaction() as conn:
+            return payment_batches.finish(conn, columns, at)
+
+    assert finish(claim_a, "FAILED", t_b) == []
+    assert {r["status"] for r in finish(claim_b, "SUCCESS", t_b)} == {"SUCCESS"}
+    with db.connection() as conn:
+        rows = conn.execute(
+            "SELECT status, released_at, next_attempt_at, processing_started_at"
+            " FROM payments WHERE id = ANY(%s)",
+            (payment_ids,),
+        ).fetchall()
+    assert (
+        rows
+        == [
+            {
+                "status": "SUCCESS",
+                "released_at": None,
+                "next_attempt_at": None,
+                "processing_started_at": None,
+            }
+        ]
+        * 3
+    )
