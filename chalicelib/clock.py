@@ -14,5 +14,5 @@ def isoformat(value: datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds and `Z`, e.g. 2026-11-26T08:00:00.123Z."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # datetime.isoformat is C and ~5x faster than strftime; events render 1,000 at a time.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"

@@ -38,6 +38,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{_base62(millis, 8)}{random_part}"
 
 
+def new_ids(prefix: str, count: int) -> list[str]:
+    """`count` new ids at once (one clock read, one call for the random bytes)."""
+    head = f"{prefix}_{_base62(time.time_ns() // 1_000_000, 8)}"
+    random_chars = secrets.token_bytes(16 * count).translate(_BYTE_TO_CHAR).decode()
+    return [head + random_chars[i : i + 16] for i in range(0, 16 * count, 16)]
+
+
 ID_PATTERN = r"^[a-z]{2,3}_[0-9A-Za-z]{1,60}$"
 _ID = re.compile(ID_PATTERN)
 

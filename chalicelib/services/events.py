@@ -24,7 +24,7 @@ def record_payment_events(conn: Connection, items: list[tuple[str, str, BaseMode
         return
     event_repo.insert_events_with_deliveries(
         conn,
-        [ids.new_id(ids.EVENT) for _ in items],
+        ids.new_ids(ids.EVENT, len(items)),
         [merchant_id for merchant_id, _, _ in items],
         [event_type for _, event_type, _ in items],
         [obj.model_dump_json() for _, _, obj in items],

@@ -15,6 +15,10 @@ def test_ids_are_prefixed_unique_and_time_ordered() -> None:
     assert len(set(made)) == 1000
     assert all(i.startswith("pay_") and len(i) == 28 for i in made)
     assert made[0][:12] <= made[-1][:12]
+    batch = ids.new_ids(ids.EVENT, 1000)
+    assert len(set(batch) | set(ids.new_ids(ids.EVENT, 1000))) == 2000
+    assert all(i.startswith("evt_") and len(i) == 28 and ids.has_prefix(i, "evt") for i in batch)
+    assert ids.new_ids(ids.EVENT, 0) == []
 
 
 def test_timestamps_are_utc_with_milliseconds_and_z() -> None:
@@ -22,6 +26,8 @@ def test_timestamps_are_utc_with_milliseconds_and_z() -> None:
         2026, 11, 26, 13, 30, 0, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30))
     )
     assert isoformat(value) == "2026-11-26T08:00:00.123Z"
+    assert isoformat(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
+    assert isoformat(datetime(999, 1, 2, 3, 4, 5, 999999, tzinfo=UTC)) == "0999-01-02T03:04:05.999Z"
     assert isoformat(None) is None
 
 
