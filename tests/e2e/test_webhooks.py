@@ -257,6 +257,12 @@ def test_cancel_records_an_event_and_it_is_delivered_signed(
     assert got.body["id"] == event_id and got.body["type"] == "payment.cancelled"
     assert got.body["data"]["id"] == payment["id"] and got.body["data"]["status"] == "CANCELLED"
     assert got.body["timestamp"].endswith("Z")
+    # The event carries the payment object as the API renders it, keys in the same order
+    # (events.data is json, not jsonb, which would reorder them).
+    cancelled = api.get(f"/api/v1/payments/{payment['id']}").json()
+    assert list(got.body["data"].items()) == list(cancelled.items())
+    stored = api.get(f"/api/v1/events/{event_id}").json()["data"]
+    assert list(stored.items()) == list(cancelled.items())
     entries = deliveries(api, event_id)
     assert [
         (d["endpoint_id"], d["attempt"], d["status"], d["response_status"]) for d in entries
