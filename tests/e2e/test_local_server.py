@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -10,6 +12,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+
+from tests.conftest import start_server, stop_server, wait_until
 
 PLAIN_CHALICE_KEEPALIVE_RPS = 23  # measured in DESIGN.md: ~44 ms per kept-alive request
 
@@ -124,3 +128,67 @@ def test_one_json_log_line_per_request_without_secrets(live_server, merchant) ->
 def test_every_answer_has_a_request_id(live_server) -> None:
     for path in ["/health", "/api/v1/payments", "/api/v1/openapi.json"]:
         assert httpx.get(live_server.base_url + path).headers.get("request-id")
+
+
+# ------------------------------------------------------------------ worker processes
+def _workers_of(parent_pid: int) -> set[int]:
+    children = f"/proc/{parent_pid}/task/{parent_pid}/children"
+    try:
+        with open(children) as f:
+            return {int(pid) for pid in f.read().split()}
+    except FileNotFoundError:
+        return set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_serve_are_restarted_and_stop_with_the_supervisor(tmp_path) -> None:
+    server = start_server(tmp_path, {"SERVE_WORKERS": "3"})
+    try:
+        workers = _workers_of(server.process.pid)
+        assert len(workers) == 3
+        # Fresh connections, spread by the kernel over the workers, are all answered.
+        with ThreadPoolExecutor(10) as pool:
+            codes = list(
+                pool.map(lambda _: httpx.get(f"{server.base_url}/health").status_code, range(30))
+            )
+        assert codes == [200] * 30
+        victim = sorted(workers)[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: len(_workers_of(server.process.pid) - {victim}) == 3, timeout=10)
+        assert httpx.get(f"{server.base_url}/health").status_code == 200
+        assert f"worker {victim} exited" in server.log_text()
+        workers = _workers_of(server.process.pid)
+    finally:
+        stop_server(server)
+    assert server.process.returncode == 0
+    wait_until(lambda: not any(_alive(pid) for pid in workers), timeout=10)
+
+
+def test_workers_stop_when_the_supervisor_is_killed(tmp_path) -> None:
+    server = start_server(tmp_path, {"SERVE_WORKERS": "2"})
+    workers = _workers_of(server.process.pid)
+    assert len(workers) == 2
+    server.process.kill()
+    server.process.wait(timeout=10)
+    # Orphaned workers notice within a second and stop; the port is free again.
+    wait_until(lambda: not any(_alive(pid) for pid in workers), timeout=10)
+    port = int(server.base_url.rsplit(":", 1)[1])
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_one_worker_serves_in_process(tmp_path) -> None:
+    server = start_server(tmp_path, {"SERVE_WORKERS": "1"})
+    try:
+        assert _workers_of(server.process.pid) == set()
+        assert httpx.get(f"{server.base_url}/health").status_code == 200
+    finally:
+        stop_server(server)
+    assert server.process.returncode == 0
