@@ -78,7 +78,11 @@ def _direct_loop(latency_s: float) -> None:
     cfg = settings.get_settings()
     redis = get_redis()
     consumer = f"floor-{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(settings.database_url(), autocommit=True, row_factory=dict_row) as conn:
+    # Never prepared, as in the handler (db.py): after five runs Postgres may switch a
+    # prepared batch statement to a generic plan, several times slower.
+    with psycopg.connect(
+        settings.database_url(), autocommit=True, row_factory=dict_row, prepare_threshold=None
+    ) as conn:
         while True:
             result = redis.xreadgroup(
                 keys.PROCESSOR_GROUP, consumer, {keys.PAYMENTS_STREAM: ">"}, count=cfg.batch_size
