@@ -148,11 +148,11 @@ def _supervise(server: local.LocalDevServer, workers: int) -> int:
     """
     _install_stop_handlers()
     started: dict[int, float] = {}
-    for _ in range(workers):
-        pid = _fork_worker(server)
-        started[pid] = time.monotonic()
     quick_deaths = 0
     try:
+        for _ in range(workers):
+            pid = _fork_worker(server)
+            started[pid] = time.monotonic()
         while True:
             pid, status = os.wait()
             if pid not in started:

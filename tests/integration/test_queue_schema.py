@@ -56,15 +56,19 @@ def test_claims_are_heap_only_updates(merchant: Any) -> None:
     payment_ids = accept_payments(merchant.merchant_id, 200)
     before = _hot_updates()
     now = utcnow()
-    with db.transaction() as conn:
-        claimed = payment_batches.claim(conn, payment_ids, now, now - timedelta(seconds=60))
-    assert len(claimed) == 200
     with db.connection() as conn:
+        with conn.transaction():
+            claimed = payment_batches.claim(conn, payment_ids, now, now - timedelta(seconds=60))
+        # This backend publishes its statistics at the end of its next transaction.
         conn.execute("SELECT pg_stat_force_next_flush()")
-    deadline = time.monotonic() + 10
+        conn.execute("SELECT 1")
+    assert len(claimed) == 200
+    deadline = time.monotonic() + 15
     while _hot_updates() - before < 200 and time.monotonic() < deadline:
         time.sleep(0.2)
-    # Other tests may update payments meanwhile; this test's 200 must all be HOT.
+    # Other tests may update payments meanwhile; this test's 200 must all be HOT. (In a
+    # database older than migration 0005, a new row can land on a page filled before
+    # it, with no room for its claimed version; CI's database is always new.)
     assert _hot_updates() - before >= 200
 
 
