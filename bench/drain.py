@@ -131,7 +131,7 @@ def _direct_loop(latency_s: float) -> None:
                 conn.execute(
                     INSERT_EVENTS_WITH_DELIVERIES,
                     {
-                        "ids": [ids.new_id(ids.EVENT) for _ in finished],
+                        "ids": ids.new_ids(ids.EVENT, len(finished)),
                         "merchant_ids": [r["merchant_id"] for r in finished],
                         "types": ["payment.succeeded"] * len(finished),
                         "datas": [json.dumps(r, default=str) for r in finished],

@@ -33,9 +33,7 @@ _BYTE_TO_CHAR = bytes.maketrans(
 
 def new_id(prefix: str) -> str:
     """A new id: the prefix, 8 chars of milliseconds since the epoch, 16 random chars."""
-    millis = time.time_ns() // 1_000_000
-    random_part = secrets.token_bytes(16).translate(_BYTE_TO_CHAR).decode()
-    return f"{prefix}_{_base62(millis, 8)}{random_part}"
+    return new_ids(prefix, 1)[0]
 
 
 def new_ids(prefix: str, count: int) -> list[str]:

@@ -179,8 +179,7 @@ def _fork_worker(server: local.LocalDevServer) -> int:
         return pid
     # The worker: serve until told to stop, or until the parent is gone.
     code = 1
-    try:
-        _install_stop_handlers()
+    try:  # the stop handlers are the parent's, inherited
         parent = os.getppid()
         threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
         code = _serve(server)
