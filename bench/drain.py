@@ -27,7 +27,7 @@ from bench.common import (
     settle,
 )
 from chalicelib import ids, settings
-from chalicelib.processor.simulated import RECORD_CHARGES
+from chalicelib.connectors.simulator import RECORD_CHARGES
 from chalicelib.queue import keys, stream
 from chalicelib.redis_client import get_redis
 from chalicelib.repository.events import INSERT_EVENTS_WITH_DELIVERIES

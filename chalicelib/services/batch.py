@@ -23,9 +23,9 @@ from typing import Any
 
 from chalicelib import db, faults, metrics, settings
 from chalicelib.clock import utcnow
+from chalicelib.connectors import get_connector as get_processor
+from chalicelib.connectors.base import ChargeRequest, ProcessorResult
 from chalicelib.deadline import RunClock
-from chalicelib.processor import get_processor
-from chalicelib.processor.base import ChargeRequest, ProcessorResult
 from chalicelib.queue import keys, stream
 from chalicelib.repository import payment_batches
 from chalicelib.services import events, refund_batch
@@ -103,7 +103,7 @@ def emit_summary(result: dict[str, Any], queue_lag_s: float, stage: str) -> None
 def execute_payments(claimed: list[dict[str, Any]], summary: Counter[str]) -> None:
     """Charge the claimed payments concurrently, then write every result at once."""
     requests = [_charge_request(r) for r in claimed]
-    results = asyncio.run(get_processor().charge_many(requests))
+    results = asyncio.run(get_processor().authorize_many(requests))
     faults.crash_point(faults.AFTER_CHARGE)
     _finish(claimed, results, summary)
     faults.crash_point(faults.AFTER_COMMIT)

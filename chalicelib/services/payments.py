@@ -69,7 +69,7 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
     method_token = None
     if request.card is not None:
         # lazy: the processor (and its dataclasses) is only needed when a card is tokenized
-        from chalicelib.processor import get_processor
+        from chalicelib.connectors import get_connector as get_processor
 
         card = request.card
         method_token = get_processor().tokenize_card(

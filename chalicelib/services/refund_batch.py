@@ -17,8 +17,8 @@ from typing import Any
 
 from chalicelib import db, faults
 from chalicelib.clock import utcnow
-from chalicelib.processor import get_processor
-from chalicelib.processor.base import ProcessorResult, RefundRequest
+from chalicelib.connectors import get_connector as get_processor
+from chalicelib.connectors.base import ProcessorResult, RefundRequest
 from chalicelib.queue import keys
 from chalicelib.repository import refund_batches
 from chalicelib.services import events

@@ -1,4 +1,4 @@
-"""The test-mode processor: deterministic outcomes (API.md's table) and a real ledger.
+"""The test-mode connector: deterministic outcomes (API.md's table) and a real ledger.
 
 Its books live in the `processor_sim` schema and commit on their own, as an
 external processor's would: a charge recorded there survives a gateway crash, and
@@ -18,7 +18,13 @@ import secrets
 import time
 
 from chalicelib import db, settings
-from chalicelib.processor.base import ChargeRequest, Processor, ProcessorResult, RefundRequest
+from chalicelib.connectors.base import (
+    AttemptResult,
+    ChargeRequest,
+    Connector,
+    InquiryResult,
+    RefundRequest,
+)
 
 DECLINED = "declined"
 FLAKY = "flaky"
@@ -99,27 +105,31 @@ def _scenario(request: ChargeRequest) -> str:
     return "ok"
 
 
-def _decide(scenario: str, attempt: int, failure_rate: float) -> ProcessorResult:
+def _decide(scenario: str, attempt: int, failure_rate: float) -> AttemptResult:
     if failure_rate and random.random() < failure_rate:
-        return ProcessorResult("transient_error", "processor_unavailable", "Injected failure")
+        return AttemptResult("transient_error", "processor_unavailable", "Injected failure")
     if scenario == DOWN or (scenario == FLAKY and attempt <= 1):
-        return ProcessorResult(
+        return AttemptResult(
             "transient_error", "processor_unavailable", "The processor is unavailable"
         )
     if scenario in _DECLINE_CODES:
-        return ProcessorResult(DECLINED, scenario, _DECLINE_CODES[scenario])
-    return ProcessorResult("succeeded")
+        return AttemptResult(DECLINED, scenario, _DECLINE_CODES[scenario])
+    return AttemptResult("succeeded")
 
 
-class SimulatedProcessor(Processor):
+class SimulatorConnector(Connector):
+    """The in-process acquirer of test mode; its books are the `processor_sim` schema."""
+
+    name = "simulator"
+
     def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
         # The token carries only the test scenario, never the number.
         return f"tok_sim_{card_scenario(number).replace('_', '-')}_{secrets.token_hex(8)}"
 
-    async def charge(self, request: ChargeRequest) -> ProcessorResult:
-        return (await self.charge_many([request]))[0]
+    async def authorize(self, request: ChargeRequest) -> AttemptResult:
+        return (await self.authorize_many([request]))[0]
 
-    async def refund(self, request: RefundRequest) -> ProcessorResult:
+    async def refund(self, request: RefundRequest) -> AttemptResult:
         return (await self.refund_many([request]))[0]
 
     async def _latency(self, count: int) -> None:
@@ -128,7 +138,7 @@ class SimulatedProcessor(Processor):
             # Each call waits its own latency; the calls of a batch overlap.
             await asyncio.gather(*(asyncio.sleep(latency_s) for _ in range(count)))
 
-    async def charge_many(self, requests: list[ChargeRequest]) -> list[ProcessorResult]:
+    async def authorize_many(self, requests: list[ChargeRequest]) -> list[AttemptResult]:
         if not requests:
             return []
         started = time.perf_counter()
@@ -154,7 +164,7 @@ class SimulatedProcessor(Processor):
             }
         return self._results(requests, decided, replayed, started)
 
-    async def refund_many(self, requests: list[RefundRequest]) -> list[ProcessorResult]:
+    async def refund_many(self, requests: list[RefundRequest]) -> list[AttemptResult]:
         if not requests:
             return []
         started = time.perf_counter()
@@ -179,19 +189,53 @@ class SimulatedProcessor(Processor):
             }
         return self._results(requests, decided, replayed, started)
 
+    async def retrieve_payment(self, idempotency_key: str) -> InquiryResult:
+        return (await self.retrieve_payments([idempotency_key]))[0]
+
+    async def retrieve_refund(self, idempotency_key: str) -> InquiryResult:
+        return (await self.retrieve_refunds([idempotency_key]))[0]
+
+    async def retrieve_payments(self, keys: list[str]) -> list[InquiryResult]:
+        return self._inquire("processor_sim.charges", keys)
+
+    async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
+        return self._inquire("processor_sim.refunds", keys)
+
     @staticmethod
-    def _results(requests, decided, replayed, started) -> list[ProcessorResult]:  # type: ignore[no-untyped-def]
+    def _inquire(table: str, keys: list[str]) -> list[InquiryResult]:
+        # The simulator records only calls that acted, so a missing key never charged.
+        with db.connection() as conn:
+            found = {
+                row["idempotency_key"]: row
+                for row in conn.execute(
+                    f"SELECT idempotency_key, outcome, failure_code FROM {table} "
+                    "WHERE idempotency_key = ANY(%(keys)s)",
+                    {"keys": keys},
+                ).fetchall()
+            }
+        results = []
+        for key in keys:
+            row = found.get(key)
+            if row is None:
+                results.append(InquiryResult("not_found"))
+            else:
+                code = row["failure_code"]
+                results.append(InquiryResult(row["outcome"], code, _DECLINE_CODES.get(code or "")))
+        return results
+
+    @staticmethod
+    def _results(requests, decided, replayed, started) -> list[AttemptResult]:  # type: ignore[no-untyped-def]
         latency_ms = int((time.perf_counter() - started) * 1000)
         results = []
         for request, result in zip(requests, decided, strict=True):
             stored = replayed.get(request.idempotency_key)
             if stored is not None:
                 code = stored["failure_code"]
-                result = ProcessorResult(
+                result = AttemptResult(
                     stored["outcome"], code, _DECLINE_CODES.get(code or ""), replayed=True
                 )
             results.append(
-                ProcessorResult(
+                AttemptResult(
                     result.outcome,
                     result.failure_code,
                     result.failure_message,

@@ -1,0 +1,136 @@
+"""What an acquirer connector must do for the gateway.
+
+A connector is the adapter for one outside acquirer (DESIGN.md, "Real acquirers"):
+  authorize         — charge a payment;
+  refund            — refund (part of) a captured payment;
+  retrieve_payment  — status inquiry for an earlier authorize, by its idempotency key;
+  retrieve_refund   — the same for a refund;
+  tokenize_card     — exchange card details for a token; the gateway keeps no number.
+Every call carries an idempotency key, so a repeated call never moves money twice,
+and a whole-call deadline (`deadline_s`): connect, send, wait and read together.
+
+An attempt's outcome is one of:
+  succeeded        — the acquirer moved the money;
+  declined         — the acquirer refused; nothing moved, nothing will;
+  transient_error  — the acquirer certainly did not act (connection refused before
+                     anything was sent, or an explicit "not processed, retry");
+  unknown          — the call timed out, was reset, or got a 5xx: the money may have
+                     moved. Only an inquiry with the same key settles it.
+Each connector maps its wire answers to these in exactly one place.
+
+An inquiry answers `succeeded` or `declined` (the acquirer has a final record),
+`not_found` (the acquirer never acted on that key: safe to retry or to fail), or
+`unknown` (the inquiry itself could not be answered: ask again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Literal
+
+Outcome = Literal["succeeded", "declined", "transient_error", "unknown"]
+InquiryStatus = Literal["succeeded", "declined", "not_found", "unknown"]
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    idempotency_key: str
+    payment_id: str
+    amount: int
+    currency: str
+    method: str
+    attempt: int
+    vpa: str | None = None
+    method_token: str | None = None
+    bank: str | None = None
+    wallet: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    idempotency_key: str
+    refund_id: str
+    payment_id: str
+    amount: int
+    currency: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """The answer to one authorize or refund call."""
+
+    outcome: Outcome
+    failure_code: str | None = None
+    failure_message: str | None = None
+    latency_ms: int = 0
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class InquiryResult:
+    """The answer to one status inquiry."""
+
+    status: InquiryStatus
+    failure_code: str | None = None
+    failure_message: str | None = None
+    latency_ms: int = 0
+
+
+# Kept for the code and tests written against the first interface.
+ProcessorResult = AttemptResult
+
+
+class Connector(ABC):
+    """One acquirer. Subclasses implement the single calls; batches run them concurrently."""
+
+    #: the name stored on payments and used in metrics (`simulator`, `acquirer`, ...)
+    name: str = "connector"
+    #: at most this many calls of one batch in flight at once
+    concurrency: int = 256
+    #: the whole-call deadline, in seconds
+    deadline_s: float = 10.0
+
+    @abstractmethod
+    def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
+        """Exchange card details for an opaque token; the number is not kept by the gateway."""
+
+    @abstractmethod
+    async def authorize(self, request: ChargeRequest) -> AttemptResult: ...
+
+    @abstractmethod
+    async def refund(self, request: RefundRequest) -> AttemptResult: ...
+
+    @abstractmethod
+    async def retrieve_payment(self, idempotency_key: str) -> InquiryResult: ...
+
+    @abstractmethod
+    async def retrieve_refund(self, idempotency_key: str) -> InquiryResult: ...
+
+    # Batches: the calls of one batch overlap, at most `concurrency` at a time.
+    async def authorize_many(self, requests: list[ChargeRequest]) -> list[AttemptResult]:
+        return await self._gather([self.authorize(r) for r in requests])
+
+    async def refund_many(self, requests: list[RefundRequest]) -> list[AttemptResult]:
+        return await self._gather([self.refund(r) for r in requests])
+
+    async def retrieve_payments(self, keys: list[str]) -> list[InquiryResult]:
+        return await self._gather([self.retrieve_payment(k) for k in keys])
+
+    async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
+        return await self._gather([self.retrieve_refund(k) for k in keys])
+
+    async def aclose(self) -> None:  # noqa: B027 (optional hook, not abstract)
+        """Release pooled connections (an HTTP connector's client); nothing by default."""
+
+    async def _gather[T](self, calls: list[Awaitable[T]]) -> list[T]:
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def bounded(call: Awaitable[T]) -> T:
+            async with limit:
+                return await call
+
+        return list(await asyncio.gather(*(bounded(c) for c in calls)))
