@@ -7,7 +7,7 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib.api import events, operations, payments, refunds, webhooks
-from chalicelib.api.http import http_middleware
+from chalicelib.api.pipeline import http_middleware
 from chalicelib.logging_setup import configure_logging
 
 configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
@@ -27,9 +27,9 @@ app.register_blueprint(events.bp)
     description="Drain the payments stream: execute, retry, finish",
 )
 def process_payments(event):  # type: ignore[no-untyped-def]
-    from chalicelib.services import batch
+    from chalicelib.queue import handler
 
-    return batch.process_payments(event.context)
+    return handler.process_payments(event.context)
 
 
 @app.schedule(
@@ -38,9 +38,9 @@ def process_payments(event):  # type: ignore[no-untyped-def]
     description="Send due webhook deliveries, record attempts, schedule retries",
 )
 def deliver_webhooks(event):  # type: ignore[no-untyped-def]
-    from chalicelib.services import webhook_delivery
+    from chalicelib.handlers import deliver_webhooks
 
-    return webhook_delivery.deliver_webhooks(event.context)
+    return deliver_webhooks.deliver_webhooks(event.context)
 
 
 @app.schedule(
@@ -49,6 +49,6 @@ def deliver_webhooks(event):  # type: ignore[no-untyped-def]
     description="Delete idempotency records older than their time to live (>= 24 h)",
 )
 def prune_idempotency_keys(event):  # type: ignore[no-untyped-def]
-    from chalicelib.services import idempotency
+    from chalicelib.handlers import prune_idempotency_keys
 
-    return idempotency.prune(event.context)
+    return prune_idempotency_keys.prune(event.context)

@@ -24,12 +24,12 @@ from psycopg.types.json import Jsonb
 
 from bench.common import Deadline, drain_everything, new_merchant
 from chalicelib import db, ids, settings
+from chalicelib.adapters.redis_client import get_redis
 from chalicelib.clock import utcnow
 from chalicelib.models.payments import CreatePaymentRequest
+from chalicelib.queue import handler as batch
 from chalicelib.queue import keys
-from chalicelib.redis_client import get_redis
 from chalicelib.repository.payments import INSERT_PAYMENT_WITH_HISTORY
-from chalicelib.services import batch
 from chalicelib.services import payments as payment_service
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,8 @@ import uuid
 
 from chalicelib import db, settings
 from chalicelib.models.payments import CreatePaymentRequest
-from chalicelib.services import batch, merchants
+from chalicelib.queue import handler as batch
+from chalicelib.services import merchants
 from chalicelib.services import payments as payment_service
 
 
@@ -78,7 +79,7 @@ def reset_bench_database() -> bool:
         return False
     with db.connection() as conn:
         conn.execute(f"TRUNCATE {BENCH_TABLES}")
-    from chalicelib.redis_client import get_redis
+    from chalicelib.adapters.redis_client import get_redis
 
     get_redis().flushdb()
     return True

@@ -27,12 +27,13 @@ from bench.common import (
     settle,
 )
 from chalicelib import ids, settings
+from chalicelib.adapters.redis_client import get_redis
 from chalicelib.connectors.simulator import RECORD_CHARGES
+from chalicelib.queue import handler as batch
 from chalicelib.queue import keys, stream
-from chalicelib.redis_client import get_redis
+from chalicelib.queue.sql import FINISH_PAYMENTS as FINISH
+from chalicelib.queue.sql import PAYMENTS as PAYMENTS_TABLE
 from chalicelib.repository.events import INSERT_EVENTS_WITH_DELIVERIES
-from chalicelib.repository.payment_batches import CLAIM, FINISH
-from chalicelib.services import batch
 
 
 def measure(count: int, latency_ms: int) -> dict[str, Any]:
@@ -94,7 +95,8 @@ def _direct_loop(latency_s: float) -> None:
             stale = now - timedelta(seconds=cfg.visibility_timeout_s)
             with conn.transaction():
                 claimed = conn.execute(
-                    CLAIM, {"ids": [f["id"] for _, f in entries], "now": now, "stale_before": stale}
+                    PAYMENTS_TABLE.claim,
+                    {"ids": [f["id"] for _, f in entries], "now": now, "stale_before": stale},
                 ).fetchall()
             if latency_s:
                 asyncio.run(asyncio.sleep(latency_s))  # the batch's calls overlap

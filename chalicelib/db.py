@@ -1,7 +1,10 @@
 """Postgres connections: one lazily created pool per process, visible transactions.
 
-Services receive a connection that is already inside a transaction; they never
-open one. `transaction()` commits on normal exit and rolls back on any error.
+The caller (a route's request pipeline, a scheduled handler, the CLI, a test) opens
+a unit of work and passes it, or its connection, to the services; services never
+open one. `unit_of_work()` commits on normal exit and rolls back on any error.
+`connection()` is for the adapters that own their own round trip (health checks,
+the test-mode connector's books).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import atexit
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ServiceUnavailableError
 
@@ -98,11 +101,25 @@ def transaction() -> Iterator[Connection]:
             raise ServiceUnavailableError("The database is unavailable. Retry later.") from exc
 
 
-class UnitOfWork:
-    """A transaction and the work to do once it has committed (e.g. XADD)."""
+def as_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows of equal keys as one list per key: the array parameters of a set-based
+    statement (`unnest(%(ids)b::text[], ...)`)."""
+    if not rows:
+        return {}
+    columns: dict[str, list[Any]] = {key: [] for key in rows[0]}
+    for row in rows:
+        for key, values in columns.items():
+            values.append(row[key])
+    return columns
 
-    def __init__(self, conn: Connection) -> None:
+
+class UnitOfWork:
+    """One request's (or one step's) database work: a connection, inside a transaction
+    when it writes, and the work to do once that has committed (e.g. XADD)."""
+
+    def __init__(self, conn: Connection, writes: bool = True) -> None:
         self.conn = conn
+        self.writes = writes
         self._after_commit: list = []
 
     def after_commit(self, callback) -> None:  # type: ignore[no-untyped-def]
@@ -111,10 +128,20 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[UnitOfWork]:
-    """One transaction; after-commit callbacks run once it committed."""
-    with transaction() as conn:
-        uow = UnitOfWork(conn)
-        yield uow
+def unit_of_work(write: bool = True) -> Iterator[UnitOfWork]:
+    """The unit of work that callers (routes, handlers, the CLI) open and pass to services.
+
+    `write=True`: one transaction, committed on normal exit and rolled back on any
+    error; after-commit callbacks run once it committed. `write=False`: a pooled
+    connection in autocommit mode, for reads (no BEGIN/COMMIT round trips).
+    """
+    if write:
+        with transaction() as conn:
+            uow = UnitOfWork(conn)
+            yield uow
+    else:
+        with connection() as conn:
+            uow = UnitOfWork(conn, writes=False)
+            yield uow
     for callback in uow._after_commit:
         callback()

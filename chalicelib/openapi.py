@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.http import ROUTES, RouteSpec
+from chalicelib.api.endpoint import ROUTES, RouteSpec
 from chalicelib.models.common import ErrorResponse
 
 _ERROR_TEXT = {

@@ -30,23 +30,26 @@ def main(argv: list[str] | None = None) -> int:
 
     load_stage()
     from chalicelib import db
-    from chalicelib.queue import stream
-    from chalicelib.services import batch, merchants
+    from chalicelib.queue import operations
+    from chalicelib.services import merchants
 
     if args.command == "create-merchant":
         name = args.name.strip()
         if not name or len(name) > 200:
             print(json.dumps({"error": "name must be 1 to 200 characters"}), file=sys.stderr)
             return 2
-        with db.transaction() as conn:
-            created = merchants.create_merchant(conn, name)
+        with db.unit_of_work() as uow:
+            created = merchants.create_merchant(uow.conn, name)
         print(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
     elif args.command == "queue-stats":
-        print(json.dumps(batch.queue_stats()))
+        with db.unit_of_work(write=False) as uow:
+            print(json.dumps(operations.queue_stats(uow.conn)))
     elif args.command == "dlq-list":
-        print(json.dumps({"dead_letters": stream.list_dead_letters(args.count)}))
+        print(json.dumps({"dead_letters": operations.list_dead_letters(args.count)}))
     elif args.command == "dlq-replay":
-        print(json.dumps(batch.replay_dead_letters(args.ids)))
+        with db.unit_of_work() as uow:
+            replayed = operations.replay_dead_letters(uow, args.ids)
+        print(json.dumps(replayed))
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.http import ApiResult, Call, endpoint
+from chalicelib.api.endpoint import ApiResult, Call, endpoint
 from chalicelib.models.webhooks import EventList, EventWithDeliveries, ListEventsQuery, Redelivered
 from chalicelib.services import webhooks
 
@@ -18,12 +18,13 @@ COMMON_ERRORS = (401, 429, 500, 503)
     "/api/v1/events",
     "GET",
     summary="List events, newest first; filter by type",
+    access="read",
     query=ListEventsQuery,
     response=EventList,
     errors=(400, *COMMON_ERRORS),
 )
 def list_events(call: Call) -> ApiResult:
-    data, has_more = webhooks.list_events(call.merchant_id, call.query)
+    data, has_more = webhooks.list_events(call.conn, call.merchant_id, call.query)
     return ApiResult(EventList(data=data, has_more=has_more))
 
 
@@ -32,11 +33,12 @@ def list_events(call: Call) -> ApiResult:
     "/api/v1/events/{event_id}",
     "GET",
     summary="Retrieve an event with every delivery attempt, oldest first",
+    access="read",
     response=EventWithDeliveries,
     errors=(404, *COMMON_ERRORS),
 )
 def get_event(call: Call, event_id: str) -> ApiResult:
-    return ApiResult(webhooks.get_event(call.merchant_id, event_id))
+    return ApiResult(webhooks.get_event(call.conn, call.merchant_id, event_id))
 
 
 @endpoint(
@@ -44,6 +46,7 @@ def get_event(call: Call, event_id: str) -> ApiResult:
     "/api/v1/events/{event_id}/redeliver",
     "POST",
     summary="One new attempt for each endpoint whose delivery failed for good",
+    access="write",
     status=202,
     response=Redelivered,
     errors=(400, 404, 413, 415, *COMMON_ERRORS),

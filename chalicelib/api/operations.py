@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import ApiResult, Call, endpoint
+from chalicelib.adapters import health
+from chalicelib.api.endpoint import ApiResult, Call, endpoint
 from chalicelib.models.common import ResponseModel
-from chalicelib.services import health
 
 bp = Blueprint(__name__)
 
@@ -36,6 +36,7 @@ class OpenApiDocument(ResponseModel):
     "/health",
     "GET",
     summary="Health of the gateway and its dependencies",
+    access="none",
     response=Health,
     auth=False,
     errors=(503,),
@@ -57,6 +58,7 @@ _document: str | None = None
     "/api/v1/openapi.json",
     "GET",
     summary="This OpenAPI document",
+    access="none",
     response=OpenApiDocument,
     auth=False,
 )

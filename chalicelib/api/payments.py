@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.http import ApiResult, Call, endpoint
+from chalicelib.api.endpoint import ApiResult, Call, endpoint
 from chalicelib.models.payments import (
     CreatePaymentRequest,
     ListPaymentsQuery,
@@ -25,6 +25,7 @@ COMMON_ERRORS = (401, 429, 500, 503)
     "/api/v1/payments",
     "POST",
     summary="Create a payment",
+    access="write",
     status=202,
     body=CreatePaymentRequest,
     response=PaymentCreated,
@@ -40,12 +41,13 @@ def create_payment(call: Call) -> ApiResult:
     "/api/v1/payments",
     "GET",
     summary="List payments, newest first",
+    access="read",
     query=ListPaymentsQuery,
     response=PaymentList,
     errors=(400, *COMMON_ERRORS),
 )
 def list_payments(call: Call) -> ApiResult:
-    data, has_more = payments.list_payments(call.merchant_id, call.query)
+    data, has_more = payments.list_payments(call.conn, call.merchant_id, call.query)
     return ApiResult(PaymentList(data=data, has_more=has_more))
 
 
@@ -54,11 +56,12 @@ def list_payments(call: Call) -> ApiResult:
     "/api/v1/payments/{payment_id}",
     "GET",
     summary="Retrieve a payment",
+    access="read",
     response=Payment,
     errors=(404, *COMMON_ERRORS),
 )
 def get_payment(call: Call, payment_id: str) -> ApiResult:
-    return ApiResult(payments.get_payment(call.merchant_id, payment_id))
+    return ApiResult(payments.get_payment(call.conn, call.merchant_id, payment_id))
 
 
 @endpoint(
@@ -66,6 +69,7 @@ def get_payment(call: Call, payment_id: str) -> ApiResult:
     "/api/v1/payments/{payment_id}/cancel",
     "POST",
     summary="Cancel a PENDING payment",
+    access="write",
     response=Payment,
     errors=(400, 404, 409, 413, 415, *COMMON_ERRORS),
 )
@@ -78,8 +82,11 @@ def cancel_payment(call: Call, payment_id: str) -> ApiResult:
     "/api/v1/payments/{payment_id}/history",
     "GET",
     summary="Every status change of a payment, oldest first",
+    access="read",
     response=PaymentHistory,
     errors=(404, *COMMON_ERRORS),
 )
 def payment_history(call: Call, payment_id: str) -> ApiResult:
-    return ApiResult(PaymentHistory(data=payments.payment_history(call.merchant_id, payment_id)))
+    return ApiResult(
+        PaymentHistory(data=payments.payment_history(call.conn, call.merchant_id, payment_id))
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.http import ApiResult, Call, endpoint
+from chalicelib.api.endpoint import ApiResult, Call, endpoint
 from chalicelib.models.refunds import CreateRefundRequest, ListRefundsQuery, Refund, RefundList
 from chalicelib.services import refunds
 
@@ -18,6 +18,7 @@ COMMON_ERRORS = (401, 429, 500, 503)
     "/api/v1/payments/{payment_id}/refunds",
     "POST",
     summary="Refund a SUCCESS payment, in full (empty body) or in part",
+    access="write",
     status=202,
     body=CreateRefundRequest,
     response=Refund,
@@ -33,12 +34,13 @@ def create_refund(call: Call, payment_id: str) -> ApiResult:
     "/api/v1/payments/{payment_id}/refunds",
     "GET",
     summary="List a payment's refunds, newest first",
+    access="read",
     query=ListRefundsQuery,
     response=RefundList,
     errors=(400, 404, *COMMON_ERRORS),
 )
 def list_refunds(call: Call, payment_id: str) -> ApiResult:
-    data, has_more = refunds.list_refunds(call.merchant_id, payment_id, call.query)
+    data, has_more = refunds.list_refunds(call.conn, call.merchant_id, payment_id, call.query)
     return ApiResult(RefundList(data=data, has_more=has_more))
 
 
@@ -47,8 +49,9 @@ def list_refunds(call: Call, payment_id: str) -> ApiResult:
     "/api/v1/refunds/{refund_id}",
     "GET",
     summary="Retrieve a refund",
+    access="read",
     response=Refund,
     errors=(404, *COMMON_ERRORS),
 )
 def get_refund(call: Call, refund_id: str) -> ApiResult:
-    return ApiResult(refunds.get_refund(call.merchant_id, refund_id))
+    return ApiResult(refunds.get_refund(call.conn, call.merchant_id, refund_id))

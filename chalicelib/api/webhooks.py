@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.http import ApiResult, Call, endpoint
+from chalicelib.api.endpoint import ApiResult, Call, endpoint
 from chalicelib.models.webhooks import (
     CreateWebhookEndpointRequest,
     ListWebhookEndpointsQuery,
@@ -24,6 +24,7 @@ COMMON_ERRORS = (401, 429, 500, 503)
     "/api/v1/webhook_endpoints",
     "POST",
     summary="Register a webhook endpoint (the only answer that shows its secret)",
+    access="write",
     status=201,
     body=CreateWebhookEndpointRequest,
     response=WebhookEndpointCreated,
@@ -39,12 +40,13 @@ def create_webhook_endpoint(call: Call) -> ApiResult:
     "/api/v1/webhook_endpoints",
     "GET",
     summary="List webhook endpoints, newest first (no secrets)",
+    access="read",
     query=ListWebhookEndpointsQuery,
     response=WebhookEndpointList,
     errors=(400, *COMMON_ERRORS),
 )
 def list_webhook_endpoints(call: Call) -> ApiResult:
-    data, has_more = webhooks.list_endpoints(call.merchant_id, call.query)
+    data, has_more = webhooks.list_endpoints(call.conn, call.merchant_id, call.query)
     return ApiResult(WebhookEndpointList(data=data, has_more=has_more))
 
 
@@ -53,8 +55,9 @@ def list_webhook_endpoints(call: Call) -> ApiResult:
     "/api/v1/webhook_endpoints/{endpoint_id}",
     "DELETE",
     summary="Delete a webhook endpoint; nothing more is sent to it",
+    access="write",
     response=WebhookEndpointDeleted,
     errors=(404, *COMMON_ERRORS),
 )
 def delete_webhook_endpoint(call: Call, endpoint_id: str) -> ApiResult:
-    return ApiResult(webhooks.delete_endpoint(call.merchant_id, endpoint_id))
+    return ApiResult(webhooks.delete_endpoint(call.uow, call.merchant_id, endpoint_id))

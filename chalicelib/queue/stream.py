@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.redis_client import get_redis
 from chalicelib.queue import keys
-from chalicelib.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 

@@ -44,10 +44,6 @@ GET_CURSOR_FOR_MERCHANT = (
     "SELECT created_at, id FROM payments WHERE id = %(id)s AND merchant_id = %(merchant_id)s"
 )
 
-MARK_NOT_ENQUEUED = (
-    "UPDATE payments SET enqueued_at = NULL WHERE id = %(id)s AND status = 'PENDING'"
-)
-
 LIST_HISTORY_FOR_MERCHANT = """
 SELECT h.at, h.from_status, h.to_status, h.attempt, h.outcome, h.failure_code, h.latency_ms
 FROM payment_history h JOIN payments p ON p.id = h.payment_id
@@ -134,11 +130,6 @@ def list_payments_for_merchant(
         " ORDER BY created_at DESC, id DESC LIMIT %(limit)s"
     )
     return conn.execute(sql, params).fetchall()
-
-
-def mark_not_enqueued(conn: Connection, payment_id: str) -> None:
-    """Record that adding the id to the stream failed, so the next sweep takes it at once."""
-    conn.execute(MARK_NOT_ENQUEUED, {"id": payment_id})
 
 
 def list_history_for_merchant(

@@ -78,8 +78,6 @@ ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s
 """
 
-MARK_NOT_ENQUEUED = "UPDATE refunds SET enqueued_at = NULL WHERE id = %(id)s AND status = 'PENDING'"
-
 
 def reserve_and_insert_for_merchant(
     conn: Connection,
@@ -154,8 +152,3 @@ def list_refunds_for_merchant_payment(
             "limit": limit,
         },
     ).fetchall()
-
-
-def mark_not_enqueued(conn: Connection, refund_id: str) -> None:
-    """Record that adding the id to the stream failed, so the next sweep takes it at once."""
-    conn.execute(MARK_NOT_ENQUEUED, {"id": refund_id})

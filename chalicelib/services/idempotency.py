@@ -14,13 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import db
 from chalicelib.db import Connection
-from chalicelib.deadline import RunClock
 from chalicelib.errors import ConflictError, IdempotencyKeyReusedError, InvalidRequestError
 from chalicelib.repository import idempotency as idempotency_repo
 
@@ -102,33 +99,3 @@ def prune_expired(conn: Connection, limit: int = 10_000) -> int:
     """Remove records older than the time to live (at least 24 h)."""
     ttl_s = _ttl_s()
     return idempotency_repo.delete_older_than(conn, ttl_s, limit)
-
-
-PRUNE_BATCH = 10_000
-#: Stop pruning when the invocation has less than this left (the next run goes on).
-PRUNE_MARGIN_MS = 5_000
-
-
-def prune(context: Any = None, batch: int = PRUNE_BATCH) -> dict[str, Any]:
-    """The scheduled prune: delete expired records in committed batches.
-
-    Each batch is its own short transaction, so a large backlog never holds locks
-    for long; the loop stops when a batch comes back short or the Lambda context
-    runs low on time. Returns `{"pruned": n, "batches": b, "duration_ms": ms}`.
-    """
-    started = time.perf_counter()
-    pruned = batches = 0
-    while True:
-        with db.transaction() as conn:
-            removed = prune_expired(conn, batch)
-        pruned += removed
-        batches += 1
-        if removed < batch or not RunClock(context, PRUNE_MARGIN_MS).has_time():
-            break
-    summary = {
-        "pruned": pruned,
-        "batches": batches,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    log.info("prune_idempotency_keys summary", extra={"summary": summary})
-    return summary

@@ -51,20 +51,8 @@ def create_merchant(conn: db.Connection, name: str) -> CreatedMerchant:
     return CreatedMerchant(merchant_id, api_key)
 
 
-def authenticate(authorization: str | None) -> Principal:
-    """The merchant behind an `Authorization: Bearer <key>` header, or 401."""
-    if not authorization:
-        raise AuthenticationError(
-            "No API key provided. Send it as 'Authorization: Bearer <api key>'.",
-            code="api_key_missing",
-        )
-    scheme, _, api_key = authorization.strip().partition(" ")
-    api_key = api_key.strip()
-    if scheme.lower() != "bearer" or not api_key:
-        raise AuthenticationError(
-            "No API key provided. Send it as 'Authorization: Bearer <api key>'.",
-            code="api_key_missing",
-        )
+def authenticate(conn: db.Connection, api_key: str) -> Principal:
+    """The merchant of an API key, or 401 `api_key_invalid`."""
     key_hash = hash_api_key(api_key)
     now = time.monotonic()
     cached = _cache.get(key_hash)
@@ -72,8 +60,7 @@ def authenticate(authorization: str | None) -> Principal:
         return Principal(cached[0], key_hash)
     merchant_id = None
     if api_key.startswith(KEY_PREFIX) and len(api_key) <= 200:
-        with db.connection() as conn:
-            merchant_id = merchant_repo.find_merchant_id_by_key_hash(conn, key_hash)
+        merchant_id = merchant_repo.find_merchant_id_by_key_hash(conn, key_hash)
     if merchant_id is None:
         raise AuthenticationError("Invalid API key provided.", code="api_key_invalid")
     with _cache_lock:

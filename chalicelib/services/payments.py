@@ -1,7 +1,7 @@
 """Payment rules: accept, read, list, cancel, history.
 
-The HTTP routes and the batch processor both come through here or through
-`services.batch`; neither opens a cursor of its own.
+The HTTP routes and the queue (`chalicelib/queue/`) both come through here; each
+caller opens the unit of work and passes it (or its connection) in.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from chalicelib.models.payments import (
     PaymentHistoryEntry,
     card_brand,
 )
-from chalicelib.queue import keys
 from chalicelib.repository import payments as payment_repo
 from chalicelib.services import events
 from chalicelib.services.pagination import page
@@ -110,50 +109,40 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
             param="order_id",
             extra={"payment_id": existing},
         )
-    payment_id = row["id"]
-    uow.after_commit(lambda: enqueue_accepted(payment_id))
+    from chalicelib.queue import enqueue, kinds  # lazy: the queue is not on the read path
+
+    enqueue.after_commit(uow, kinds.PAYMENTS, row["id"])
     return payment_from_row(row, PaymentCreated)
 
 
-def enqueue_accepted(payment_id: str) -> None:
-    """Add a committed id to the stream; if Redis fails, leave it to the sweep."""
-    from chalicelib.queue import stream  # lazy: only needed once a payment is committed
-
-    def mark_not_enqueued() -> None:
-        with db.connection() as conn:
-            payment_repo.mark_not_enqueued(conn, payment_id)
-
-    stream.add_or_leave_to_sweep(keys.PAYMENTS_STREAM, payment_id, mark_not_enqueued)
-
-
-def get_payment(merchant_id: str, payment_id: str) -> Payment:
+def get_payment(conn: db.Connection, merchant_id: str, payment_id: str) -> Payment:
     if not ids.has_prefix(payment_id, ids.PAYMENT):
         raise _missing(payment_id)
-    with db.connection() as conn:
-        row = payment_repo.get_payment_for_merchant(conn, payment_id, merchant_id)
+    row = payment_repo.get_payment_for_merchant(conn, payment_id, merchant_id)
     if row is None:
         raise _missing(payment_id)
     return payment_from_row(row)
 
 
-def list_payments(merchant_id: str, query: ListPaymentsQuery) -> tuple[list[Payment], bool]:
+def list_payments(
+    conn: db.Connection, merchant_id: str, query: ListPaymentsQuery
+) -> tuple[list[Payment], bool]:
     """A page of the merchant's payments, newest first, and whether more follow."""
-    with db.connection() as conn:
-        return page(
-            query.starting_after,
-            query.limit,
-            "payment",
-            lambda cursor_id: payment_repo.get_cursor_for_merchant(conn, cursor_id, merchant_id),
-            lambda after, n: payment_repo.list_payments_for_merchant(
-                conn,
-                merchant_id,
-                limit=n,
-                after=after,
-                status=query.status,
-                order_id=query.order_id,
-            ),
-            payment_from_row,
-        )
+    return page(
+        query.starting_after,
+        query.limit,
+        "payment",
+        lambda cursor_id: payment_repo.get_cursor_for_merchant(conn, cursor_id, merchant_id),
+        lambda after, n: payment_repo.list_payments_for_merchant(
+            conn,
+            merchant_id,
+            limit=n,
+            after=after,
+            status=query.status,
+            order_id=query.order_id,
+        ),
+        payment_from_row,
+    )
 
 
 def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Payment:
@@ -175,11 +164,12 @@ def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Pay
     return payment
 
 
-def payment_history(merchant_id: str, payment_id: str) -> list[PaymentHistoryEntry]:
+def payment_history(
+    conn: db.Connection, merchant_id: str, payment_id: str
+) -> list[PaymentHistoryEntry]:
     if not ids.has_prefix(payment_id, ids.PAYMENT):
         raise _missing(payment_id)
-    with db.connection() as conn:
-        rows = payment_repo.list_history_for_merchant(conn, payment_id, merchant_id)
+    rows = payment_repo.list_history_for_merchant(conn, payment_id, merchant_id)
     if not rows:
         raise _missing(payment_id)
     return [PaymentHistoryEntry(**row) for row in rows]

@@ -3,7 +3,7 @@
 Only a SUCCESS payment can be refunded, and the sum of its PENDING and SUCCESS
 refunds never exceeds its amount. The database enforces the sum (see
 `repository.refunds`), so concurrent requests cannot over-refund. Refunds are
-executed asynchronously by the batch processor (`services.refund_batch`).
+executed asynchronously by the queue (`chalicelib/queue/`, kind `refunds`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from chalicelib.errors import (
     ResourceMissingError,
 )
 from chalicelib.models.refunds import CreateRefundRequest, ListRefundsQuery, Refund
-from chalicelib.queue import keys
 from chalicelib.repository import refunds as refund_repo
 from chalicelib.services.pagination import page
 
@@ -91,51 +90,39 @@ def create_refund(
             f"Refund amount exceeds what is left to refund on this payment ({left}).",
             param="amount",
         )
-    refund_id = row["id"]
-    uow.after_commit(lambda: enqueue_accepted(refund_id))
+    from chalicelib.queue import enqueue, kinds  # lazy: the queue is not on the read path
+
+    enqueue.after_commit(uow, kinds.REFUNDS, row["id"])
     return refund_from_row(row)
 
 
-def enqueue_accepted(refund_id: str) -> None:
-    """Add a committed id to the stream; if Redis fails, leave it to the sweep."""
-    from chalicelib.queue import stream  # lazy: only needed once a refund is committed
-
-    def mark_not_enqueued() -> None:
-        with db.connection() as conn:
-            refund_repo.mark_not_enqueued(conn, refund_id)
-
-    stream.add_or_leave_to_sweep(keys.REFUNDS_STREAM, refund_id, mark_not_enqueued)
-
-
-def get_refund(merchant_id: str, refund_id: str) -> Refund:
+def get_refund(conn: db.Connection, merchant_id: str, refund_id: str) -> Refund:
     """One of the merchant's refunds, or 404."""
     if not ids.has_prefix(refund_id, ids.REFUND):
         raise _refund_missing(refund_id)
-    with db.connection() as conn:
-        row = refund_repo.get_refund_for_merchant(conn, refund_id, merchant_id)
+    row = refund_repo.get_refund_for_merchant(conn, refund_id, merchant_id)
     if row is None:
         raise _refund_missing(refund_id)
     return refund_from_row(row)
 
 
 def list_refunds(
-    merchant_id: str, payment_id: str, query: ListRefundsQuery
+    conn: db.Connection, merchant_id: str, payment_id: str, query: ListRefundsQuery
 ) -> tuple[list[Refund], bool]:
     """A page of a payment's refunds, newest first, and whether more follow."""
     if not ids.has_prefix(payment_id, ids.PAYMENT):
         raise _payment_missing(payment_id)
-    with db.connection() as conn:
-        if not refund_repo.payment_exists_for_merchant(conn, payment_id, merchant_id):
-            raise _payment_missing(payment_id)
-        return page(
-            query.starting_after,
-            query.limit,
-            "refund",
-            lambda cursor_id: refund_repo.get_cursor_for_merchant_payment(
-                conn, cursor_id, merchant_id, payment_id
-            ),
-            lambda after, n: refund_repo.list_refunds_for_merchant_payment(
-                conn, merchant_id, payment_id, limit=n, after=after
-            ),
-            refund_from_row,
-        )
+    if not refund_repo.payment_exists_for_merchant(conn, payment_id, merchant_id):
+        raise _payment_missing(payment_id)
+    return page(
+        query.starting_after,
+        query.limit,
+        "refund",
+        lambda cursor_id: refund_repo.get_cursor_for_merchant_payment(
+            conn, cursor_id, merchant_id, payment_id
+        ),
+        lambda after, n: refund_repo.list_refunds_for_merchant_payment(
+            conn, merchant_id, payment_id, limit=n, after=after
+        ),
+        refund_from_row,
+    )

@@ -1,6 +1,6 @@
 """Webhook rules: endpoints (register, list, delete), the event log, redelivery.
 
-Delivery itself (the scheduled handler) lives in `services.webhook_delivery`.
+Delivery itself (the scheduled handler) lives in `handlers.deliver_webhooks`.
 The signing secret is returned once, by `create_endpoint`, and never logged.
 """
 
@@ -58,14 +58,14 @@ def create_endpoint(
 ) -> WebhookEndpointCreated:
     """Register an endpoint after the SSRF check; the answer is the only one with the secret."""
     # lazy: the guard brings ipaddress and socket, needed only when an endpoint is registered
-    from chalicelib.services.url_guard import UnsafeUrlError, check_url
+    from chalicelib.adapters.url_guard import UnsafeUrlError, check_url
 
     try:
         checked = check_url(request.url, allow_private=_allow_private_hosts())
     except UnsafeUrlError as exc:
         raise InvalidRequestError(str(exc), param="url") from exc
     # lazy: the sender brings http.client and ssl, which the API path never needs
-    from chalicelib.services.webhook_sender import new_secret
+    from chalicelib.adapters.webhook_sender import new_secret
 
     secret = new_secret()
     row = webhook_repo.insert_endpoint(
@@ -83,63 +83,61 @@ def create_endpoint(
 
 
 def list_endpoints(
-    merchant_id: str, query: ListWebhookEndpointsQuery
+    conn: db.Connection, merchant_id: str, query: ListWebhookEndpointsQuery
 ) -> tuple[list[WebhookEndpoint], bool]:
     """A page of the merchant's live endpoints, newest first, and whether more follow."""
-    with db.connection() as conn:
-        return page(
-            query.starting_after,
-            query.limit,
-            "webhook endpoint",
-            lambda cursor_id: webhook_repo.get_live_endpoint_cursor_for_merchant(
-                conn, cursor_id, merchant_id
-            ),
-            lambda after, n: webhook_repo.list_live_endpoints_for_merchant(
-                conn, merchant_id, limit=n, after=after
-            ),
-            endpoint_from_row,
-        )
+    return page(
+        query.starting_after,
+        query.limit,
+        "webhook endpoint",
+        lambda cursor_id: webhook_repo.get_live_endpoint_cursor_for_merchant(
+            conn, cursor_id, merchant_id
+        ),
+        lambda after, n: webhook_repo.list_live_endpoints_for_merchant(
+            conn, merchant_id, limit=n, after=after
+        ),
+        endpoint_from_row,
+    )
 
 
-def delete_endpoint(merchant_id: str, endpoint_id: str) -> WebhookEndpointDeleted:
+def delete_endpoint(
+    uow: db.UnitOfWork, merchant_id: str, endpoint_id: str
+) -> WebhookEndpointDeleted:
     """Soft delete: disabled, no new deliveries, pending retries stop. Deleted twice: 404."""
     if not ids.has_prefix(endpoint_id, ids.WEBHOOK_ENDPOINT):
         raise _endpoint_missing(endpoint_id)
-    with db.transaction() as conn:
-        row = webhook_repo.soft_delete_endpoint_for_merchant(
-            conn, endpoint_id, merchant_id, utcnow()
-        )
+    row = webhook_repo.soft_delete_endpoint_for_merchant(
+        uow.conn, endpoint_id, merchant_id, utcnow()
+    )
     if row is None:
         raise _endpoint_missing(endpoint_id)
     return endpoint_from_row(row, WebhookEndpointDeleted)  # type: ignore[return-value]
 
 
-def list_events(merchant_id: str, query: ListEventsQuery) -> tuple[list[Event], bool]:
+def list_events(
+    conn: db.Connection, merchant_id: str, query: ListEventsQuery
+) -> tuple[list[Event], bool]:
     """A page of the merchant's events, newest first, optionally of one type."""
-    with db.connection() as conn:
-        return page(
-            query.starting_after,
-            query.limit,
-            "event",
-            lambda cursor_id: webhook_repo.get_event_cursor_for_merchant(
-                conn, cursor_id, merchant_id
-            ),
-            lambda after, n: webhook_repo.list_events_for_merchant(
-                conn, merchant_id, limit=n, after=after, event_type=query.type
-            ),
-            event_from_row,
-        )
+    return page(
+        query.starting_after,
+        query.limit,
+        "event",
+        lambda cursor_id: webhook_repo.get_event_cursor_for_merchant(conn, cursor_id, merchant_id),
+        lambda after, n: webhook_repo.list_events_for_merchant(
+            conn, merchant_id, limit=n, after=after, event_type=query.type
+        ),
+        event_from_row,
+    )
 
 
-def get_event(merchant_id: str, event_id: str) -> EventWithDeliveries:
+def get_event(conn: db.Connection, merchant_id: str, event_id: str) -> EventWithDeliveries:
     """The event and every delivery attempt, oldest first (pending ones last)."""
     if not ids.has_prefix(event_id, ids.EVENT):
         raise _event_missing(event_id)
-    with db.connection() as conn:
-        row = webhook_repo.get_event_for_merchant(conn, event_id, merchant_id)
-        if row is None:
-            raise _event_missing(event_id)
-        attempts = webhook_repo.list_attempts_for_event(conn, event_id)
+    row = webhook_repo.get_event_for_merchant(conn, event_id, merchant_id)
+    if row is None:
+        raise _event_missing(event_id)
+    attempts = webhook_repo.list_attempts_for_event(conn, event_id)
     return EventWithDeliveries(
         **event_from_row(row).model_dump(exclude={"object"}),
         deliveries=[

@@ -154,12 +154,14 @@ def test_cancel_never_wins_against_processing(api: httpx.Client) -> None:
     from datetime import timedelta
 
     from chalicelib.clock import utcnow
-    from chalicelib.repository import payment_batches
+    from chalicelib.queue import sql as queue_sql
 
     payment = create(api, method="upi")
     now = utcnow()
     with db.transaction() as conn:
-        claimed = payment_batches.claim(conn, [payment["id"]], now, now - timedelta(seconds=30))
+        claimed = queue_sql.claim(
+            conn, queue_sql.PAYMENTS, [payment["id"]], now, now - timedelta(seconds=30)
+        )
     assert [r["id"] for r in claimed] == [payment["id"]]
     response = api.post(f"/api/v1/payments/{payment['id']}/cancel")
     assert response.status_code == 409

@@ -15,8 +15,8 @@ import pytest
 from pydantic import BaseModel
 
 from chalicelib import db, settings
+from chalicelib.handlers import deliver_webhooks as webhook_delivery
 from chalicelib.services import events as event_service
-from chalicelib.services import webhook_delivery
 from tests.conftest import FakeContext, LiveServer, start_server, stop_server
 from tests.e2e.webhook_receiver import Behaviour, Receiver
 

@@ -21,7 +21,8 @@ def successful_payment_id(
     with db.unit_of_work() as uow:
         payment = payments.create_payment(uow, merchant_id, request)
     run_processor()
-    assert payments.get_payment(merchant_id, payment.id).status == "SUCCESS"
+    with db.unit_of_work(write=False) as uow:
+        assert payments.get_payment(uow.conn, merchant_id, payment.id).status == "SUCCESS"
     return payment.id
 
 

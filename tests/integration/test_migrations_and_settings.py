@@ -110,7 +110,7 @@ def test_prod_reads_connection_urls_from_secrets_manager(
     }
     script = (
         "from chalicelib import settings, db\n"
-        "from chalicelib.redis_client import get_redis\n"
+        "from chalicelib.adapters.redis_client import get_redis\n"
         "with db.connection() as conn: conn.execute('SELECT 1')\n"
         "assert get_redis().ping()\n"
         f"print(settings.database_url() == {database_url!r},"

@@ -18,9 +18,9 @@ import pytest
 from bench.common import accept_payments
 from chalicelib import db
 from chalicelib.clock import utcnow
-from chalicelib.repository import payment_batches
+from chalicelib.queue import sql as queue_sql
 
-# The columns a claim sets (repository/payment_batches.CLAIM, refund_batches.CLAIM).
+# The columns a claim sets (queue/sql.py: `queued_table(...).claim`).
 CLAIM_COLUMNS = {"status", "attempts", "processing_started_at", "updated_at"}
 
 INDEXED_COLUMNS = """
@@ -58,7 +58,9 @@ def test_claims_are_heap_only_updates(merchant: Any) -> None:
     now = utcnow()
     with db.connection() as conn:
         with conn.transaction():
-            claimed = payment_batches.claim(conn, payment_ids, now, now - timedelta(seconds=60))
+            claimed = queue_sql.claim(
+                conn, queue_sql.PAYMENTS, payment_ids, now, now - timedelta(seconds=60)
+            )
         # This backend publishes its statistics at the end of its next transaction.
         conn.execute("SELECT pg_stat_force_next_flush()")
         conn.execute("SELECT 1")
@@ -126,10 +128,14 @@ def test_a_presumed_dead_claim_cannot_finish_over_a_newer_claim(merchant: Any) -
     payment_ids = accept_payments(merchant.merchant_id, 3)
     t_a = utcnow()
     with db.transaction() as conn:
-        claim_a = payment_batches.claim(conn, payment_ids, t_a, t_a - timedelta(seconds=60))
+        claim_a = queue_sql.claim(
+            conn, queue_sql.PAYMENTS, payment_ids, t_a, t_a - timedelta(seconds=60)
+        )
     t_b = t_a + timedelta(seconds=120)
     with db.transaction() as conn:
-        claim_b = payment_batches.claim(conn, payment_ids, t_b, t_b - timedelta(seconds=60))
+        claim_b = queue_sql.claim(
+            conn, queue_sql.PAYMENTS, payment_ids, t_b, t_b - timedelta(seconds=60)
+        )
     assert len(claim_a) == len(claim_b) == 3
     assert {r["attempts"] for r in claim_a} == {r["attempts"] for r in claim_b} == {1}
 
@@ -148,7 +154,7 @@ def test_a_presumed_dead_claim_cannot_finish_over_a_newer_claim(merchant: Any) -
             "attempt_codes": [None] * n,
         }
         with db.transaction() as conn:
-            return payment_batches.finish(conn, columns, at)
+            return queue_sql.finish(conn, queue_sql.FINISH_PAYMENTS, columns, at)
 
     assert finish(claim_a, "FAILED", t_b) == []
     assert {r["status"] for r in finish(claim_b, "SUCCESS", t_b)} == {"SUCCESS"}

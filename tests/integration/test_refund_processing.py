@@ -25,7 +25,7 @@ RUN_ONCE = r"""
 import json
 from workers.stage import load_stage
 load_stage("test")
-from chalicelib.services import batch
+from chalicelib.queue import handler as batch
 print(json.dumps(batch.process_payments()), flush=True)
 """
 
@@ -84,7 +84,8 @@ def test_crash_between_processor_refund_and_commit_never_refunds_twice(merchant,
             "PROCESSING", 1, 0
         )  # fmt: skip
         # PROCESSING is internal: the API shows it as PENDING.
-        assert refunds.get_refund(merchant.merchant_id, refund_id).status == "PENDING"
+        with db.unit_of_work(write=False) as uow:
+            assert refunds.get_refund(uow.conn, merchant.merchant_id, refund_id).status == "PENDING"
 
     time.sleep(1.2)  # past the (1 s) visibility timeout of the dead consumer
     _run_once(VISIBILITY_TIMEOUT_S="1")
@@ -146,8 +147,8 @@ def test_lost_stream_message_is_swept(merchant, run_processor):
     refund_id = create_refund(merchant.merchant_id, payment_id, 100)
     with db.connection() as conn:  # as if the XADD had failed after the commit
         conn.execute("UPDATE refunds SET enqueued_at = NULL WHERE id = %s", (refund_id,))
+    from chalicelib.adapters.redis_client import get_redis
     from chalicelib.queue import keys
-    from chalicelib.redis_client import get_redis
 
     get_redis().delete(keys.REFUNDS_STREAM)  # Redis lost everything (our own db index)
     summary = run_processor()

@@ -20,9 +20,9 @@ import pytest
 
 from bench.common import accept_payments
 from chalicelib import db, faults, settings
+from chalicelib.adapters.redis_client import get_redis
+from chalicelib.queue import handler as batch
 from chalicelib.queue import keys
-from chalicelib.redis_client import get_redis
-from chalicelib.services import batch
 from tests.conftest import ROOT, FakeContext, start_server, stop_server, wait_until
 from tests.faults import CuttableProxy
 

@@ -22,7 +22,7 @@ LAZY = (
     "asyncio",
     "pydantic_settings",
     "chalicelib.settings",
-    "chalicelib.services.batch",
+    "chalicelib.queue.handler",
 )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from chalicelib import ids
 from chalicelib.clock import isoformat
 from chalicelib.errors import ConflictError, error_body
-from chalicelib.services.stream_drain import backoff_seconds
+from chalicelib.queue.retry import backoff_seconds
 
 
 def test_ids_are_prefixed_unique_and_time_ordered() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.api.http import validate
+from chalicelib.api.pipeline import validate
 from chalicelib.errors import GatewayError
 from chalicelib.models.payments import CreatePaymentRequest, card_brand, luhn_valid
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from openapi_spec_validator import validate
 
 import app as app_module  # noqa: F401 - registers every route
-from chalicelib.api.http import ROUTES
+from chalicelib.api.endpoint import ROUTES
 from chalicelib.openapi import build_document
 
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib.services import url_guard
-from chalicelib.services.url_guard import UnsafeUrlError, check_url
-from chalicelib.services.webhook_delivery import settle
-from chalicelib.services.webhook_sender import new_secret, sign
+from chalicelib.adapters import url_guard
+from chalicelib.adapters.url_guard import UnsafeUrlError, check_url
+from chalicelib.adapters.webhook_sender import new_secret, sign
+from chalicelib.handlers.deliver_webhooks import settle
 
 
 def test_signature_verifies_with_standardwebhooks() -> None:

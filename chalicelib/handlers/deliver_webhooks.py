@@ -25,11 +25,11 @@ from typing import Any
 import psycopg
 
 from chalicelib import db, settings
+from chalicelib.adapters.webhook_sender import SendResult, send
 from chalicelib.clock import isoformat, utcnow
 from chalicelib.deadline import remaining_ms
 from chalicelib.errors import ServiceUnavailableError
 from chalicelib.repository import webhooks as webhook_repo
-from chalicelib.services.webhook_sender import SendResult, send
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,8 @@ def _deliver_round(
     now = utcnow()
     waves = math.ceil(size / concurrency)
     lease_until = now + timedelta(seconds=waves * cfg.webhook_timeout_s + LEASE_SLACK_S)
-    with db.transaction() as conn:
-        claimed = webhook_repo.claim_due_deliveries(conn, now, lease_until, size)
+    with db.unit_of_work() as uow:
+        claimed = webhook_repo.claim_due_deliveries(uow.conn, now, lease_until, size)
     if not claimed:
         return 0
 
@@ -177,8 +177,8 @@ def _record(
         columns["ats"].append(at)
         columns["delivery_statuses"].append(status)
         columns["next_attempt_ats"].append(next_at)
-    with db.transaction() as conn:
-        settled = webhook_repo.record_attempts(conn, columns, now)
+    with db.unit_of_work() as uow:
+        settled = webhook_repo.record_attempts(uow.conn, columns, now)
     summary["sent"] += len(claimed)
     for row in settled:
         key = {"succeeded": "succeeded", "failed": "failed"}.get(row["status"], "retried")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib import db
-from chalicelib.redis_client import get_redis
+from chalicelib.adapters.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 

@@ -1,26 +1,23 @@
-"""The drain loop shared by every kind of queued work (payments, refunds).
+"""The drain loop: one kind of queued work, from stream entry to finished row.
 
-For one kind of work, a run:
-  sweep   — re-adds ids that Postgres says are due but not in the stream;
+For one kind, a run:
+  sweep   — re-adds ids that Postgres says are due but are not in the stream;
   claim   — takes entries idle past the visibility timeout from dead consumers
             (XAUTOCLAIM; those delivered too often go to the dead-letter stream and
-            their rows are parked), then new entries (XREADGROUP);
-  execute — the kind's own lock + CAS, processor call and finishing transaction;
+            their rows are parked), then new entries (XREADGROUP), and locks their
+            rows PENDING → PROCESSING (`sql.claim`);
+  execute — `execute.execute_batch`: connector calls, then the finishing transaction;
   ack     — everything but the entries whose work failed unexpectedly.
 A batch that fails unexpectedly is re-executed row by row, so that one poison row
-does not hold the others back; the processor replays calls it already answered.
+does not hold the others back; the connector replays calls it already answered.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import psycopg
 import redis
@@ -29,40 +26,27 @@ from chalicelib import db, settings
 from chalicelib.clock import utcnow
 from chalicelib.deadline import RunClock
 from chalicelib.errors import ServiceUnavailableError
-from chalicelib.queue import stream
+from chalicelib.queue import sql, stream
+from chalicelib.queue.execute import execute_batch
+from chalicelib.queue.kinds import Row, WorkKind
 from chalicelib.queue.stream import StreamEntry
 
 log = logging.getLogger(__name__)
 
 INFRASTRUCTURE_ERRORS = (psycopg.OperationalError, redis.RedisError, ServiceUnavailableError)
-
-Rows = list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class WorkKind:
-    """One kind of queued work and the functions that own its rows."""
-
-    name: str
-    stream: str
-    counter_prefix: str
-    sweep: Callable[[db.Connection, datetime, datetime, int], list[str]]
-    claim: Callable[[db.Connection, list[str], datetime, datetime], Rows]
-    park: Callable[[db.Connection, list[str]], None]
-    unpark: Callable[[db.Connection, list[str], datetime], list[str]]
-    execute: Callable[[Rows, Counter[str]], None]
+COUNTERS = ("claimed", "succeeded", "failed", "retried", "dead_lettered", "swept")
 
 
 def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str]) -> None:
     """Sweep, then process stale and new entries of this kind while time lasts.
 
     New entries are drained by DRAIN_WORKERS threads, each claiming and finishing its
-    own batches, so that one batch's processor calls overlap another's database work.
+    own batches, so that one batch's connector calls overlap another's database work.
     They are safe together for the same reasons as concurrent handlers: SKIP LOCKED,
-    compare-and-set transitions and the processor's idempotency keys.
+    compare-and-set transitions and the connector's idempotency keys.
     """
     cfg = settings.get_settings()
-    for name in ("claimed", "succeeded", "failed", "retried", "dead_lettered", "swept"):
+    for name in COUNTERS:
         summary[kind.counter_prefix + name] += 0
     stream.ensure_group(kind.stream)
     summary[kind.counter_prefix + "swept"] += sweep(kind, cfg.sweep_limit)
@@ -104,8 +88,8 @@ def sweep(kind: WorkKind, limit: int) -> int:
     """Re-add ids that are due but not in the stream; returns how many."""
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.get_settings().visibility_timeout_s)
-    with db.transaction() as conn:
-        ids = kind.sweep(conn, now, stale_before, limit)
+    with db.unit_of_work() as uow:
+        ids = sql.sweep(uow.conn, kind.table, now, stale_before, limit)
     # Added after the commit: if this fails, enqueued_at ages out and a later sweep retries.
     stream.add(kind.stream, ids)
     return len(ids)
@@ -122,8 +106,8 @@ def process_batch(kind: WorkKind, entries: list[StreamEntry], summary: Counter[s
     ids = list(dict.fromkeys(e.object_id for e in entries if e.object_id))
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.get_settings().visibility_timeout_s)
-    with db.transaction() as conn:
-        claimed = kind.claim(conn, ids, now, stale_before)
+    with db.unit_of_work() as uow:
+        claimed = sql.claim(uow.conn, kind.table, ids, now, stale_before)
     errors = _execute_isolating_failures(kind, claimed, summary) if claimed else {}
     for entry in entries:
         if entry.object_id in errors:
@@ -131,9 +115,11 @@ def process_batch(kind: WorkKind, entries: list[StreamEntry], summary: Counter[s
     stream.ack(kind.stream, [e.entry_id for e in entries if e.object_id not in errors])
 
 
-def _execute_isolating_failures(kind: WorkKind, claimed: Rows, summary: Counter[str]) -> dict:
+def _execute_isolating_failures(
+    kind: WorkKind, claimed: list[Row], summary: Counter[str]
+) -> dict[str, str]:
     try:
-        kind.execute(claimed, summary)
+        execute_batch(kind, claimed, summary)
         return {}
     except INFRASTRUCTURE_ERRORS:
         raise
@@ -142,7 +128,7 @@ def _execute_isolating_failures(kind: WorkKind, claimed: Rows, summary: Counter[
     errors: dict[str, str] = {}
     for row in claimed:
         try:
-            kind.execute([row], summary)
+            execute_batch(kind, [row], summary)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as exc:
@@ -167,40 +153,11 @@ def _dead_letter_poison(
     if not poison:
         return entries
     errors = stream.last_errors(kind.stream, [e.entry_id for e in poison])
-    with db.transaction() as conn:
-        kind.park(conn, [e.object_id for e in poison])
+    with db.unit_of_work() as uow:
+        sql.park(uow.conn, kind.table, [e.object_id for e in poison])
     for entry in poison:
         stream.dead_letter([entry], errors.get(entry.entry_id) or "delivered too often")
     summary[kind.counter_prefix + "dead_lettered"] += len(poison)
     log.error("dead-lettered %s entries", kind.name, extra={"count": len(poison)})
     poisoned = {e.entry_id for e in poison}
     return [e for e in entries if e.entry_id not in poisoned]
-
-
-def finish_status(outcome: str, attempt: int, now: datetime) -> tuple[str, datetime | None, bool]:
-    """(status, next attempt time, exhausted) after one processor attempt.
-
-    `succeeded` → SUCCESS; `declined` → FAILED; a transient error → PENDING with
-    exponential backoff and full jitter, or FAILED once MAX_ATTEMPTS were made.
-    """
-    cfg = settings.get_settings()
-    if outcome == "succeeded":
-        return "SUCCESS", None, False
-    if outcome == "declined":
-        return "FAILED", None, False
-    if attempt >= cfg.max_attempts:
-        return "FAILED", None, True
-    delay = backoff_seconds(attempt, cfg.retry_base_s, cfg.retry_cap_s)
-    return "PENDING", now + timedelta(seconds=delay), False
-
-
-def backoff_seconds(attempt: int, base_s: float, cap_s: float) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
-    return random.uniform(0, min(cap_s, base_s * 2 ** max(0, attempt - 1)))
-
-
-def count(summary: Counter[str], prefix: str, statuses: list[str]) -> None:
-    """Add finished rows to the run's summary."""
-    for status in statuses:
-        key = {"SUCCESS": "succeeded", "FAILED": "failed"}.get(status, "retried")
-        summary[prefix + key] += 1

@@ -10,9 +10,9 @@ import logging
 import math
 from typing import TYPE_CHECKING
 
+from chalicelib.adapters.redis_client import get_redis
 from chalicelib.errors import RateLimitedError
 from chalicelib.queue import keys
-from chalicelib.redis_client import get_redis
 
 if TYPE_CHECKING:
     import redis

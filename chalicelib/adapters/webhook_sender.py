@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.services.url_guard import CheckedUrl, UnsafeUrlError, check_url
+from chalicelib.adapters.url_guard import CheckedUrl, UnsafeUrlError, check_url
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 SECRET_BYTES = 32

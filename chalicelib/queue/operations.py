@@ -1,0 +1,58 @@
+"""Operator functions: queue health and the dead letters (list, replay).
+
+The caller (the admin CLI, an operator route) opens the unit of work and passes
+it in; stream writes happen after it commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import db
+from chalicelib.clock import utcnow
+from chalicelib.queue import keys, kinds, sql, stream
+
+
+def queue_stats(conn: db.Connection) -> dict[str, Any]:
+    """Stream length, pending entries, oldest pending age, retries scheduled, dead letters."""
+    stream.ensure_group(keys.PAYMENTS_STREAM)
+    info = stream.pending_summary(keys.PAYMENTS_STREAM)
+    return {
+        "stream": keys.PAYMENTS_STREAM,
+        "length": info["length"],
+        "pending": info["pending"],
+        "oldest_pending_age_s": info["oldest_pending_age_s"],
+        "retry_scheduled": sql.count_payment_retries_scheduled(conn),
+        "dead_letters": info["dead_letters"],
+    }
+
+
+def list_dead_letters(count: int = 100) -> list[dict[str, str]]:
+    """The newest dead letters: stream, id, error, deliveries."""
+    return stream.list_dead_letters(count)
+
+
+def replay_dead_letters(
+    uow: db.UnitOfWork, dead_letter_ids: list[str] | None = None
+) -> dict[str, int]:
+    """Put dead-lettered work back on its stream (all, or the given dead letters).
+
+    The rows are unparked in the caller's transaction; their ids go back on the
+    stream and the dead letters are removed once it has committed.
+    """
+    letters = stream.list_dead_letters(10_000)
+    if dead_letter_ids:
+        wanted = set(dead_letter_ids)
+        letters = [d for d in letters if d["dead_letter_id"] in wanted]
+    replayed = 0
+    now = utcnow()
+    for kind in kinds.ALL:
+        ids = [d["id"] for d in letters if d.get("stream") == kind.stream]
+        if not ids:
+            continue
+        requeued = sql.unpark(uow.conn, kind.table, ids, now)
+        uow.after_commit(lambda s=kind.stream, r=requeued: stream.add(s, r))
+        replayed += len(requeued)
+    removed = [d["dead_letter_id"] for d in letters]
+    uow.after_commit(lambda: stream.delete_dead_letters(removed))
+    return {"replayed": replayed, "removed": len(letters)}
