@@ -15,6 +15,7 @@ from chalicelib import settings
 AFTER_CHARGE = "payments.after_charge"  # processor called, results not committed
 AFTER_COMMIT = "payments.after_commit"  # results committed, stream entries not acked
 REFUND_AFTER_CALL = "refunds.after_refund"  # processor refunded, results not committed
+INQUIRY_AFTER_CALL = "inquiries.after_call"  # connector answered an inquiry, not committed
 
 
 def crash_point(name: str) -> None:

@@ -53,6 +53,25 @@ class Settings(BaseSettings):
     processor_latency_ms: float = Field(default=0.0, ge=0)
     processor_failure_rate: float = Field(default=0.0, ge=0, le=1)
 
+    # Connectors (docs/connectors.md): the default routing list, primary first, for
+    # merchants that name none; `name=url` pairs for the HTTP acquirer connectors.
+    connectors: list[str] = Field(default=["simulator"], min_length=1, max_length=2)
+    acquirer_urls: dict[str, str] = Field(default={})
+    connector_deadline_s: float = Field(default=5.0, gt=0)
+    # Inquiries into unknown outcomes: first one after this delay, then exponential
+    # backoff up to the cap; flagged for the operator after `inquiry_flag_after_s`.
+    inquiry_first_delay_s: float = Field(default=2.0, ge=0)
+    inquiry_base_s: float = Field(default=2.0, gt=0)
+    inquiry_cap_s: float = Field(default=300.0, gt=0)
+    inquiry_flag_after_s: float = Field(default=3600.0, gt=0)
+    # Circuit breakers: open for `breaker_cooldown_s` once at least
+    # `breaker_min_calls` calls in the last `breaker_window_s` failed at
+    # `breaker_error_rate` or more (unknown outcomes and certain errors).
+    breaker_window_s: float = Field(default=10.0, gt=0)
+    breaker_min_calls: int = Field(default=20, ge=1)
+    breaker_error_rate: float = Field(default=0.5, gt=0, le=1)
+    breaker_cooldown_s: float = Field(default=15.0, gt=0)
+
     # Rate limits per API key (token bucket).
     rate_limit_enabled: bool = True
     rate_limit_per_s: float = Field(default=100.0, gt=0)

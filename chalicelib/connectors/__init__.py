@@ -1,17 +1,57 @@
-"""Acquirer connectors (adapters for the outside acquirers) and the one this stage uses."""
+"""Acquirer connectors (adapters for the outside acquirers), by name.
+
+`simulator` is the in-process test-mode acquirer. Every other name is an HTTP
+acquirer whose base URL is given in `ACQUIRER_URLS` (`{"name": "http://..."}`).
+Which connector a payment goes to is the router's choice (`connectors.routing`).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
 from chalicelib.connectors.base import Connector
 
-_connector: Connector | None = None
+SIMULATOR = "simulator"
+
+_lock = threading.Lock()
+_connectors: dict[str, Connector] = {}
 
 
-def get_connector() -> Connector:
-    """The connector for this deployment (the test-mode simulator for now)."""
-    global _connector
-    if _connector is None:
+class UnknownConnectorError(LookupError):
+    """A payment or setting names a connector this deployment does not configure."""
+
+
+def get_connector(name: str = SIMULATOR) -> Connector:
+    """The connector of that name, built on first use and kept for the process."""
+    connector = _connectors.get(name)
+    if connector is not None:
+        return connector
+    with _lock:
+        if name not in _connectors:
+            _connectors[name] = _build(name)
+        return _connectors[name]
+
+
+def _build(name: str) -> Connector:
+    if name == SIMULATOR:
         from chalicelib.connectors.simulator import SimulatorConnector
 
-        _connector = SimulatorConnector()
-    return _connector
+        return SimulatorConnector()
+    from chalicelib import settings
+
+    cfg = settings.get_settings()
+    url = cfg.acquirer_urls.get(name)
+    if not url:
+        raise UnknownConnectorError(f"connector {name!r} has no URL in ACQUIRER_URLS")
+    from chalicelib.connectors.acquirer.flows import AcquirerConnector
+
+    return AcquirerConnector(name=name, base_url=url, deadline_s=cfg.connector_deadline_s)
+
+
+def run[T](coro: Coroutine[Any, Any, T]) -> T:
+    """Run connector calls from synchronous code (the batch handlers' threads)."""
+    from chalicelib.connectors import runner
+
+    return runner.run(coro)

@@ -37,14 +37,24 @@ _DECLINE_CODES = {
     "insufficient_funds": "The card has insufficient funds",
     "expired_card": "The card has expired",
 }
+#: charged, but the first answer is lost (as a timeout after the acquirer acted): the
+#: attempt is `unknown` until an inquiry finds the charge
+LOST_ANSWER = "lost-answer"
+_LOST = AttemptResult("unknown", "timeout", "The acquirer's answer was lost (test mode)")
 _CARD_SCENARIOS = {
     "4000000000000002": "card_declined",
     "4000000000009995": "insufficient_funds",
     "4000000000000069": "expired_card",
     "4000000000000341": FLAKY,
     "4000000000000119": DOWN,
+    "4000000000000259": LOST_ANSWER,
 }
-_VPA_SCENARIOS = {"failure@upi": "payment_declined", "flaky@upi": FLAKY, "down@upi": DOWN}
+_VPA_SCENARIOS = {
+    "failure@upi": "payment_declined",
+    "flaky@upi": FLAKY,
+    "down@upi": DOWN,
+    "timeout@upi": LOST_ANSWER,
+}
 
 RECORD_CHARGES = """
 WITH req AS (
@@ -91,6 +101,14 @@ WITH req AS (
 )
 SELECT idempotency_key, outcome, failure_code FROM existing
 """
+
+
+def _record(statement: str, params: dict[str, list]) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Write the calls to the books (in a worker thread, off the connector loop);
+    returns the earlier answers of repeated keys, by key."""
+    with db.connection() as conn:
+        rows = conn.execute(statement, params, prepare=False).fetchall()
+    return {row["idempotency_key"]: row for row in rows}
 
 
 def card_scenario(number: str) -> str:
@@ -145,24 +163,24 @@ class SimulatorConnector(Connector):
         await self._latency(len(requests))
         rate = settings.get_settings().processor_failure_rate
         decided = [_decide(_scenario(r).replace("-", "_"), r.attempt, rate) for r in requests]
-        with db.connection() as conn:
-            replayed = {
-                row["idempotency_key"]: row
-                for row in conn.execute(
-                    RECORD_CHARGES,
-                    {
-                        "keys": [r.idempotency_key for r in requests],
-                        "payment_ids": [r.payment_id for r in requests],
-                        "amounts": [r.amount for r in requests],
-                        "currencies": [r.currency for r in requests],
-                        "outcomes": [d.outcome for d in decided],
-                        "codes": [d.failure_code for d in decided],
-                        "attempts": [r.attempt for r in requests],
-                    },
-                    prepare=False,
-                ).fetchall()
-            }
-        return self._results(requests, decided, replayed, started)
+        replayed = await asyncio.to_thread(
+            _record,
+            RECORD_CHARGES,
+            {
+                "keys": [r.idempotency_key for r in requests],
+                "payment_ids": [r.payment_id for r in requests],
+                "amounts": [r.amount for r in requests],
+                "currencies": [r.currency for r in requests],
+                "outcomes": [d.outcome for d in decided],
+                "codes": [d.failure_code for d in decided],
+                "attempts": [r.attempt for r in requests],
+            },
+        )
+        results = self._results(requests, decided, replayed, started)
+        return [
+            _LOST if _scenario(r) == LOST_ANSWER and r.attempt <= 1 and not res.replayed else res
+            for r, res in zip(requests, results, strict=True)
+        ]
 
     async def refund_many(self, requests: list[RefundRequest]) -> list[AttemptResult]:
         if not requests:
@@ -171,22 +189,18 @@ class SimulatorConnector(Connector):
         await self._latency(len(requests))
         rate = settings.get_settings().processor_failure_rate
         decided = [_decide("ok", 1, rate) for _ in requests]
-        with db.connection() as conn:
-            replayed = {
-                row["idempotency_key"]: row
-                for row in conn.execute(
-                    RECORD_REFUNDS,
-                    {
-                        "keys": [r.idempotency_key for r in requests],
-                        "refund_ids": [r.refund_id for r in requests],
-                        "payment_ids": [r.payment_id for r in requests],
-                        "amounts": [r.amount for r in requests],
-                        "outcomes": [d.outcome for d in decided],
-                        "attempts": [r.attempt for r in requests],
-                    },
-                    prepare=False,
-                ).fetchall()
-            }
+        replayed = await asyncio.to_thread(
+            _record,
+            RECORD_REFUNDS,
+            {
+                "keys": [r.idempotency_key for r in requests],
+                "refund_ids": [r.refund_id for r in requests],
+                "payment_ids": [r.payment_id for r in requests],
+                "amounts": [r.amount for r in requests],
+                "outcomes": [d.outcome for d in decided],
+                "attempts": [r.attempt for r in requests],
+            },
+        )
         return self._results(requests, decided, replayed, started)
 
     async def retrieve_payment(self, idempotency_key: str) -> InquiryResult:
@@ -196,10 +210,10 @@ class SimulatorConnector(Connector):
         return (await self.retrieve_refunds([idempotency_key]))[0]
 
     async def retrieve_payments(self, keys: list[str]) -> list[InquiryResult]:
-        return self._inquire("processor_sim.charges", keys)
+        return await asyncio.to_thread(self._inquire, "processor_sim.charges", keys)
 
     async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
-        return self._inquire("processor_sim.refunds", keys)
+        return await asyncio.to_thread(self._inquire, "processor_sim.refunds", keys)
 
     @staticmethod
     def _inquire(table: str, keys: list[str]) -> list[InquiryResult]:

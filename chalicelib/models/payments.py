@@ -184,6 +184,11 @@ class Payment(ResponseModel):
     next_attempt_at: Timestamp | None
     failure_code: str | None
     failure_message: str | None
+    #: the acquirer connector of the current (or last) attempt; null before the first
+    connector: str | None
+    #: set while the last attempt's outcome is unknown (a timeout, a reset, a 5xx): the
+    #: payment stays PROCESSING until an inquiry at that connector settles it
+    outcome_unknown_since: Timestamp | None
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -201,9 +206,15 @@ class PaymentHistoryEntry(ResponseModel):
     from_status: PaymentStatus | None
     to_status: PaymentStatus
     attempt: int | None
-    outcome: Literal["succeeded", "declined", "transient_error"] | None
+    outcome: (
+        Literal["succeeded", "declined", "transient_error", "unknown", "resolved_by_inquiry"] | None
+    )
     failure_code: str | None
     latency_ms: int | None
+    #: the connector the attempt went to
+    connector: str | None
+    #: for `resolved_by_inquiry`: what the acquirer said of the unknown attempt
+    resolution: Literal["succeeded", "declined", "not_charged"] | None
 
 
 class PaymentHistory(ResponseModel):

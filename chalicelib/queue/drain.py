@@ -24,6 +24,7 @@ import redis
 
 from chalicelib import db, settings
 from chalicelib.clock import utcnow
+from chalicelib.connectors import routing
 from chalicelib.deadline import RunClock
 from chalicelib.errors import ServiceUnavailableError
 from chalicelib.queue import sql, stream
@@ -34,7 +35,7 @@ from chalicelib.queue.stream import StreamEntry
 log = logging.getLogger(__name__)
 
 INFRASTRUCTURE_ERRORS = (psycopg.OperationalError, redis.RedisError, ServiceUnavailableError)
-COUNTERS = ("claimed", "succeeded", "failed", "retried", "dead_lettered", "swept")
+COUNTERS = ("claimed", "succeeded", "failed", "retried", "unknown", "dead_lettered", "swept")
 
 
 def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str]) -> None:
@@ -107,12 +108,23 @@ def process_batch(kind: WorkKind, entries: list[StreamEntry], summary: Counter[s
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.get_settings().visibility_timeout_s)
     with db.unit_of_work() as uow:
-        claimed = sql.claim(uow.conn, kind.table, ids, now, stale_before)
+        routes = routing.routes_for_batch(uow.conn) if kind.routed else None
+        claimed = sql.claim(uow.conn, kind.table, ids, now, stale_before, routes)
+    if routes is not None:
+        _mark_failovers(claimed, routes)
     errors = _execute_isolating_failures(kind, claimed, summary) if claimed else {}
     for entry in entries:
         if entry.object_id in errors:
             stream.record_error(entry, errors[entry.object_id])
     stream.ack(kind.stream, [e.entry_id for e in entries if e.object_id not in errors])
+
+
+def _mark_failovers(claimed: list[Row], routes: dict) -> None:  # type: ignore[type-arg]
+    """Flag fresh attempts that went elsewhere than their merchant's primary."""
+    primaries = routes["primaries"]
+    for row in claimed:
+        primary = primaries.get(row["merchant_id"], primaries[""])
+        row["failed_over"] = row["previous_status"] == "PENDING" and row["connector"] != primary
 
 
 def _execute_isolating_failures(

@@ -5,31 +5,41 @@
   finish  — every result, its history and its events (the transactional outbox)
             commit in one set-based statement and one transaction.
 A crash between the two is safe: the stream entry comes back after the visibility
-timeout, the row is claimed again at the same attempt, and the connector replays
-the answer it already gave.
+timeout, the row is claimed again at the same attempt and connector, and the
+connector replays the answer it already gave.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from collections import Counter
+from datetime import timedelta
+from typing import Any
 
-from chalicelib import db, faults
+from chalicelib import connectors, db, faults, settings
 from chalicelib.clock import utcnow
-from chalicelib.connectors import get_connector
-from chalicelib.queue import retry, sql
-from chalicelib.queue.kinds import Row, WorkKind
+from chalicelib.connectors import routing
+from chalicelib.queue import connector_metrics, retry, sql
+from chalicelib.queue.kinds import Row, WorkKind, call_per_connector
 from chalicelib.services import events
+
+log = logging.getLogger("gateway.queue")
 
 
 def execute_batch(kind: WorkKind, claimed: list[Row], summary: Counter[str]) -> None:
     """Run the connector calls of a claimed batch, then write every result at once."""
-    results = asyncio.run(kind.call(get_connector(), claimed))
+    answers = connectors.run(call_per_connector(kind, claimed))
     faults.crash_point(kind.crash_after_call)
+    if kind.is_attempt:
+        _observe_attempts(kind, claimed, answers)
     now = utcnow()
     columns = db.as_columns(
-        [kind.finish_values(row, result, now) for row, result in zip(claimed, results, strict=True)]
+        [kind.finish_values(row, answer, now) for row, answer in zip(claimed, answers, strict=True)]
     )
+    if kind.is_attempt:  # when an inquiry opened by this finish is first due
+        columns["inquiry_due"] = now + timedelta(  # type: ignore[assignment]
+            seconds=settings.get_settings().inquiry_first_delay_s
+        )
     with db.unit_of_work() as uow:
         finished = sql.finish(uow.conn, kind.finish_statement, columns, now)
         events.record_payment_events(
@@ -40,6 +50,47 @@ def execute_batch(kind: WorkKind, claimed: list[Row], summary: Counter[str]) -> 
                 if row["status"] in kind.event_types
             ],
         )
+    if not kind.is_attempt:
+        _log_resolutions(kind, finished)
     retry.count(summary, kind.counter_prefix, [row["status"] for row in finished])
     if kind.crash_after_commit:
         faults.crash_point(kind.crash_after_commit)
+
+
+def _observe_attempts(kind: WorkKind, claimed: list[Row], answers: list[Any]) -> None:
+    """Feed the breakers and the run's connector figures; one log line per unknown."""
+    per_connector: dict[str, list[Any]] = {}
+    for row, answer in zip(claimed, answers, strict=True):
+        per_connector.setdefault(row["connector"], []).append(answer)
+        if answer.outcome == "unknown":
+            log.warning(
+                "attempt outcome unknown",
+                extra={
+                    "kind": kind.name,
+                    "id": row["id"],
+                    "attempt": row["attempts"],
+                    "connector": row["connector"],
+                    "failure_code": answer.failure_code,
+                    "latency_ms": answer.latency_ms,
+                },
+            )
+    for name, results in per_connector.items():
+        failed = sum(r.outcome in ("unknown", "transient_error") for r in results)
+        routing.record_calls(name, len(results) - failed, failed)
+        failovers = sum(1 for row in claimed if row["connector"] == name and row.get("failed_over"))
+        connector_metrics.record(name, results, failovers)
+
+
+def _log_resolutions(kind: WorkKind, finished: list[Row]) -> None:
+    for row in finished:
+        log.info(
+            "unknown outcome resolved by inquiry",
+            extra={
+                "kind": kind.name,
+                "id": row["id"],
+                "attempt": row["attempts"],
+                "connector": row["connector"],
+                "resolution": row["inquiry_resolution"],
+                "status": row["status"],
+            },
+        )

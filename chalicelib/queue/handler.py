@@ -18,8 +18,9 @@ from typing import Any
 
 from chalicelib import db, metrics, settings
 from chalicelib.clock import utcnow
+from chalicelib.connectors import routing
 from chalicelib.deadline import RunClock
-from chalicelib.queue import kinds, sql
+from chalicelib.queue import connector_metrics, kinds, sql
 from chalicelib.queue.drain import COUNTERS, INFRASTRUCTURE_ERRORS, drain
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,10 @@ def process_payments(context: Any = None) -> dict[str, Any]:
     cfg = settings.get_settings()
     started = time.perf_counter()
     summary: Counter[str] = Counter()
-    clock = RunClock(context, cfg.time_budget_margin_ms)
+    # A batch started with less left than one connector deadline could not finish.
+    margin_ms = max(cfg.time_budget_margin_ms, int(cfg.connector_deadline_s * 1000) + 5000)
+    clock = RunClock(context, margin_ms)
+    connector_metrics.start_run()
     consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     error = None
     queue_lag_s = 0.0
@@ -45,12 +49,14 @@ def process_payments(context: Any = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "handler": "process_payments",
         **{k: summary[k] for k in COUNTERS},
-        **{k: v for k, v in summary.items() if k.startswith("refunds_")},
+        **{k: v for k, v in summary.items() if k not in COUNTERS},
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     if error:
         result["error"] = error
     emit_summary(result, queue_lag_s, cfg.stage)
+    opened = routing.open_breakers(set(cfg.connectors) | set(cfg.acquirer_urls))
+    result["connectors"] = connector_metrics.emit(cfg.stage, opened)
     return result
 
 
@@ -63,6 +69,7 @@ def emit_summary(result: dict[str, Any], queue_lag_s: float, stage: str) -> None
             "Succeeded": (result["succeeded"], "Count"),
             "Failed": (result["failed"], "Count"),
             "Retried": (result["retried"], "Count"),
+            "UnknownOutcomes": (result["unknown"] + result.get("refunds_unknown", 0), "Count"),
             "DeadLettered": (result["dead_lettered"], "Count"),
             "Swept": (result["swept"], "Count"),
             "RefundsSucceeded": (result.get("refunds_succeeded", 0), "Count"),

@@ -8,7 +8,10 @@ PREFIX = "gw"
 PAYMENTS_STREAM = f"{PREFIX}:stream:payments"
 #: Stream of refund ids waiting to be executed (fields: `id`).
 REFUNDS_STREAM = f"{PREFIX}:stream:refunds"
-#: Consumer group that the batch processor reads both streams with.
+#: Streams of inquiry ids (unknown outcomes to settle), one per object type.
+PAYMENT_INQUIRIES_STREAM = f"{PREFIX}:stream:payment-inquiries"
+REFUND_INQUIRIES_STREAM = f"{PREFIX}:stream:refund-inquiries"
+#: Consumer group that the batch processor reads every stream with.
 PROCESSOR_GROUP = "processor"
 #: Entries that failed with unexpected errors too often (fields: stream, id, error, ...).
 DEAD_LETTER_STREAM = f"{PREFIX}:stream:dead-letters"
@@ -22,3 +25,13 @@ def entry_errors(stream: str) -> str:
 def rate_limit_bucket(api_key_hash: str) -> str:
     """Token bucket of one API key (a hash: tokens, updated_at)."""
     return f"{PREFIX}:ratelimit:{api_key_hash}"
+
+
+def breaker_calls(connector: str, window: int) -> str:
+    """Calls to a connector in one breaker window (a hash: ok, failed)."""
+    return f"{PREFIX}:breaker:{connector}:calls:{window}"
+
+
+def breaker_open(connector: str) -> str:
+    """Present (with a TTL, the cooldown) while the connector's breaker is open."""
+    return f"{PREFIX}:breaker:{connector}:open"

@@ -1,13 +1,19 @@
 """The kinds of queued work, each a small description that the generic path runs.
 
-A kind names its stream and table statements, the connector call for a claimed
-batch, how one result becomes the row's finishing values, the finish statement,
+A kind names its stream and table statements, the connector calls for a claimed
+batch, how one answer becomes the row's finishing values, the finish statement,
 and the events that a final status records. `execute.execute_batch` does the rest,
-the same way for every kind.
+the same way for every kind:
+  payments          — authorize at the routed connector;
+  refunds           — refund at the connector that charged the payment;
+  payment_inquiries — ask the connector what became of an attempt whose outcome
+                      was unknown (Hyperswitch's payments sync), then settle it;
+  refund_inquiries  — the same for refunds.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +21,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib import faults
+from chalicelib import faults, ids
+from chalicelib.connectors import get_connector
 from chalicelib.connectors.base import AttemptResult, ChargeRequest, Connector, RefundRequest
-from chalicelib.queue import keys, retry, sql
+from chalicelib.queue import finish_sql, keys, retry, sql
 
 Row = dict[str, Any]
 
@@ -31,10 +38,10 @@ class WorkKind:
     #: prefix of this kind's counters in the run summary ("" for payments)
     counter_prefix: str
     table: sql.QueuedTable
-    #: the connector calls for a claimed batch, in the batch's order
-    call: Callable[[Connector, list[Row]], Awaitable[list[AttemptResult]]]
-    #: one claimed row and its result → the values of the finish statement's arrays
-    finish_values: Callable[[Row, AttemptResult, datetime], dict[str, Any]]
+    #: one connector's calls for its rows of a claimed batch, in their order
+    call: Callable[[Connector, list[Row]], Awaitable[list[Any]]]
+    #: one claimed row and its answer → the values of the finish statement's arrays
+    finish_values: Callable[[Row, Any, datetime], dict[str, Any]]
     finish_statement: str
     #: final status → event type recorded in the finishing transaction
     event_types: dict[str, str]
@@ -42,26 +49,51 @@ class WorkKind:
     render: Callable[[Row], BaseModel]
     crash_after_call: str
     crash_after_commit: str | None = None
+    #: attempts (not inquiries): their answers feed the breakers and connector metrics
+    is_attempt: bool = True
+    #: routed at the claim (payments): the claim gets the router's parameters
+    routed: bool = False
+
+
+async def call_per_connector(kind: WorkKind, rows: list[Row]) -> list[Any]:
+    """Each row's answer, calling every connector of the batch concurrently."""
+    groups: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        groups.setdefault(row["connector"], []).append(index)
+    answers: list[Any] = [None] * len(rows)
+
+    async def one(name: str, indexes: list[int]) -> None:
+        results = await kind.call(get_connector(name), [rows[i] for i in indexes])
+        for index, result in zip(indexes, results, strict=True):
+            answers[index] = result
+
+    await asyncio.gather(*(one(name, indexes) for name, indexes in groups.items()))
+    return answers
+
+
+def _inquiry_id(state: retry.NextState) -> str | None:
+    return ids.new_id(ids.INQUIRY) if state.status == "PROCESSING" else None
 
 
 # --------------------------------------------------------------------------- payments
-def _charge_request(row: Row) -> ChargeRequest:
-    return ChargeRequest(
-        idempotency_key=row["id"],
-        payment_id=row["id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        method=row["method"],
-        attempt=row["attempts"],
-        vpa=row["vpa"],
-        method_token=row["method_token"],
-        bank=row["bank"],
-        wallet=row["wallet"],
-    )
-
-
 def _authorize(connector: Connector, rows: list[Row]) -> Awaitable[list[AttemptResult]]:
-    return connector.authorize_many([_charge_request(r) for r in rows])
+    return connector.authorize_many(
+        [
+            ChargeRequest(
+                idempotency_key=row["id"],
+                payment_id=row["id"],
+                amount=row["amount"],
+                currency=row["currency"],
+                method=row["method"],
+                attempt=row["attempts"],
+                vpa=row["vpa"],
+                method_token=row["method_token"],
+                bank=row["bank"],
+                wallet=row["wallet"],
+            )
+            for row in rows
+        ]
+    )
 
 
 def _payment_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
@@ -84,6 +116,7 @@ def _payment_values(row: Row, result: AttemptResult, now: datetime) -> dict[str,
         "next_attempt_ats": state.next_attempt_at,
         "latencies": result.latency_ms,
         "attempt_codes": result.failure_code,
+        "inquiry_ids": _inquiry_id(state),
     }
 
 
@@ -93,6 +126,8 @@ def _render_payment(row: Row) -> BaseModel:
     return payment_from_row(row)
 
 
+PAYMENT_EVENTS = {"SUCCESS": "payment.succeeded", "FAILED": "payment.failed"}
+
 PAYMENTS = WorkKind(
     name="payments",
     stream=keys.PAYMENTS_STREAM,
@@ -100,28 +135,30 @@ PAYMENTS = WorkKind(
     table=sql.PAYMENTS,
     call=_authorize,
     finish_values=_payment_values,
-    finish_statement=sql.FINISH_PAYMENTS,
-    event_types={"SUCCESS": "payment.succeeded", "FAILED": "payment.failed"},
+    finish_statement=finish_sql.PAYMENTS,
+    event_types=PAYMENT_EVENTS,
     render=_render_payment,
     crash_after_call=faults.AFTER_CHARGE,
     crash_after_commit=faults.AFTER_COMMIT,
+    routed=True,
 )
 
 
 # --------------------------------------------------------------------------- refunds
-def _refund_request(row: Row) -> RefundRequest:
-    return RefundRequest(
-        idempotency_key=row["id"],
-        refund_id=row["id"],
-        payment_id=row["payment_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        attempt=row["attempts"],
-    )
-
-
 def _refund(connector: Connector, rows: list[Row]) -> Awaitable[list[AttemptResult]]:
-    return connector.refund_many([_refund_request(r) for r in rows])
+    return connector.refund_many(
+        [
+            RefundRequest(
+                idempotency_key=row["id"],
+                refund_id=row["id"],
+                payment_id=row["payment_id"],
+                amount=row["amount"],
+                currency=row["currency"],
+                attempt=row["attempts"],
+            )
+            for row in rows
+        ]
+    )
 
 
 def _refund_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
@@ -138,6 +175,7 @@ def _refund_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, 
         "attempts": row["attempts"],
         "codes": code,
         "next_attempt_ats": state.next_attempt_at,
+        "inquiry_ids": _inquiry_id(state),
     }
 
 
@@ -147,6 +185,8 @@ def _render_refund(row: Row) -> BaseModel:
     return refund_from_row(row)
 
 
+REFUND_EVENTS = {"SUCCESS": "refund.succeeded", "FAILED": "refund.failed"}
+
 REFUNDS = WorkKind(
     name="refunds",
     stream=keys.REFUNDS_STREAM,
@@ -154,12 +194,75 @@ REFUNDS = WorkKind(
     table=sql.REFUNDS,
     call=_refund,
     finish_values=_refund_values,
-    finish_statement=sql.FINISH_REFUNDS,
-    event_types={"SUCCESS": "refund.succeeded", "FAILED": "refund.failed"},
+    finish_statement=finish_sql.REFUNDS,
+    event_types=REFUND_EVENTS,
     render=_render_refund,
     crash_after_call=faults.REFUND_AFTER_CALL,
 )
 
-#: In the order a run drains them.
-ALL = (PAYMENTS, REFUNDS)
+
+# --------------------------------------------------------------------------- inquiries
+def _inquiry_values(row: Row, answer: Any, now: datetime) -> dict[str, Any]:
+    state = retry.inquiry_state(
+        answer.status, row["attempts"], row["object_attempt"], row["first_unknown_at"], now
+    )
+    code = message = None
+    if state.exhausted:
+        code = retry.EXHAUSTED_CODE
+        message = f"The processor was unavailable on all {row['object_attempt']} attempts"
+    elif state.object_status == "FAILED":
+        code, message = answer.failure_code, answer.failure_message
+    return {
+        "ids": row["id"],
+        "claimed_ats": row["claimed_at"],
+        "attempts": row["attempts"],
+        "statuses": state.status,
+        "resolutions": state.resolution,
+        "next_attempt_ats": state.next_attempt_at,
+        "flags": state.flag,
+        "object_statuses": state.object_status,
+        "object_next_attempt_ats": state.object_next_attempt_at,
+        "codes": code,
+        "messages": message,
+    }
+
+
+def _retrieve_payments(connector: Connector, rows: list[Row]) -> Awaitable[list[Any]]:
+    return connector.retrieve_payments([row["object_id"] for row in rows])
+
+
+def _retrieve_refunds(connector: Connector, rows: list[Row]) -> Awaitable[list[Any]]:
+    return connector.retrieve_refunds([row["object_id"] for row in rows])
+
+
+PAYMENT_INQUIRIES = WorkKind(
+    name="payment_inquiries",
+    stream=keys.PAYMENT_INQUIRIES_STREAM,
+    counter_prefix="payment_inquiries_",
+    table=sql.PAYMENT_INQUIRIES,
+    call=_retrieve_payments,
+    finish_values=_inquiry_values,
+    finish_statement=finish_sql.PAYMENT_INQUIRIES,
+    event_types=PAYMENT_EVENTS,
+    render=_render_payment,
+    crash_after_call=faults.INQUIRY_AFTER_CALL,
+    is_attempt=False,
+)
+
+REFUND_INQUIRIES = WorkKind(
+    name="refund_inquiries",
+    stream=keys.REFUND_INQUIRIES_STREAM,
+    counter_prefix="refund_inquiries_",
+    table=sql.REFUND_INQUIRIES,
+    call=_retrieve_refunds,
+    finish_values=_inquiry_values,
+    finish_statement=finish_sql.REFUND_INQUIRIES,
+    event_types=REFUND_EVENTS,
+    render=_render_refund,
+    crash_after_call=faults.INQUIRY_AFTER_CALL,
+    is_attempt=False,
+)
+
+#: In the order a run drains them: settle unknown outcomes before new attempts.
+ALL = (PAYMENT_INQUIRIES, REFUND_INQUIRIES, PAYMENTS, REFUNDS)
 BY_STREAM = {kind.stream: kind for kind in ALL}

@@ -14,9 +14,11 @@ from chalicelib.queue import keys, kinds, sql, stream
 
 
 def queue_stats(conn: db.Connection) -> dict[str, Any]:
-    """Stream length, pending entries, oldest pending age, retries scheduled, dead letters."""
+    """Stream length, pending entries, oldest pending age, retries scheduled, dead letters,
+    unknown outcomes waiting for inquiries and those flagged for the operator."""
     stream.ensure_group(keys.PAYMENTS_STREAM)
     info = stream.pending_summary(keys.PAYMENTS_STREAM)
+    inquiries = sql.count_open_inquiries(conn)
     return {
         "stream": keys.PAYMENTS_STREAM,
         "length": info["length"],
@@ -24,6 +26,12 @@ def queue_stats(conn: db.Connection) -> dict[str, Any]:
         "oldest_pending_age_s": info["oldest_pending_age_s"],
         "retry_scheduled": sql.count_payment_retries_scheduled(conn),
         "dead_letters": info["dead_letters"],
+        # attempts whose outcome is unknown, waiting for an inquiry to settle them
+        "unknown_payment_attempts": inquiries["payment"]["open"],
+        "unknown_refund_attempts": inquiries["refund"]["open"],
+        # of those, the ones the acquirer has not answered for INQUIRY_FLAG_AFTER_S
+        "flagged_payments": inquiries["payment"]["flagged"],
+        "flagged_refunds": inquiries["refund"]["flagged"],
     }
 
 

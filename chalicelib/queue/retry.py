@@ -2,7 +2,9 @@
 
 `succeeded` → SUCCESS; `declined` → FAILED; `transient_error` (the acquirer
 certainly did not act) → PENDING again with exponential backoff and full jitter,
-or FAILED once MAX_ATTEMPTS were made.
+or FAILED once MAX_ATTEMPTS were made; `unknown` (the money may have moved) → the
+row stays PROCESSING until an inquiry settles it (`inquiry_state`). Never FAILED
+while an outcome is unknown: that would release the order and charge twice.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def next_state(outcome: str, attempt: int, now: datetime) -> NextState:
         return NextState("SUCCESS", None, False)
     if outcome == "declined":
         return NextState("FAILED", None, False)
+    if outcome == "unknown":
+        return NextState("PROCESSING", None, False)
     if attempt >= cfg.max_attempts:
         return NextState("FAILED", None, True)
     delay = backoff_seconds(attempt, cfg.retry_base_s, cfg.retry_cap_s)
@@ -42,8 +46,50 @@ def backoff_seconds(attempt: int, base_s: float, cap_s: float) -> float:
     return random.uniform(0, min(cap_s, base_s * 2 ** max(0, attempt - 1)))
 
 
+class InquiryState(NamedTuple):
+    status: str  # the inquiry's: RESOLVED, or PENDING to ask again
+    resolution: str | None  # succeeded | declined | not_charged
+    next_attempt_at: datetime | None
+    flag: bool  # unanswered for too long: the operator must look
+    object_status: str | None  # the payment's (refund's) new status, None while unknown
+    object_next_attempt_at: datetime | None
+    exhausted: bool
+
+
+def inquiry_state(
+    answer: str, inquiries_made: int, object_attempt: int, first_unknown_at: datetime, now: datetime
+) -> InquiryState:
+    """What one inquiry's answer (`succeeded`, `declined`, `not_found`, `unknown`) settles."""
+    cfg = settings.get_settings()
+    if answer == "succeeded":
+        return InquiryState("RESOLVED", "succeeded", None, False, "SUCCESS", None, False)
+    if answer == "declined":
+        return InquiryState("RESOLVED", "declined", None, False, "FAILED", None, False)
+    if answer == "not_found":
+        # The acquirer never acted on the key: the attempt was a certain non-charge,
+        # and the inquiry already waited, so the retry is due at once.
+        state = next_state("transient_error", object_attempt, now)
+        due = now if state.status == "PENDING" else None
+        return InquiryState(
+            "RESOLVED", "not_charged", None, False, state.status, due, state.exhausted
+        )
+    delay = backoff_seconds(inquiries_made, cfg.inquiry_base_s, cfg.inquiry_cap_s)
+    flag = (now - first_unknown_at).total_seconds() >= cfg.inquiry_flag_after_s
+    return InquiryState(
+        "PENDING",
+        None,
+        now + timedelta(seconds=max(delay, cfg.inquiry_base_s / 2)),
+        flag,
+        None,
+        None,
+        False,
+    )
+
+
 def count(summary: Counter[str], prefix: str, statuses: list[str]) -> None:
     """Add finished rows to the run's summary."""
     for status in statuses:
-        key = {"SUCCESS": "succeeded", "FAILED": "failed"}.get(status, "retried")
+        key = {"SUCCESS": "succeeded", "FAILED": "failed", "PROCESSING": "unknown"}.get(
+            status, "retried"
+        )
         summary[prefix + key] += 1

@@ -7,9 +7,9 @@ exactly while it is PROCESSING; one partial index holds the open rows by
 `next_attempt_at` (migration 0005). No index reads a column a claim writes, so a
 claim is a heap-only update.
 
-Per table (`QueuedTable`): sweep, claim, park, unpark, mark-not-enqueued.
-Per kind: the finish statement, which writes a whole batch's results with the
-kind's own columns, history and totals. Every statement handles a whole batch,
+Per table (`QueuedTable`): sweep, claim, park, unpark, mark-not-enqueued. Each
+kind's finish statement, which writes a whole batch's results with the kind's own
+columns, history and totals, is in `finish_sql.py`. Every statement handles a whole batch,
 so round trips per batch are constant; the ones over 1,000-element arrays run
 unprepared (`prepare=False`) so that Postgres always plans them for their input.
 """
@@ -21,14 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.db import Connection
-from chalicelib.repository.payments import PAYMENT_COLUMNS
-from chalicelib.repository.refunds import REFUND_COLUMNS
 
 Rows = list[dict[str, Any]]
-
-
-def _prefixed(alias: str, columns: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
 
 
 @dataclass(frozen=True)
@@ -44,9 +38,17 @@ class QueuedTable:
 
 
 def queued_table(
-    table: str, claim_returning: str, *, claim_sets: str = "", claim_history: str = ""
+    table: str,
+    claim_returning: str,
+    *,
+    claim_sets: str = "",
+    claim_filter: str = "",
+    claim_ctes: str = "",
+    claim_joins: str = "",
+    claim_history: str = "",
+    sweep_filter: str = "",
 ) -> QueuedTable:
-    """Generate the statements of one table (a constant name, never user input)."""
+    """Generate the statements of one table (constant SQL fragments, never user input)."""
     # The sweep: open rows that are due — PENDING ones, and PROCESSING ones whose
     # handler died — and were not added to the stream within the visibility timeout,
     # oldest due first. The outer status test is re-checked on rows that changed
@@ -58,7 +60,7 @@ WHERE t.status IN ('PENDING', 'PROCESSING')
     SELECT id FROM {table}
     WHERE next_attempt_at <= %(now)s
       AND (enqueued_at IS NULL OR enqueued_at < %(stale_before)s)
-      AND (status = 'PENDING' OR processing_started_at < %(stale_before)s)
+      AND (status = 'PENDING' OR processing_started_at < %(stale_before)s){sweep_filter}
     ORDER BY next_attempt_at LIMIT %(limit)s)
 RETURNING t.id
 """
@@ -69,19 +71,19 @@ RETURNING t.id
     # claim's time (`claimed_at`) is its token for the finishing compare-and-set.
     claim = f"""
 WITH claimable AS (
-    SELECT id, status AS previous_status FROM {table}
+    SELECT id, merchant_id, status AS previous_status FROM {table}
     WHERE id = ANY(%(ids)b::text[])
       AND enqueued_at IS DISTINCT FROM 'infinity'  -- parked (dead-lettered)
       AND ((status = 'PENDING' AND next_attempt_at <= %(now)s)
-        OR (status = 'PROCESSING' AND processing_started_at < %(stale_before)s))
+        OR (status = 'PROCESSING' AND processing_started_at < %(stale_before)s)){claim_filter}
     FOR UPDATE SKIP LOCKED
-), moved AS (
+){claim_ctes}, moved AS (
     UPDATE {table} t
     SET status = 'PROCESSING',
         attempts = CASE WHEN c.previous_status = 'PENDING' THEN t.attempts + 1
                         ELSE t.attempts END,
         processing_started_at = %(now)s{claim_sets}
-    FROM claimable c
+    FROM claimable c{claim_joins}
     WHERE t.id = c.id
     RETURNING {claim_returning}, t.attempts, t.processing_started_at AS claimed_at,
               c.previous_status
@@ -107,10 +109,29 @@ RETURNING id
     )
 
 
+# A row whose last attempt's outcome is unknown waits for its inquiry: no claim
+# takes it (its `next_attempt_at` is 9999-12-31, so no sweep does either).
+_NOT_UNKNOWN = "\n      AND outcome_unknown_since IS NULL"
+
+# Payments are routed at the claim: a fresh attempt (from PENDING) goes to the
+# connector the router chose for its merchant (`routes`, else the default); a
+# re-claim of a dead handler's attempt keeps its connector, which may have charged.
 PAYMENTS = queued_table(
     "payments",
-    "t.id, t.merchant_id, t.amount, t.currency, t.method, t.vpa, t.bank, t.wallet, t.method_token",
-    claim_sets=",\n        updated_at = %(now)s",
+    "t.id, t.merchant_id, t.amount, t.currency, t.method, t.vpa, t.bank, t.wallet, "
+    "t.method_token, t.connector",
+    claim_filter=_NOT_UNKNOWN,
+    claim_ctes="""
+, routes AS (
+    SELECT * FROM unnest(%(route_merchants)b::text[], %(route_connectors)b::text[])
+        AS rt(merchant_id, connector)
+)""",
+    claim_joins=" LEFT JOIN routes rt ON rt.merchant_id = c.merchant_id",
+    claim_sets=""",
+        updated_at = %(now)s,
+        connector = CASE WHEN c.previous_status = 'PENDING' OR t.connector IS NULL
+                         THEN coalesce(rt.connector, %(default_connector)s)
+                         ELSE t.connector END""",
     claim_history="""
 , history AS (
     INSERT INTO payment_history (payment_id, at, from_status, to_status)
@@ -118,86 +139,36 @@ PAYMENTS = queued_table(
 )""",
 )
 
-REFUNDS = queued_table("refunds", "t.id, t.merchant_id, t.payment_id, t.amount, t.currency")
-
-# Write every result of a payments batch. The compare-and-set is on the claim itself
-# (its time and attempt): a handler presumed dead, whose rows were claimed again,
-# cannot overwrite the newer claim's result. `processing_started_at` is set only
-# while PROCESSING (a CHECK), so no status test is needed; one would also make the
-# planner expect a single PROCESSING row and loop over the batch once per row.
-FINISH_PAYMENTS = f"""
-WITH result AS (
-    SELECT * FROM unnest(%(ids)b::text[], %(claimed_ats)b::timestamptz[],
-                         %(statuses)b::text[], %(attempts)b::int[],
-                         %(outcomes)b::text[], %(codes)b::text[], %(messages)b::text[],
-                         %(next_attempt_ats)b::timestamptz[], %(latencies)b::int[],
-                         %(attempt_codes)b::text[])
-        AS r(id, claimed_at, status, attempt, outcome, failure_code, failure_message,
-             next_attempt_at, latency_ms, attempt_failure_code)
-), finished AS (
-    UPDATE payments p
-    SET status = r.status,
-        failure_code = r.failure_code,
-        failure_message = r.failure_message,
-        next_attempt_at = r.next_attempt_at,
-        released_at = CASE WHEN r.status = 'FAILED' THEN %(now)s END,
-        enqueued_at = NULL,
-        processing_started_at = NULL,
-        updated_at = %(now)s
-    FROM result r
-    WHERE p.id = r.id AND p.processing_started_at = r.claimed_at AND p.attempts = r.attempt
-    RETURNING {_prefixed("p", PAYMENT_COLUMNS)},
-              r.outcome, r.latency_ms, r.attempt_failure_code
-), history AS (
-    INSERT INTO payment_history (payment_id, at, from_status, to_status, attempt, outcome,
-                                 failure_code, latency_ms)
-    SELECT id, %(now)s, 'PROCESSING', status, attempts, outcome, attempt_failure_code,
-           latency_ms
-    FROM finished
+# Refunds go to their payment's connector, copied when the refund was created.
+REFUNDS = queued_table(
+    "refunds",
+    "t.id, t.merchant_id, t.payment_id, t.amount, t.currency, t.connector",
+    claim_filter=_NOT_UNKNOWN,
 )
-SELECT * FROM finished
-"""
 
-# Write every result of a refunds batch and move the payments' refund totals, in one
-# statement, with the same compare-and-set on the claim. Totals are summed per
-# payment, since one batch may hold several refunds of the same payment.
-FINISH_REFUNDS = f"""
-WITH result AS (
-    SELECT * FROM unnest(%(ids)b::text[], %(claimed_ats)b::timestamptz[],
-                         %(statuses)b::text[], %(attempts)b::int[],
-                         %(codes)b::text[], %(next_attempt_ats)b::timestamptz[])
-        AS r(id, claimed_at, status, attempt, failure_code, next_attempt_at)
-), finished AS (
-    UPDATE refunds f
-    SET status = r.status,
-        failure_code = r.failure_code,
-        next_attempt_at = r.next_attempt_at,
-        enqueued_at = NULL,
-        processing_started_at = NULL,
-        updated_at = CASE WHEN r.status = 'PENDING' THEN f.updated_at ELSE %(now)s END
-    FROM result r
-    WHERE f.id = r.id AND f.processing_started_at = r.claimed_at AND f.attempts = r.attempt
-    RETURNING {_prefixed("f", REFUND_COLUMNS)}
-), per_payment AS (
-    SELECT payment_id,
-           coalesce(sum(amount) FILTER (WHERE status = 'SUCCESS'), 0) AS succeeded,
-           coalesce(sum(amount) FILTER (WHERE status = 'FAILED'), 0) AS failed
-    FROM finished
-    GROUP BY payment_id
-), totals AS (
-    UPDATE payments p
-    SET amount_refunded = p.amount_refunded + s.succeeded,
-        amount_refund_reserved = p.amount_refund_reserved - s.failed,
-        updated_at = %(now)s
-    FROM per_payment s
-    WHERE p.id = s.payment_id AND (s.succeeded > 0 OR s.failed > 0)
+# Inquiries into unknown outcomes: one table, one kind (and stream) per object type.
+_INQUIRY_RETURNING = (
+    "t.id, t.merchant_id, t.object_id, t.connector, t.attempt AS object_attempt, "
+    "t.first_unknown_at, t.flagged_at"
 )
-SELECT * FROM finished
-"""
+PAYMENT_INQUIRIES = queued_table(
+    "inquiries", _INQUIRY_RETURNING, sweep_filter="\n      AND object_type = 'payment'"
+)
+REFUND_INQUIRIES = queued_table(
+    "inquiries", _INQUIRY_RETURNING, sweep_filter="\n      AND object_type = 'refund'"
+)
+
 
 OLDEST_DUE_PAYMENT_AGE_S = """
 SELECT coalesce(extract(epoch FROM %(now)s - min(next_attempt_at)), 0)::float8 AS age_s
 FROM payments WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
+"""
+
+# Open inquiries (attempts whose outcome is unknown), and those flagged for the
+# operator because the acquirer has not answered them for too long.
+COUNT_OPEN_INQUIRIES = """
+SELECT object_type, count(*) AS open, count(*) FILTER (WHERE flagged_at IS NOT NULL) AS flagged
+FROM inquiries WHERE next_attempt_at IS NOT NULL GROUP BY object_type
 """
 
 COUNT_PAYMENT_RETRIES_SCHEDULED = """
@@ -216,10 +187,24 @@ def sweep(
 
 
 def claim(
-    conn: Connection, table: QueuedTable, ids: list[str], now: datetime, stale_before: datetime
+    conn: Connection,
+    table: QueuedTable,
+    ids: list[str],
+    now: datetime,
+    stale_before: datetime,
+    routes: dict[str, Any] | None = None,
 ) -> Rows:
-    """Lock and move to PROCESSING the rows of these ids that this handler may run."""
-    params = {"ids": ids, "now": now, "stale_before": stale_before}
+    """Lock and move to PROCESSING the rows of these ids that this handler may run.
+
+    `routes` (payments only): `route_merchants`, `route_connectors` and
+    `default_connector`, the router's choice for this batch.
+    """
+    if routes is None:  # no router's choice: every fresh attempt to the stage's primary
+        from chalicelib import settings
+
+        primary = settings.get_settings().connectors[0]
+        routes = {"route_merchants": [], "route_connectors": [], "default_connector": primary}
+    params = {"ids": ids, "now": now, "stale_before": stale_before, **routes}
     return conn.execute(table.claim, params, prepare=False).fetchall()
 
 
@@ -252,3 +237,11 @@ def oldest_due_payment_age_s(conn: Connection, now: datetime) -> float:
 def count_payment_retries_scheduled(conn: Connection) -> int:
     row = conn.execute(COUNT_PAYMENT_RETRIES_SCHEDULED).fetchone()
     return int(row["n"]) if row else 0
+
+
+def count_open_inquiries(conn: Connection) -> dict[str, dict[str, int]]:
+    """{object_type: {"open": n, "flagged": m}} for payments and refunds."""
+    counts = {"payment": {"open": 0, "flagged": 0}, "refund": {"open": 0, "flagged": 0}}
+    for row in conn.execute(COUNT_OPEN_INQUIRIES).fetchall():
+        counts[row["object_type"]] = {"open": int(row["open"]), "flagged": int(row["flagged"])}
+    return counts

@@ -10,7 +10,8 @@ from chalicelib.db import Connection
 PAYMENT_COLUMNS = (
     "id, merchant_id, order_id, amount, currency, method, status, vpa, card, bank, wallet,"
     " description, metadata, amount_refunded, amount_refund_reserved, attempts,"
-    " next_attempt_at, failure_code, failure_message, created_at, updated_at"
+    " next_attempt_at, failure_code, failure_message, connector, outcome_unknown_since,"
+    " created_at, updated_at"
 )
 
 INSERT_PAYMENT_WITH_HISTORY = f"""
@@ -45,7 +46,8 @@ GET_CURSOR_FOR_MERCHANT = (
 )
 
 LIST_HISTORY_FOR_MERCHANT = """
-SELECT h.at, h.from_status, h.to_status, h.attempt, h.outcome, h.failure_code, h.latency_ms
+SELECT h.at, h.from_status, h.to_status, h.attempt, h.outcome, h.failure_code, h.latency_ms,
+       h.connector, h.resolution
 FROM payment_history h JOIN payments p ON p.id = h.payment_id
 WHERE h.payment_id = %(id)s AND p.merchant_id = %(merchant_id)s
 ORDER BY h.id

@@ -14,7 +14,7 @@ from chalicelib.db import Connection
 
 REFUND_COLUMNS = (
     "id, merchant_id, payment_id, amount, currency, status, reason, failure_code, attempts,"
-    " created_at, updated_at"
+    " connector, created_at, updated_at"
 )
 
 
@@ -43,12 +43,13 @@ WITH locked AS (
     FROM wanted w
     WHERE p.id = w.id AND p.status = 'SUCCESS' AND w.refund_amount >= 1
       AND p.amount_refund_reserved + w.refund_amount <= p.amount
-    RETURNING p.id, p.merchant_id, p.currency, w.refund_amount
+    RETURNING p.id, p.merchant_id, p.currency, p.connector, w.refund_amount
 ), inserted AS (
+    -- A refund goes to the acquirer that charged the payment.
     INSERT INTO refunds (id, merchant_id, payment_id, amount, currency, status, reason,
-                         next_attempt_at, enqueued_at, created_at, updated_at)
+                         connector, next_attempt_at, enqueued_at, created_at, updated_at)
     SELECT %(id)s, merchant_id, id, refund_amount, currency, 'PENDING', %(reason)s,
-           %(now)s, %(now)s, %(now)s, %(now)s
+           connector, %(now)s, %(now)s, %(now)s, %(now)s
     FROM reserved
     RETURNING {REFUND_COLUMNS}
 )

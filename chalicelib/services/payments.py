@@ -52,6 +52,8 @@ def payment_from_row(row: dict[str, Any], model: type[Payment] = Payment) -> Pay
         ),
         failure_code=row["failure_code"],
         failure_message=row["failure_message"],
+        connector=row["connector"],
+        outcome_unknown_since=row["outcome_unknown_since"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )

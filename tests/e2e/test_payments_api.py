@@ -77,6 +77,8 @@ def test_create_answers_202_with_the_payment_location_and_message(api: httpx.Cli
         "next_attempt_at",
         "failure_code",
         "failure_message",
+        "connector",
+        "outcome_unknown_since",
         "created_at",
         "updated_at",
         "message",
@@ -263,6 +265,8 @@ def test_history_starts_with_creation(api: httpx.Client) -> None:
             "outcome": None,
             "failure_code": None,
             "latency_ms": None,
+            "connector": None,
+            "resolution": None,
         }
     ]
     assert api.get("/api/v1/payments/pay_nope/history").status_code == 404

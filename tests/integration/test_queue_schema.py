@@ -18,6 +18,7 @@ import pytest
 from bench.common import accept_payments
 from chalicelib import db
 from chalicelib.clock import utcnow
+from chalicelib.queue import finish_sql
 from chalicelib.queue import sql as queue_sql
 
 # The columns a claim sets (queue/sql.py: `queued_table(...).claim`).
@@ -152,9 +153,11 @@ def test_a_presumed_dead_claim_cannot_finish_over_a_newer_claim(merchant: Any) -
             "next_attempt_ats": [None] * n,
             "latencies": [0] * n,
             "attempt_codes": [None] * n,
+            "inquiry_ids": [None] * n,
+            "inquiry_due": at,
         }
         with db.transaction() as conn:
-            return queue_sql.finish(conn, queue_sql.FINISH_PAYMENTS, columns, at)
+            return queue_sql.finish(conn, finish_sql.PAYMENTS, columns, at)
 
     assert finish(claim_a, "FAILED", t_b) == []
     assert {r["status"] for r in finish(claim_b, "SUCCESS", t_b)} == {"SUCCESS"}
