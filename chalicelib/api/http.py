@@ -4,7 +4,7 @@
 authenticated merchant and a validated pydantic body. It also records the route
 for the OpenAPI document. `http_middleware` gives every answer a request id, logs
 one JSON line per request, and turns every exception (and Chalice's own error
-answers) into API.md's error body.
+answers) into docs/api.md's error body.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _response(status: int, payload: bytes, headers: dict[str, str]) -> Response:
 
 
 def parse_json_body(request: Any, required_object: bool = True) -> Any:
-    """The body as parsed JSON; `{}` when there is none. 413, 415 and 400 as API.md says."""
+    """The body as parsed JSON; `{}` when there is none. 413, 415 and 400 as docs/api.md says."""
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise BodyTooLargeError(f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")

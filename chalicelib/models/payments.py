@@ -1,4 +1,4 @@
-"""Payment request and response models (API.md, Payments)."""
+"""Payment request and response models (docs/api.md, Payments)."""
 
 from __future__ import annotations
 

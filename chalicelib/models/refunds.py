@@ -1,4 +1,4 @@
-"""Refund request and response models (API.md, Refunds)."""
+"""Refund request and response models (docs/api.md, Refunds)."""
 
 from __future__ import annotations
 

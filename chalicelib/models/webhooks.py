@@ -1,4 +1,4 @@
-"""Webhook endpoint and event models (API.md, Webhooks)."""
+"""Webhook endpoint and event models (docs/api.md, Webhooks)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key on POSTs over HTTP, as API.md says: replay, reuse, validation, scope, races."""
+"""Idempotency-Key on POSTs over HTTP (docs/api.md): replay, reuse, validation, scope, races."""
 
 from __future__ import annotations
 
