@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 TEST_DATABASE ?= gateway_test
 TEST_REDIS_DB ?= 1
 
-.PHONY: help venv run test lint bench package stack-up stack-down clean
+.PHONY: help venv run test lint bench package stack-up stack-down clean admin scheduler
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
@@ -16,6 +16,8 @@ help:
 	@echo "make bench    benchmarks with same-run floors"
 	@echo "make package  chalice package (SAM and Terraform) into build/"
 	@echo "make lint     ruff"
+	@echo "make admin ARGS=\"create-merchant --name Acme\"   operator commands (make run's stack)"
+	@echo "make scheduler ARGS=--once                      each scheduled handler once"
 
 # The virtualenv: rebuilt when the requirements change or its Python is too old.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -36,6 +38,13 @@ run: venv
 test: venv
 	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) -- \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+
+# Operator commands against the stack `make run` started (its settings: .stack/gateway.env).
+admin: venv
+	@$(PY) -m workers.admin $(ARGS)
+
+scheduler: venv
+	@$(PY) -m workers.scheduler $(ARGS)
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

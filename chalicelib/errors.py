@@ -1,4 +1,4 @@
-"""The one error hierarchy of the gateway and the one mapping to API.md's body.
+"""The one error hierarchy of the gateway and the one mapping to docs/api.md's body.
 
 Every error a client can see is a `GatewayError` subclass carrying its HTTP
 status, `error.type` and `error.code`. `error_body` renders the contract's

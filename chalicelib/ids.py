@@ -48,6 +48,11 @@ ID_PATTERN = r"^[a-z]{2,3}_[0-9A-Za-z]{1,60}$"
 _ID = re.compile(ID_PATTERN)
 
 
+def id_pattern(prefix: str) -> str:
+    """The pattern of one type's ids, exactly what `has_prefix` accepts (for the OpenAPI)."""
+    return rf"^{prefix}_[0-9A-Za-z]{{1,60}}$"
+
+
 def has_prefix(value: str, prefix: str) -> bool:
     """Whether `value` is shaped like an id of that type (checked before any query)."""
     return value.startswith(prefix + "_") and _ID.fullmatch(value) is not None

@@ -1,4 +1,11 @@
-"""The OpenAPI 3.1 document, generated from the routes and the pydantic models they use."""
+"""The OpenAPI 3.1 document, generated from the routes and the pydantic models they use.
+
+It states every constraint the server enforces on what a client sends (id patterns of
+path parameters and cursors, the currency, the webhook URL's shape, the
+Idempotency-Key), so that a schema-driven client sends only what is accepted. What a
+schema cannot say (whether an id exists, whether a host resolves) is listed in
+docs/api.md under "Deliberate deviations".
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,19 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib import ids
 from chalicelib.api.endpoint import ROUTES, RouteSpec
 from chalicelib.models.common import ErrorResponse
+from chalicelib.services.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
+
+DOCS_URL = "docs/api.md"
+#: The id type of each path parameter: the server answers 404 to any other shape.
+PATH_PARAMETER_PREFIX = {
+    "payment_id": ids.PAYMENT,
+    "refund_id": ids.REFUND,
+    "event_id": ids.EVENT,
+    "endpoint_id": ids.WEBHOOK_ENDPOINT,
+}
 
 _ERROR_TEXT = {
     400: "Invalid request",
@@ -47,6 +65,14 @@ def _query_parameters(route: RouteSpec) -> list[dict[str, Any]]:
     return params
 
 
+def _path_parameter(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    prefix = PATH_PARAMETER_PREFIX.get(name)
+    if prefix is not None:
+        schema["pattern"] = ids.id_pattern(prefix)
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
 def build_document() -> dict[str, Any]:
     """The whole document (every route registered through `endpoint`)."""
     refs, defs = _schemas()
@@ -58,10 +84,7 @@ def build_document() -> dict[str, Any]:
             "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{route.method}_{route.path}").strip("_"),
             "responses": {},
         }
-        parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", route.path)
-        ]
+        parameters = [_path_parameter(name) for name in re.findall(r"{(\w+)}", route.path)]
         parameters += _query_parameters(route)
         if route.method == "POST":
             parameters.append(
@@ -69,7 +92,12 @@ def build_document() -> dict[str, Any]:
                     "name": "Idempotency-Key",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": MAX_KEY_LENGTH,
+                        "pattern": KEY_PATTERN,
+                    },
                 }
             )
         if parameters:
@@ -105,7 +133,11 @@ def build_document() -> dict[str, Any]:
         "info": {
             "title": "Payment gateway",
             "version": "1.0.0",
-            "description": "Asynchronous payment gateway API (see API.md).",
+            "description": (
+                "Asynchronous payment gateway API. The reference, with every rule, error"
+                f" code, status transition and the test-mode table, is {DOCS_URL} in the"
+                " repository."
+            ),
         },
         "servers": [{"url": "/"}],
         "paths": paths,

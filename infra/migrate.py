@@ -46,6 +46,9 @@ def migrate(database_url: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from infra import stack_env
+
+    stack_env.load()  # the running stack's settings when the environment has none
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     args = parser.parse_args(argv)

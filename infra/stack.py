@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from infra import stack_env
+
 ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = ROOT / ".stack"
 PG_PORT = int(os.environ.get("GATEWAY_PG_PORT", "54329"))
@@ -422,6 +424,7 @@ def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
     """Bring the stack up, migrate, run `command`, then stop what was started here."""
     stack = up()
     child: subprocess.Popen | None = None
+    settings_file: Path | None = None
     try:
         if stack.mode != "given":
             create_databases(stack.database_base_url, (database,))
@@ -432,6 +435,7 @@ def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
         if applied:
             log(f"migrations applied to {database}: {', '.join(applied)}")
         bootstrap_emulator(env)
+        settings_file = stack_env.write(database, env)
         child = subprocess.Popen(command, env=env)
 
         def forward(signum: int, _frame: object) -> None:
@@ -447,6 +451,8 @@ def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
             child.wait(timeout=30)
         if stack.started:
             down(list(reversed(stack.started)))
+            if settings_file is not None:
+                settings_file.unlink(missing_ok=True)  # its services are gone
 
 
 def _database_name(value: str) -> str:
@@ -479,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in DATABASES:
             migrate(f"{stack.database_base_url}/{name}")
         bootstrap_emulator(env)
+        for name in DATABASES:
+            stack_env.write(name, {**os.environ, **stack.env(name, args.redis_db)})
         print(json.dumps(env))
         return 0
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

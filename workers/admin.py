@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from infra import stack_env
 from workers.stage import load_stage
 
 
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     dlq_replay.add_argument("--id", action="append", dest="ids")
     args = parser.parse_args(argv)
 
+    stack_env.load()  # the running stack's settings when the environment has none
     load_stage()
     from chalicelib import db
     from chalicelib.queue import operations

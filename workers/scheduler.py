@@ -31,6 +31,7 @@ from chalice.app import ScheduledEventConfig
 from chalice.local import LambdaContext
 
 from chalicelib.clock import isoformat, utcnow
+from infra import stack_env
 from workers.stage import load_stage
 
 ACCOUNT = "123456789012"
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check_heartbeat is not None:
         return 0 if heartbeat_fresh(heartbeat_file(), args.check_heartbeat) else 1
+    stack_env.load()  # the running stack's settings when the environment has none
     handlers = discover(args.stage)
     if args.once:
         failed = False

@@ -1,4 +1,4 @@
-"""The test-mode connector: deterministic outcomes (API.md's table) and a real ledger.
+"""The test-mode connector: deterministic outcomes (docs/api.md's table) and a real ledger.
 
 Its books live in the `processor_sim` schema and commit on their own, as an
 external processor's would: a charge recorded there survives a gateway crash, and

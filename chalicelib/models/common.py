@@ -28,6 +28,17 @@ SUPPORTED_CURRENCIES = frozenset(
 MAX_AMOUNT = 99_999_999_999
 
 
+def any_case_pattern(words: list[str]) -> str:
+    """A JSON Schema pattern matching exactly these words in any letter case."""
+    spelled = ("".join(f"[{c.upper()}{c.lower()}]" for c in word) for word in words)
+    return f"^({'|'.join(spelled)})$"
+
+
+#: What the OpenAPI document says of `currency`: a supported code, any case (a pattern,
+#: not an enum, so that the server's own check still answers `currency_not_supported`).
+CURRENCY_PATTERN = any_case_pattern(sorted(SUPPORTED_CURRENCIES))
+
+
 # defer_build: a model's validator is built when it is first used, not at import. Each
 # Lambda then pays only for the models it uses (the batch handlers for none of the
 # HTTP ones), and importing the app stays within the cold start budget.

@@ -1,4 +1,4 @@
-"""Payment request and response models (API.md, Payments)."""
+"""Payment request and response models (docs/api.md, Payments)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.clock import utcnow
 from chalicelib.errors import InvalidRequestError
+from chalicelib.ids import PAYMENT, id_pattern
 from chalicelib.models.common import (
+    CURRENCY_PATTERN,
     MAX_AMOUNT,
     SUPPORTED_CURRENCIES,
     ListEnvelope,
@@ -100,12 +102,31 @@ class CardDetails(RequestModel):
     __str__ = __repr__
 
 
+def _details_only_for_their_method() -> dict[str, object]:
+    """JSON Schema for `_details_match_method`: with method M, other methods' details are null."""
+    rules = []
+    for method in sorted(set(METHOD_DETAIL_FIELDS.values())):
+        others = {name: {"type": "null"} for name, m in METHOD_DETAIL_FIELDS.items() if m != method}
+        rules.append(
+            {"if": {"properties": {"method": {"const": method}}}, "then": {"properties": others}}
+        )
+    return {"allOf": rules}
+
+
 class CreatePaymentRequest(RequestModel):
     """POST /api/v1/payments."""
 
+    model_config = ConfigDict(json_schema_extra=_details_only_for_their_method())
+
     order_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
     amount: Amount
-    currency: Annotated[StrictStr, Field(description="ISO 4217 code, any case")]
+    currency: Annotated[
+        StrictStr,
+        Field(
+            description="ISO 4217 code of a supported currency, any case",
+            json_schema_extra={"pattern": CURRENCY_PATTERN},
+        ),
+    ]
     method: PaymentMethod
     vpa: Annotated[
         StrictStr | None,
@@ -115,7 +136,14 @@ class CreatePaymentRequest(RequestModel):
     bank: Annotated[StrictStr | None, Field(pattern=r"^[A-Z0-9_]{2,20}$")] = None
     wallet: Annotated[StrictStr | None, Field(pattern=r"^[a-z0-9_]{2,20}$")] = None
     description: Annotated[StrictStr | None, Field(max_length=255, pattern=NO_NUL)] = None
-    metadata: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    metadata: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict,
+        json_schema_extra={
+            "maxProperties": 20,
+            "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": NO_NUL},
+            "additionalProperties": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
+        },
+    )
 
     @field_validator("currency")
     @classmethod
@@ -225,6 +253,8 @@ class PaymentHistory(ResponseModel):
 
 class ListPaymentsQuery(ListQuery):
     """Query string of GET /api/v1/payments."""
+
+    starting_after: Annotated[str | None, Field(pattern=id_pattern(PAYMENT))] = None
 
     status: PaymentStatus | None = None
     order_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")] = None

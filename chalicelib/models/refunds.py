@@ -1,4 +1,4 @@
-"""Refund request and response models (API.md, Refunds)."""
+"""Refund request and response models (docs/api.md, Refunds)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictStr
 
+from chalicelib.ids import REFUND, id_pattern
 from chalicelib.models.common import ListEnvelope, ListQuery, RequestModel, ResponseModel, Timestamp
-from chalicelib.models.payments import Amount
+from chalicelib.models.payments import NO_NUL, Amount
 
 #: What the API shows. The table also has PROCESSING (a refund being executed by
 #: the batch processor); it is shown as PENDING, since nothing final happened yet.
@@ -20,7 +21,7 @@ class CreateRefundRequest(RequestModel):
     amount: Annotated[
         Amount | None, Field(description="Minor units; default: all that is not yet refunded")
     ] = None
-    reason: Annotated[StrictStr | None, Field(max_length=255)] = None
+    reason: Annotated[StrictStr | None, Field(max_length=255, pattern=NO_NUL)] = None
 
 
 class Refund(ResponseModel):
@@ -42,3 +43,5 @@ class RefundList(ListEnvelope):
 
 class ListRefundsQuery(ListQuery):
     """Query string of GET /api/v1/payments/{id}/refunds."""
+
+    starting_after: Annotated[str | None, Field(pattern=id_pattern(REFUND))] = None

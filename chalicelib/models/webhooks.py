@@ -1,4 +1,4 @@
-"""Webhook endpoint and event models (API.md, Webhooks)."""
+"""Webhook endpoint and event models (docs/api.md, Webhooks)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictStr, field_validator
 
 from chalicelib.errors import InvalidRequestError
+from chalicelib.ids import EVENT, WEBHOOK_ENDPOINT, id_pattern
 from chalicelib.models.common import ListEnvelope, ListQuery, RequestModel, ResponseModel, Timestamp
 
 EventType = Literal[
@@ -20,13 +21,33 @@ EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 EndpointStatus = Literal["enabled", "disabled"]
 AttemptStatus = Literal["succeeded", "failed", "pending"]
 
+# The shape services/url_guard.py accepts, stated in the OpenAPI document only: the guard
+# itself gives the reasons. Hosts are DNS names or IPv4 literals; a port is 0-65535.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"0*(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(?:\.{_LABEL})*\.?(?::(?:{_PORT})?)?"
+    r"(?:[/?][^\x00-\x20\x7f#]*)?$"
+)
+
 
 class CreateWebhookEndpointRequest(RequestModel):
     """POST /api/v1/webhook_endpoints."""
 
-    url: Annotated[StrictStr, Field(min_length=1, max_length=2048)]
+    url: Annotated[
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=2048,
+            description="http(s), a host, no credentials or fragment; the host must resolve"
+            " (to a public address outside the local and test stages)",
+            json_schema_extra={"pattern": URL_PATTERN},
+        ),
+    ]
     events: list[EventType] | None = Field(
-        default=None, description="Event types to receive; all of them when omitted"
+        default=None,
+        description="Event types to receive; all of them when omitted",
+        json_schema_extra={"minItems": 1},
     )
 
     @field_validator("events", mode="before")
@@ -76,6 +97,8 @@ class WebhookEndpointList(ListEnvelope):
 class ListWebhookEndpointsQuery(ListQuery):
     """Query string of GET /api/v1/webhook_endpoints."""
 
+    starting_after: Annotated[str | None, Field(pattern=id_pattern(WEBHOOK_ENDPOINT))] = None
+
 
 class Event(ResponseModel):
     id: str
@@ -106,6 +129,7 @@ class EventList(ListEnvelope):
 
 
 class ListEventsQuery(ListQuery):
+    starting_after: Annotated[str | None, Field(pattern=id_pattern(EVENT))] = None
     type: EventType | None = None
 
 

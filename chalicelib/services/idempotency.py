@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+#: Also the pattern the OpenAPI document gives the header (chalicelib/openapi.py).
+KEY_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -41,13 +45,16 @@ def _ttl_s() -> float:
 
 
 def validate_key(raw: str | None) -> str | None:
-    """The key from the header, or None if absent; 400 if empty or too long."""
+    """The key from the header, or None if absent; 400 if empty, too long or with a control
+    character (a NUL cannot be stored by Postgres; docs/api.md, Idempotency)."""
     if raw is None:
         return None
     if not raw or len(raw) > MAX_KEY_LENGTH:
         raise InvalidRequestError(
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters", param=HEADER
         )
+    if _CONTROL.search(raw):
+        raise InvalidRequestError(f"{HEADER} must not contain control characters", param=HEADER)
     return raw
 
 

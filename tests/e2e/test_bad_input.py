@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 
 import httpx
@@ -207,3 +208,162 @@ def test_every_list_refuses_a_malformed_cursor(api: httpx.Client, path: str, cur
     """A cursor is checked before any query: a NUL byte once reached Postgres as a 500."""
     response = api.get(path, params={"starting_after": cursor})
     assert_error(response, 400, "parameter_invalid", "starting_after")
+
+
+# --------------------------------------------------------------------------- issue 11, item 6
+def rows_of(merchant_id: str) -> dict[str, int]:
+    """What a merchant has written: every table a POST can add to."""
+    with db.connection() as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM payments WHERE merchant_id = %(m)s) AS payments,"
+            " (SELECT count(*) FROM refunds WHERE merchant_id = %(m)s) AS refunds,"
+            " (SELECT count(*) FROM webhook_endpoints WHERE merchant_id = %(m)s) AS endpoints,"
+            " (SELECT count(*) FROM idempotency_keys WHERE merchant_id = %(m)s) AS keys",
+            {"m": merchant_id},
+        ).fetchone()
+    return dict(row)
+
+
+def a_payment(merchant_id: str) -> str:
+    """A SUCCESS payment written directly, so refund bodies reach validation."""
+    from chalicelib.ids import new_id
+
+    payment_id = new_id("pay")
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO payments (id, merchant_id, order_id, amount, currency, method, status,"
+            " created_at, updated_at) VALUES (%s, %s, %s, 5000, 'INR', 'upi', 'SUCCESS',"
+            " now(), now())",
+            (payment_id, merchant_id, f"o_{uuid.uuid4().hex[:12]}"),
+        )
+    return payment_id
+
+
+NUL = "\u0000"
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+# (route, body with one NUL, the param the error names)
+NUL_CASES = [
+    ("payments", {**VALID, "order_id": f"o{NUL}1"}, "order_id"),
+    ("payments", {**VALID, "order_id": "o1", "currency": f"IN{NUL}"}, "currency"),
+    ("payments", {**VALID, "order_id": "o1", "method": f"upi{NUL}"}, "method"),
+    ("payments", {**VALID, "order_id": "o1", "vpa": f"a{NUL}@upi"}, "vpa"),
+    ("payments", {**VALID, "order_id": "o1", "description": f"d{NUL}"}, "description"),
+    ("payments", {**VALID, "order_id": "o1", "metadata": {"k": f"v{NUL}"}}, "metadata.k"),
+    ("payments", {**VALID, "order_id": "o1", "metadata": {f"k{NUL}": "v"}}, "metadata.k\\u0000"),
+    (
+        "payments",
+        {**VALID, "order_id": "o1", "method": "card", "card": {**CARD, "cvc": f"12{NUL}"}},
+        "card.cvc",
+    ),
+    ("payments", {**VALID, "order_id": "o1", "method": "netbanking", "bank": f"HD{NUL}"}, "bank"),
+    ("refunds", {"reason": f"damaged{NUL}"}, "reason"),
+    ("refunds", {"amount": 100, "reason": NUL}, "reason"),
+    ("webhook_endpoints", {"url": f"http://127.0.0.1:9/{NUL}"}, "url"),
+    (
+        "webhook_endpoints",
+        {"url": "http://127.0.0.1:9/", "events": [f"payment.failed{NUL}"]},
+        "events",
+    ),
+]
+
+
+def path_for(route: str, merchant_id: str) -> str:
+    if route == "refunds":
+        return f"/api/v1/payments/{a_payment(merchant_id)}/refunds"
+    return f"/api/v1/{route}"
+
+
+def post_json(api: httpx.Client, path: str, body: bytes, **headers: str) -> httpx.Response:
+    return api.post(path, content=body, headers={"Content-Type": "application/json", **headers})
+
+
+@pytest.mark.parametrize(("route", "body", "param"), NUL_CASES)
+def test_a_nul_in_any_string_field_is_400_and_writes_nothing(
+    api: httpx.Client, merchant, route: str, body: dict, param: str
+) -> None:
+    path = path_for(route, merchant.merchant_id)
+    before = rows_of(merchant.merchant_id)
+    raw = json.dumps(body).encode()
+    assert b"\\u0000" in raw
+    response = post_json(api, path, raw, **{"Idempotency-Key": uuid.uuid4().hex})
+    assert_error(response, 400, "parameter_invalid", param)
+    assert rows_of(merchant.merchant_id) == before
+
+
+@pytest.mark.parametrize("route", ["payments", "refunds", "webhook_endpoints"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"metadata": ' + b"[" * 10_000,  # 10,000 deep and never closed
+        b'{"metadata": ' + b"[" * 8_000 + b"]" * 8_000 + b"}",  # well formed, 8,000 deep
+        b'{"metadata": ' + b'{"a": ' * 2_000 + b"1" + b"}" * 2_001,
+    ],
+    ids=["unclosed-10000", "closed-8000", "objects-2000"],
+)
+def test_json_nested_thousands_deep_is_400(
+    api: httpx.Client, merchant, route: str, body: bytes
+) -> None:
+    assert len(body) <= 16_384  # so it is the depth that is refused, not the size
+    path = path_for(route, merchant.merchant_id)
+    before = rows_of(merchant.merchant_id)
+    assert_error(post_json(api, path, body), 400, "invalid_json")
+    assert rows_of(merchant.merchant_id) == before
+
+
+def test_brackets_inside_strings_are_not_depth(api: httpx.Client) -> None:
+    body = {**VALID, "order_id": f"o_{uuid.uuid4().hex[:8]}", "description": "[{" * 100}
+    assert api.post("/api/v1/payments", json=body).status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("route", "field"), [("payments", "amount"), ("refunds", "amount"), ("payments", "metadata")]
+)
+def test_a_5000_digit_number_is_400_naming_its_field(
+    api: httpx.Client, merchant, route: str, field: str
+) -> None:
+    path = path_for(route, merchant.merchant_id)
+    before = rows_of(merchant.merchant_id)
+    digits = b"9" * 5_000
+    if route == "payments":
+        body = json.dumps({**VALID, "order_id": "o1", field: 0}).encode()
+        body = body.replace(f'"{field}": 0'.encode(), f'"{field}": '.encode() + digits)
+    else:
+        body = b'{"amount": ' + digits + b"}"
+    assert digits in body
+    assert_error(post_json(api, path, body), 400, "parameter_invalid", field)
+    assert rows_of(merchant.merchant_id) == before
+
+
+def raw_post(base_url: str, api_key: str, key: bytes, body: bytes) -> tuple[int, dict]:
+    """POST over a bare socket: httpx refuses to send control characters in a header."""
+    host, port = base_url.removeprefix("http://").split(":")
+    request = (
+        b"POST /api/v1/payments HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+        b"Authorization: Bearer " + api_key.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nIdempotency-Key: " + key + b"\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+    )
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(payload)
+
+
+@pytest.mark.parametrize(
+    "key", [b"key\x00nul", b"\x00", b"key\x01soh", b"key\x1bescape", b"key\x7fdel", b"key\ttab"]
+)
+def test_a_control_character_in_the_idempotency_key_is_400(live_server, merchant, key) -> None:
+    body = json.dumps({**VALID, "order_id": f"o_{uuid.uuid4().hex[:8]}"}).encode()
+    before = rows_of(merchant.merchant_id)
+    status, answer = raw_post(live_server.base_url, merchant.api_key, key, body)
+    assert status == 400, answer
+    assert answer["error"]["type"] == "invalid_request_error"
+    assert answer["error"]["code"] == "parameter_invalid"
+    assert answer["error"]["param"] == "Idempotency-Key"
+    assert rows_of(merchant.merchant_id) == before
+    # The same request with a clean key is accepted: only the key was wrong.
+    status, answer = raw_post(live_server.base_url, merchant.api_key, b"clean-key", body)
+    assert status == 202, answer

@@ -1,4 +1,4 @@
-"""Idempotency-Key on POSTs over HTTP, as API.md says: replay, reuse, validation, scope, races."""
+"""Idempotency-Key on POSTs over HTTP (docs/api.md): replay, reuse, validation, scope, races."""
 
 from __future__ import annotations
 
@@ -49,8 +49,9 @@ def test_same_key_different_body_is_reused(api):
     assert (error["type"], error["code"]) == ("idempotency_error", "idempotency_key_reused")
     # Another path with the same body is another request too.
     payment_id = api.post("/api/v1/payments", json=body, headers=key).json()["id"]
-    cancel = api.post(f"/api/v1/payments/{payment_id}/cancel", json=body, headers=key)
+    cancel = api.post(f"/api/v1/payments/{payment_id}/cancel", headers=key)
     assert cancel.status_code == 400
+    assert cancel.json()["error"]["code"] == "idempotency_key_reused"
 
 
 def test_key_must_be_1_to_255_chars(api):
@@ -72,6 +73,10 @@ def test_validation_failure_is_not_stored(api):
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "parameter_invalid"
     unknown = api.post("/api/v1/payments", json={**body, "colour": "red"}, headers=key)
     assert unknown.status_code == 400
+    assert (unknown.json()["error"]["code"], unknown.json()["error"]["param"]) == (
+        "parameter_unknown",
+        "colour",
+    )
     good = api.post("/api/v1/payments", json=body, headers=key)
     assert good.status_code == 202 and "Idempotent-Replayed" not in good.headers
 

@@ -1,4 +1,4 @@
-"""POST/GET /api/v1/payments over HTTP, exactly as API.md says."""
+"""POST/GET /api/v1/payments over HTTP, exactly as docs/api.md says."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Payments created over HTTP and processed by the scheduler reach API.md's outcomes."""
+"""Payments created over HTTP and processed by the scheduler reach docs/api.md's outcomes."""
 
 from __future__ import annotations
 

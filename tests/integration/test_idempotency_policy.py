@@ -100,6 +100,45 @@ def test_500_rolls_back_the_key_and_a_retry_executes_afresh(client, merchant, mo
         )
 
 
+def _key_rows(conn, merchant_id, key):
+    return conn.execute(
+        "SELECT 1 FROM idempotency_keys WHERE merchant_id = %s AND key = %s", (merchant_id, key)
+    ).fetchall()
+
+
+def test_a_crash_after_the_key_is_recorded_leaves_neither_key_nor_payment(
+    client, merchant, monkeypatch
+):
+    """The fault comes after the idempotency record is written (and seen in the request's
+    own transaction), so this fails if the record or the payment outlives a 500: e.g. a
+    unit of work that commits on error, or a policy that stores 500s."""
+    key = f"key_{uuid.uuid4().hex}"
+    order_id = f"order_{uuid.uuid4().hex[:16]}"
+    body = {"order_id": order_id, "amount": 4321, "currency": "INR", "method": "upi"}
+    original = idempotency_repo.insert_record
+    seen_in_transaction = []
+
+    def record_then_fail(conn, merchant_id, key_, *args, **kwargs):
+        original(conn, merchant_id, key_, *args, **kwargs)
+        seen_in_transaction.append(bool(_key_rows(conn, merchant_id, key_)))
+        raise InjectedFault("crash after the idempotency record, before the commit")
+
+    monkeypatch.setattr(idempotency_repo, "insert_record", record_then_fail)
+    failed = _post(client, merchant, "/api/v1/payments", body, key)
+    assert failed.status_code == 500
+    assert seen_in_transaction == [True]
+    with db.connection() as conn:
+        assert not _key_rows(conn, merchant.merchant_id, key)
+        assert not conn.execute(
+            "SELECT 1 FROM payments WHERE merchant_id = %s AND order_id = %s",
+            (merchant.merchant_id, order_id),
+        ).fetchall()
+    monkeypatch.undo()
+    retried = _post(client, merchant, "/api/v1/payments", body, key)
+    assert retried.status_code == 202, retried.body
+    assert "Idempotent-Replayed" not in retried.headers
+
+
 def test_500_during_a_refund_releases_the_reservation(client, merchant, monkeypatch, run_processor):
     payment_id = successful_payment_id(merchant.merchant_id, run_processor, 2_000)
     key = f"key_{uuid.uuid4().hex}"

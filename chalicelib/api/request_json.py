@@ -1,0 +1,96 @@
+"""Parse a request body's JSON so that no input can reach a 500 (docs/api.md, Conventions).
+
+Three things the standard parser lets through, each refused here as a 400:
+- nesting deeper than any request model needs: CPython's parser recurses once per
+  level, and a body of 10,000 `[` raises RecursionError (a 500) before it can say
+  the JSON is malformed. The depth is counted on the raw bytes before parsing, and
+  only when the body holds enough brackets to be that deep, so a normal body pays
+  two `bytes.count` calls;
+- a NUL character (`\\u0000`), which Postgres text cannot store: any string or key
+  holding one is refused with the field as `param`, before validation;
+- integers too long to be an amount: parsed as infinity, so that the model refuses
+  them as "not a valid integer" with the field as `param`, instead of Python's
+  4,300-digit limit turning them into a bare parse error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from chalicelib.errors import InvalidJsonError, InvalidRequestError
+
+#: The deepest body a request model takes is 2 levels (`card`, `metadata`); 32 leaves room.
+MAX_DEPTH = 32
+#: More digits than any integer field accepts (amounts have at most 11).
+MAX_INT_DIGITS = 19
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+_NUL_ESCAPE = b"\\u0000"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _parse_int(text: str) -> int | float:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        return float("-inf") if text.startswith("-") else float("inf")
+    return int(text)
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON text nests arrays/objects deeper than `limit` (strings ignored)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _BRACKET.finditer(_STRING.sub(b'""', raw)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _nul_path(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The key path to the first string (or key) holding NUL, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = (*path, key.replace("\x00", "\\u0000"))
+            if "\x00" in key:
+                return here
+            found = _nul_path(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _nul_path(item, path)
+            if found is not None:
+                return found
+    return None
+
+
+def loads(raw: bytes) -> Any:
+    """The body's JSON value; InvalidJsonError or InvalidRequestError (400) otherwise."""
+    if too_deep(raw):
+        raise InvalidJsonError(f"The request body is nested deeper than {MAX_DEPTH} levels.")
+    try:
+        value = json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=_parse_int
+        )
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidJsonError("The request body is not valid JSON.") from exc
+    if _NUL_ESCAPE in raw:
+        path = _nul_path(value)
+        if path is not None:
+            param = ".".join(path) or None
+            raise InvalidRequestError(
+                f"{param or 'The body'} must not contain NUL characters", param=param
+            )
+    return value
