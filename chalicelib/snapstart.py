@@ -67,7 +67,7 @@ def renew_after_restore() -> None:
     random.seed()
     try:
         db.get_pool()
-    except Exception:  # noqa: BLE001 - a restore must not fail on a slow database
+    except Exception:
         log.warning("could not open the database pool after restore", exc_info=True)
 
 

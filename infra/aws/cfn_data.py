@@ -155,7 +155,9 @@ def _database() -> dict[str, Any]:
                                 {
                                     "Effect": "Allow",
                                     "Action": "secretsmanager:GetSecretValue",
-                                    "Resource": att("DatabaseCluster", "MasterUserSecret.SecretArn"),
+                                    "Resource": att(
+                                        "DatabaseCluster", "MasterUserSecret.SecretArn"
+                                    ),
                                 }
                             ],
                         },
@@ -217,8 +219,10 @@ def _cache() -> dict[str, Any]:
             **_group(
                 "ElastiCache Serverless: Redis (TLS) from the functions",
                 [
-                    {**_from_group(6379, "FunctionSecurityGroup", "Redis from the functions"),
-                     "ToPort": 6380},
+                    {
+                        **_from_group(6379, "FunctionSecurityGroup", "Redis from the functions"),
+                        "ToPort": 6380,
+                    },
                 ],
                 NO_EGRESS,
             ),
@@ -275,7 +279,9 @@ def _encryption() -> dict[str, Any]:
                         {
                             "Sid": "AccountIamPolicies",
                             "Effect": "Allow",
-                            "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+                            "Principal": {
+                                "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+                            },
                             "Action": "kms:*",
                             "Resource": "*",
                         }

@@ -191,4 +191,3 @@ def outputs() -> dict[str, Any]:
 
 def vpc_config() -> dict[str, Any]:
     return {"SubnetIds": SUBNET_IDS, "SecurityGroupIds": [ref("FunctionSecurityGroup")]}
-

@@ -215,10 +215,21 @@ def dashboard_body(error_alarm_functions: dict[str, str]) -> dict[str, Any]:
             widget(
                 "API: requests, 4xx, 5xx, latency p99",
                 [
-                    ["AWS/ApiGateway", m, "ApiName", "${AWS::StackName}-api", "Stage", "api",
-                     {"stat": s}]
-                    for m, s in (("Count", "Sum"), ("4XXError", "Sum"), ("5XXError", "Sum"),
-                                 ("Latency", "p99"))
+                    [
+                        "AWS/ApiGateway",
+                        m,
+                        "ApiName",
+                        "${AWS::StackName}-api",
+                        "Stage",
+                        "api",
+                        {"stat": s},
+                    ]
+                    for m, s in (
+                        ("Count", "Sum"),
+                        ("4XXError", "Sum"),
+                        ("5XXError", "Sum"),
+                        ("Latency", "p99"),
+                    )
                 ],
                 12,
                 6,

@@ -12,12 +12,18 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from infra.aws import cfn_data, cfn_network, cfn_operations, functions
 from infra.aws.cfn import att, ref, skip, sub
 
 ALIAS = "live"
+# Contract-shaped answers for what API Gateway rejects itself; none echoes the request
+# (the default 403 for an unknown path would echo the Authorization header).
+GATEWAY_RESPONSES: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "gateway_responses.json").read_text()
+)
 MIGRATIONS = "DatabaseMigrations"
 ACQUIRER_URL = {
     "AcquirerUrl": {
@@ -141,9 +147,7 @@ def complete(
         **cfn_data.conditions(),
         **cfn_operations.conditions(),
     }
-    error_alarms = {
-        logical: fn.short_name for logical, fn in entries.items() if fn.alarm_on_errors
-    }
+    error_alarms = {logical: fn.short_name for logical, fn in entries.items() if fn.alarm_on_errors}
     sam["Resources"].update(cfn_network.resources())
     sam["Resources"].update(cfn_data.resources(writer_roles))
     sam["Resources"].update(cfn_operations.resources(error_alarms))
@@ -156,9 +160,13 @@ def complete(
     rest_api = sam["Resources"]["RestAPI"]
     rest_api["Properties"]["Name"] = sub("${AWS::StackName}-api")
     rest_api["Properties"]["TracingEnabled"] = True
+    rest_api["Properties"]["GatewayResponses"] = GATEWAY_RESPONSES
     rest_api["Metadata"] = skip(
-        ("CKV_AWS_76", "The API function logs one JSON line per request; access logs need "
-         "the account-wide API Gateway logging role, which this stack does not change"),
+        (
+            "CKV_AWS_76",
+            "The API function logs one JSON line per request; access logs need "
+            "the account-wide API Gateway logging role, which this stack does not change",
+        ),
         ("CKV_AWS_120", "Answers are per merchant and change: a cache would serve stale ones"),
     )
     # cfn-lint resolves ExistingSubnetIds to its default "" inside the Fn::If branch that

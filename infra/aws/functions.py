@@ -137,7 +137,12 @@ def grant_statements(grant: str, refs: Refs) -> list[dict[str, Any]]:
         ],
         # EC2 has no narrower resource for these: the one Resource "*" of every role.
         "vpc_interfaces": [
-            {"Sid": "VpcNetworkInterfaces", "Effect": "Allow", "Action": VPC_ACTIONS, "Resource": "*"}
+            {
+                "Sid": "VpcNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": VPC_ACTIONS,
+                "Resource": "*",
+            }
         ],
     }
     return table[grant]
