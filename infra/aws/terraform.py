@@ -77,8 +77,8 @@ OUTPUTS = {
 
 def _refs(short_name: str) -> functions.Refs:
     return functions.Refs(
-        database_secret="${local.database_secret_arn}",
-        redis_secret="${local.redis_secret_arn}",
+        database_secret="${local.database_secret_arn}",  # noqa: S106 - an ARN
+        redis_secret="${local.redis_secret_arn}",  # noqa: S106 - an ARN
         webhook_key="${aws_kms_key.webhook_secrets.arn}",
         reports_bucket_arn="${aws_s3_bucket.reconciliation.arn}",
         log_group_arn=f"${{aws_cloudwatch_log_group.{short_name.replace('-', '_')}.arn}}",

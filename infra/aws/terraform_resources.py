@@ -156,7 +156,7 @@ def network_resources() -> dict[str, Any]:
 
 
 def data_resources(writer_role_arns: list[str]) -> dict[str, Any]:
-    secret = "${aws_rds_cluster.database[0].master_user_secret[0].secret_arn}"
+    secret = "${aws_rds_cluster.database[0].master_user_secret[0].secret_arn}"  # noqa: S105
     bucket_arn = "${aws_s3_bucket.reconciliation.arn}"
     write_deny: dict[str, Any] = {
         "Sid": "OnlyReconciliationWrites",
