@@ -20,7 +20,7 @@ help:
 	@echo "make scheduler ARGS=--once                      each scheduled handler once"
 
 # The virtualenv: rebuilt when the requirements change or its Python is too old.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-checkov.txt
 	@set -e; \
 	if ! [ -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	  pybin=$$(infra/find-python.sh); \
@@ -28,6 +28,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	  rm -rf $(VENV); "$$pybin" -m venv $(VENV); \
 	fi
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(PY) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --disable-pip-version-check -q -r requirements-checkov.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)

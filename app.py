@@ -52,3 +52,11 @@ def prune_idempotency_keys(event):  # type: ignore[no-untyped-def]
     from chalicelib.handlers import prune_idempotency_keys
 
     return prune_idempotency_keys.prune(event.context)
+
+
+@app.lambda_function(name="migrate_database")
+def migrate_database(event, context):  # type: ignore[no-untyped-def]
+    """Apply the migrations; invoked by the deploy (CloudFormation or Terraform)."""
+    from chalicelib import migration_handler
+
+    return migration_handler.handle(event, context)

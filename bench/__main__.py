@@ -46,6 +46,13 @@ def main() -> int:
         emit(figure)
     emit(accept.measure_end_to_end(2000))
     emit(measure_cold_start_ms())
+    import tempfile
+    from pathlib import Path
+
+    from bench.cold_start import build_zip, measure_zip_cold_start_ms
+
+    with tempfile.TemporaryDirectory(prefix="bench-package-") as tmp:
+        emit(measure_zip_cold_start_ms(build_zip(Path(tmp) / "build")))
     return 0
 
 

@@ -75,6 +75,17 @@ def close_pool() -> None:
             _pool = None
 
 
+def forget_pool() -> None:
+    """Drop the pool without closing it (after a SnapStart restore).
+
+    Its sockets were copied from a snapshot: closing them could end a session that
+    another environment restored from the same snapshot holds. `get_pool()` opens anew.
+    """
+    global _pool
+    with _lock:
+        _pool = None
+
+
 @contextmanager
 def connection() -> Iterator[Connection]:
     """A pooled connection in autocommit mode, for single-statement reads."""

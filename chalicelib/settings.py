@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     database_secret_id: str | None = None
     redis_secret_id: str | None = None
+    # With an RDS-managed secret (username and password only): where to connect, e.g.
+    # the RDS Proxy endpoint, and the TLS mode ("require" through the proxy).
+    database_host: str | None = None
+    database_name: str | None = None
+    database_sslmode: str | None = None
     aws_endpoint_url: str | None = None
     aws_default_region: str = "us-east-1"
 
@@ -97,7 +102,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         if self.database_secret_id:
-            return _url_from_secret(self.database_secret_id, self, "postgresql")
+            url = _url_from_secret(self.database_secret_id, self, "postgresql")
+            if self.database_sslmode:
+                url += ("&" if "?" in url else "?") + f"sslmode={quote(self.database_sslmode)}"
+            return url
         raise RuntimeError("DATABASE_URL or DATABASE_SECRET_ID must be set")
 
     def resolved_redis_url(self) -> str:
@@ -130,9 +138,10 @@ def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
         return str(value["url"])
     user = quote(str(value["username"]), safe="")
     password = quote(str(value.get("password", "")), safe="")
-    host = value["host"]
-    port = value.get("port", 5432 if scheme == "postgresql" else 6379)
-    dbname = value.get("dbname", "")
+    is_database = scheme == "postgresql"
+    host = (is_database and settings.database_host) or value["host"]
+    port = value.get("port", 5432 if is_database else 6379)
+    dbname = (is_database and settings.database_name) or value.get("dbname", "")
     return f"{scheme}://{user}:{password}@{host}:{port}/{dbname}"
 
 

@@ -2,10 +2,16 @@
 
     python -m infra.package [--stage prod] [--out-dir build]
 
-Runs `chalice package` twice (`--pkg-format cloudformation` with the merge template
-`infra/template.<stage>.json`, then `--pkg-format terraform`) into `<out>/cloudformation`
-and `<out>/terraform`; `infra/terraform/<stage>*.tf.json` (VPC, gateway responses) are
-copied next to the generated chalice.tf.json. Needs a region, never credentials: the
+Runs `chalice package` twice (`--pkg-format cloudformation`, then `terraform`) into
+`<out>/cloudformation` and `<out>/terraform`, then completes both into the whole stack
+(`infra/aws`: network, Postgres, Redis, KMS, reports bucket, alarms, least-privilege
+roles, SnapStart, the migrations run by the deploy): `sam.json`, and `stack.tf.json`
+plus `stack_override.tf.json` beside Chalice's `chalice.tf.json`.
+
+The zip gets `infra/migrate.py` and its SQL files (through Chalice's `vendor/`), and
+bytecode compiled by this Python (the Lambda's version) with unchecked-hash
+invalidation: Lambda's file system is read-only, so a zip without `.pyc` compiles
+every module on every cold start. Needs a region, never credentials: the
 region comes from AWS_DEFAULT_REGION (or AWS_REGION, else us-east-1) and every AWS
 credential variable is removed from Chalice's environment, so nothing can reach an account.
 
@@ -13,20 +19,26 @@ Chalice only warns when it cannot install a dependency for Lambda ("Could not in
 dependencies: ..."), and then ships a zip that fails on import in AWS. This fails
 instead: on that warning, and when the zip lacks any distribution of requirements.txt
 or its dependencies, holds boto3/botocore or a dev dependency, holds a native wheel
-for another platform than manylinux on the Lambda architecture, or exceeds 10 MB.
+for another platform than manylinux on the Lambda architecture, or exceeds 14 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import hashlib
 import json
 import os
+import py_compile
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -37,9 +49,13 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGION = "us-east-1"
-MAX_ZIP_BYTES = 10 * 1024 * 1024
+# Lambda allows 50 MB; ours is ~7.7 MB of code and ~3.3 MB of bytecode. More means
+# something was shipped that should not be.
+MAX_ZIP_BYTES = 14 * 1024 * 1024
 # In the Lambda runtime already; shipping them only makes the zip (and cold start) bigger.
-PROVIDED_BY_LAMBDA = {"boto3", "botocore", "s3transfer", "jmespath"}
+PROVIDED_BY_LAMBDA = {"boto3", "botocore", "s3transfer", "jmespath", "snapshot_restore_py"}
+VENDOR_DIR = ROOT / "vendor"
+LAMBDA_TASK_ROOT = "/var/task"
 CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -91,12 +107,7 @@ def run_chalice_package(stage: str, pkg_format: str, out_dir: Path) -> Built:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    args = ["package", "--stage", stage, "--pkg-format", pkg_format]
-    if pkg_format == "cloudformation":
-        merge = ROOT / "infra" / f"template.{stage}.json"
-        if merge.exists():
-            args += ["--merge-template", str(merge.relative_to(ROOT))]
-    args.append(str(out_dir))
+    args = ["package", "--stage", stage, "--pkg-format", pkg_format, str(out_dir)]
     started = time.perf_counter()
     # The venv's Python runs Chalice, so the Lambda runtime is this Python's version.
     proc = subprocess.run(
@@ -234,27 +245,100 @@ def package(stage: str, out: Path) -> dict[str, object]:
     started = time.perf_counter()
     architecture = stage_architecture(stage)
     figures: dict[str, object] = {"stage": stage, "region": region(), "arch": architecture}
-    for pkg_format in ("cloudformation", "terraform"):
-        built = run_chalice_package(stage, pkg_format, out / pkg_format)
-        figures |= check_zip(built.zip_path, architecture)
-        figures[f"{pkg_format}_s"] = round(built.seconds, 1)
-    add_terraform_files(stage, out / "terraform")
+    digest = migrations_digest()
+    package_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest[:12]}"
+    with vendored_migrations():
+        for pkg_format in ("cloudformation", "terraform"):
+            built = run_chalice_package(stage, pkg_format, out / pkg_format)
+            figures["pyc_files"] = compile_bytecode(built.zip_path)
+            figures |= check_zip(built.zip_path, architecture)
+            figures[f"{pkg_format}_s"] = round(built.seconds, 1)
+    complete_templates(out, digest, package_id)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     return figures
 
 
-def add_terraform_files(stage: str, tf_dir: Path) -> list[Path]:
-    """Copy infra/terraform/<stage>*.tf.json next to chalice.tf.json (which stays as built).
+def migrations_digest() -> str:
+    """sha256 over the migration files' names and contents."""
+    from infra.migrate import migration_files
 
-    `chalice package --merge-template` is CloudFormation only; for Terraform the same
-    additions (VPC, gateway responses) are a file of new blocks and an override file.
+    digest = hashlib.sha256()
+    for path in migration_files():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@contextmanager
+def vendored_migrations() -> Iterator[None]:
+    """`vendor/infra/` (migrate.py and the SQL) for Chalice to put in the zip, then gone."""
+    if VENDOR_DIR.exists():
+        raise PackagingError(f"{VENDOR_DIR} exists: it is made and removed by make package")
+    target = VENDOR_DIR / "infra"
+    try:
+        target.mkdir(parents=True)
+        for name in ("__init__.py", "migrate.py"):
+            shutil.copyfile(ROOT / "infra" / name, target / name)
+        shutil.copytree(ROOT / "infra" / "migrations", target / "migrations")
+        yield
+    finally:
+        shutil.rmtree(VENDOR_DIR, ignore_errors=True)
+
+
+def compile_bytecode(zip_path: Path) -> int:
+    """Add `__pycache__/*.cpython-3XY.pyc` for every module of the zip; returns how many.
+
+    Compiled by this interpreter, whose version Chalice gave the Lambda runtime, with
+    unchecked-hash invalidation: the .pyc is used as it is (no stat of the source), which
+    is what a read-only /var/task needs. Tracebacks name /var/task paths.
     """
-    copied = []
-    for source in sorted((ROOT / "infra" / "terraform").glob(f"{stage}*.tf.json")):
-        target = tf_dir / source.name
-        shutil.copyfile(source, target)
-        copied.append(target)
-    return copied
+    with tempfile.TemporaryDirectory(prefix="zip-bytecode-") as tmp:
+        tree = Path(tmp) / "task"
+        with zipfile.ZipFile(zip_path) as zf:
+            infos = zf.infolist()
+            zf.extractall(tree)
+        ok = compileall.compile_dir(
+            tree,
+            quiet=2,
+            stripdir=str(tree),
+            prependdir=LAMBDA_TASK_ROOT,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            workers=1,
+        )
+        if not ok:
+            raise PackagingError(f"{zip_path}: a module of the zip does not compile")
+        known = {info.filename for info in infos}
+        added = sorted(
+            p.relative_to(tree).as_posix()
+            for p in tree.rglob("*.pyc")
+            if p.relative_to(tree).as_posix() not in known
+        )
+        rebuilt = zip_path.with_suffix(".tmp")
+        with (
+            zipfile.ZipFile(zip_path) as src,
+            zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as dst,
+        ):
+            for info in infos:
+                dst.writestr(info, src.read(info))
+            for name in added:
+                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                dst.writestr(info, (tree / name).read_bytes(), zipfile.ZIP_DEFLATED, 9)
+        rebuilt.replace(zip_path)
+    return len(added)
+
+
+def complete_templates(out: Path, digest: str, package_id: str) -> None:
+    """Chalice's SAM and Terraform output completed into the whole stack (infra/aws)."""
+    from infra.aws import cloudformation, terraform
+
+    sam_path = out / "cloudformation" / "sam.json"
+    sam = cloudformation.complete(json.loads(sam_path.read_text()), digest, package_id)
+    sam_path.write_text(json.dumps(sam, indent=2) + "\n")
+    tf_dir = out / "terraform"
+    chalice_tf = json.loads((tf_dir / "chalice.tf.json").read_text())
+    stack, override = terraform.build(chalice_tf, digest, package_id)
+    (tf_dir / "stack.tf.json").write_text(json.dumps(stack, indent=2) + "\n")
+    (tf_dir / "stack_override.tf.json").write_text(json.dumps(override, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = int(figures["zip_bytes"]) / 1e6  # type: ignore[call-overload]
     print(
         f"packaged stage {figures['stage']} for {figures['arch']} in {figures['region']}: "
-        f"{args.out_dir}/cloudformation/sam.json, {args.out_dir}/terraform/chalice.tf.json, "
+        f"{args.out_dir}/cloudformation/sam.json, {args.out_dir}/terraform/*.tf.json, "
         f"deployment.zip {size_mb:.1f} MB, {figures['seconds']} s"
     )
     print(json.dumps(figures))

@@ -41,3 +41,10 @@ def close_redis() -> None:
         if _client is not None:
             _client.close()
             _client = None
+
+
+def forget_redis() -> None:
+    """Drop the client without closing its sockets (after a SnapStart restore)."""
+    global _client
+    with _lock:
+        _client = None

@@ -1,0 +1,92 @@
+"""Lambda SnapStart runtime hooks: what a snapshot must not carry, and what a restore renews.
+
+With SnapStart, Lambda runs the init phase once, snapshots the memory, and starts every
+new execution environment from a copy of that snapshot. Whatever the init left in memory
+is therefore shared by every environment restored from it:
+
+- sockets: a pooled Postgres connection or a Redis connection would be one server-side
+  session used by many environments at once. Before the snapshot they are closed; after
+  a restore the handles are forgotten (never closed: closing a copied socket could end
+  the session another environment still uses) and fresh ones are opened.
+- the `random` module's Mersenne Twister state, seeded from the OS once at import: every
+  environment would draw the same retry jitter. After a restore it is reseeded from the
+  OS. Ids (`chalicelib.ids`) and secrets come from `os.urandom` and keep no state; ids
+  carry no counter either, so there is no sequence to renew.
+
+Before the snapshot the modules a first event would import lazily are imported, so a
+restored environment does not pay for them.
+
+The hooks are registered with `snapshot_restore_py`, which the Lambda Python runtime
+provides (it is kept out of the deployment zip; tests install it from
+requirements-dev.txt). Where it is absent, as in `chalice local`, nothing is registered.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+
+from chalicelib import db
+from chalicelib.adapters import redis_client
+from chalicelib.connectors import runner
+
+log = logging.getLogger(__name__)
+
+# Imported lazily on the request path (see db.py and redis_client.py); worth having in
+# the snapshot, where importing costs nothing at restore.
+PRELOAD = (
+    "psycopg",
+    "psycopg.rows",
+    "psycopg_pool",
+    "redis",
+    "chalicelib.settings",
+    "chalicelib.queue.handler",
+    "chalicelib.handlers.deliver_webhooks",
+)
+
+
+def preload_modules() -> None:
+    """Import what the first event would otherwise import (before the snapshot)."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+
+
+def close_connections() -> None:
+    """Close the Postgres pool, the Redis client and the connectors' HTTP pools, with
+    their event loop (before the snapshot)."""
+    db.close_pool()
+    redis_client.close_redis()
+    runner.stop()
+
+
+def renew_after_restore() -> None:
+    """Forget copied connections, reseed `random`, open a fresh pool (after a restore).
+
+    Opening the pool starts its connections in the background; if the database or its
+    secret is unreachable now, the first request opens it again and reports the error.
+    """
+    db.forget_pool()
+    redis_client.forget_redis()
+    random.seed()
+    try:
+        db.get_pool()
+    except Exception:
+        log.warning("could not open the database pool after restore", exc_info=True)
+
+
+def register() -> bool:
+    """Register the hooks with the Lambda runtime; False where there is no runtime."""
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:
+        return False
+    # The runtime runs before-snapshot hooks in reverse order of registration:
+    # connections are closed last, after the preload that could have opened none.
+    register_before_snapshot(close_connections)
+    register_before_snapshot(preload_modules)
+    register_after_restore(renew_after_restore)
+    return True
+
+
+REGISTERED = register()

@@ -1,0 +1,152 @@
+"""The whole stack that `make package` emits: SAM and Terraform, linted, least privilege."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.aws import cloudformation, functions
+from tests.packaging.conftest import ROOT, Package
+
+CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"  # its own venv: see the Makefile
+
+# SAM type -> Terraform type of the resources the stack adds (beyond Chalice's).
+SAME_RESOURCES = {
+    "AWS::EC2::VPC": "aws_vpc",
+    "AWS::EC2::Subnet": "aws_subnet",
+    "AWS::EC2::VPCEndpoint": "aws_vpc_endpoint",
+    "AWS::EC2::SecurityGroup": "aws_security_group",
+    "AWS::RDS::DBCluster": "aws_rds_cluster",
+    "AWS::RDS::DBProxy": "aws_db_proxy",
+    "AWS::ElastiCache::ServerlessCache": "aws_elasticache_serverless_cache",
+    "AWS::KMS::Key": "aws_kms_key",
+    "AWS::S3::Bucket": "aws_s3_bucket",
+    "AWS::CloudWatch::Alarm": "aws_cloudwatch_metric_alarm",
+    "AWS::CloudWatch::Dashboard": "aws_cloudwatch_dashboard",
+    "AWS::Logs::LogGroup": "aws_cloudwatch_log_group",
+}
+
+
+def _of_type(template: dict[str, Any], rtype: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
+
+
+def test_sam_template_passes_cfn_lint_and_checkov(package: Package) -> None:
+    sam = package.out / "cloudformation" / "sam.json"
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(sam)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    checkov = subprocess.run(
+        [
+            str(CHECKOV),
+            "-f",
+            str(sam),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--compact",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(checkov.stdout)
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == [], failed
+    assert report["results"]["skipped_checks"], "the suppressions are read"
+    for skipped in report["results"]["skipped_checks"]:
+        assert skipped["check_result"].get("suppress_comment"), (
+            f"{skipped['check_id']} is skipped without reason"
+        )
+
+
+def test_every_function_has_exactly_its_grants(package: Package) -> None:
+    sam = package.sam
+    found = cloudformation.lambda_functions(sam)
+    for logical, name in found.items():
+        fn = functions.FUNCTIONS[name]
+        props = sam["Resources"][logical]["Properties"]
+        role = sam["Resources"][props["Role"]["Fn::GetAtt"][0]]
+        (policy,) = role["Properties"]["Policies"]
+        statements = policy["PolicyDocument"]["Statement"]
+        actions = {
+            a
+            for st in statements
+            for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+        }
+        assert ("kms:Decrypt" in actions) == (name == "deliver_webhooks"), name
+        assert ("kms:GenerateDataKey" in actions) == (name == "api_handler"), name
+        assert ("s3:PutObject" in actions) == ("reports_write" in fn.grants), name
+        for st in statements:
+            assert st["Effect"] == "Allow" and "*" not in str(st["Action"])
+            if st["Resource"] == "*":
+                assert st["Sid"] == "VpcNetworkInterfaces"
+            if st["Action"] in ("kms:Decrypt", "kms:GenerateDataKey"):
+                assert st["Condition"]["StringEquals"] == {
+                    functions.WEBHOOK_KMS_CONTEXT_KEY: functions.WEBHOOK_KMS_PURPOSE
+                }
+        assert props["VpcConfig"]["SecurityGroupIds"] == [{"Ref": "FunctionSecurityGroup"}]
+        assert ("SnapStart" in props) == fn.snapstart, name
+    assert found["ProcessPayments"] == "process_payments"
+    batch = sam["Resources"]["ProcessPayments"]["Properties"]
+    assert batch["ReservedConcurrentExecutions"] == {"Ref": "BatchReservedConcurrency"}
+    assert batch["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert sam["Resources"]["APIHandler"]["Properties"]["SnapStart"]["ApplyOn"] == (
+        "PublishedVersions"
+    )
+    assert "APIHandlerAliaslive" in json.dumps(sam["Resources"]["RestAPI"])
+
+
+def test_a_function_without_an_entry_fails_the_package(package: Package) -> None:
+    sam = package.sam
+    sam["Resources"]["Intruder"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {"Handler": "app.intruder", "Role": {"Fn::GetAtt": ["IntruderRole", "Arn"]}},
+    }
+    try:
+        cloudformation.complete(sam, "d", "p")
+    except KeyError as exc:
+        assert "intruder" in str(exc)
+    else:
+        raise AssertionError("a function without grants was packaged")
+
+
+def test_the_stack_has_migrations_alarms_and_encryption(package: Package) -> None:
+    sam = package.sam
+    migrations = sam["Resources"]["DatabaseMigrations"]
+    assert migrations["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrateDatabase", "Arn"]}
+    alarms = {
+        a["Properties"]["MetricName"] for a in _of_type(sam, "AWS::CloudWatch::Alarm").values()
+    }
+    assert {"DeadLettered", "QueueLag", "UnknownOutcomes", "5XXError", "Errors"} <= alarms
+    bucket = sam["Resources"]["ReconciliationBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    proxy = sam["Resources"]["DatabaseProxy"]["Properties"]
+    assert proxy["RequireTLS"] is True
+    env = sam["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert {"ACQUIRER_URL", "RECONCILIATION_BUCKET", "WEBHOOK_SECRETS_KMS_KEY_ID"} <= set(env)
+
+
+def test_terraform_declares_the_same_resources_and_outputs(package: Package) -> None:
+    tf_dir = package.out / "terraform"
+    stack = json.loads((tf_dir / "stack.tf.json").read_text())
+    override = json.loads((tf_dir / "stack_override.tf.json").read_text())
+    sam = package.sam
+    for cfn_type, tf_type in SAME_RESOURCES.items():
+        assert len(_of_type(sam, cfn_type)) == len(stack["resource"].get(tf_type, {})), cfn_type
+    tf_outputs = set(stack["output"]) | set(package.terraform["output"])
+    assert tf_outputs <= set(sam["Outputs"])
+    assert set(sam["Outputs"]) - tf_outputs <= {"APIHandlerName", "APIHandlerArn"}
+    generated = package.terraform["resource"]
+    for rtype, blocks in override["resource"].items():  # an override of a missing block fails
+        assert set(blocks) <= set(generated[rtype]), rtype
+    assert "aws_lambda_invocation" in stack["resource"]
