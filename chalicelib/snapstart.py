@@ -26,30 +26,42 @@ from __future__ import annotations
 import importlib
 import logging
 import random
+import sys
 
 from chalicelib import db
 from chalicelib.adapters import redis_client
-from chalicelib.connectors import runner
 
 log = logging.getLogger(__name__)
 
-# Imported lazily on the request path (see db.py and redis_client.py); worth having in
-# the snapshot, where importing costs nothing at restore.
+# Imported lazily on the request path (see db.py, redis_client.py, api/pipeline.py and
+# the route modules); worth having in the snapshot, where importing costs nothing at restore.
 PRELOAD = (
     "psycopg",
     "psycopg.rows",
     "psycopg_pool",
     "redis",
     "chalicelib.settings",
+    "chalicelib.api.auth",
+    "chalicelib.api.idempotent",
+    "chalicelib.services.payments",
+    "chalicelib.services.refunds",
+    "chalicelib.services.webhooks",
     "chalicelib.queue.handler",
     "chalicelib.handlers.deliver_webhooks",
 )
 
 
 def preload_modules() -> None:
-    """Import what the first event would otherwise import (before the snapshot)."""
+    """Import what the first event would otherwise import, and build the validators of
+    every route's models (pydantic defers them to first use), before the snapshot."""
     for name in PRELOAD:
         importlib.import_module(name)
+    from chalicelib.api.endpoint import ROUTES
+
+    for route in ROUTES:
+        for model in (route.body, route.query, route.response):
+            if model is not None:
+                model.model_rebuild(force=True)
 
 
 def close_connections() -> None:
@@ -57,7 +69,11 @@ def close_connections() -> None:
     their event loop (before the snapshot)."""
     db.close_pool()
     redis_client.close_redis()
-    runner.stop()
+    # The runner (and asyncio under it) is imported by the first charge, never with the
+    # app: if no handler ran during the init, it holds nothing to close.
+    runner = sys.modules.get("chalicelib.connectors.runner")
+    if runner is not None:
+        runner.stop()
 
 
 def renew_after_restore() -> None:

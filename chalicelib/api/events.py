@@ -5,8 +5,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.endpoint import ApiResult, Call, endpoint
-from chalicelib.models.webhooks import EventList, EventWithDeliveries, ListEventsQuery, Redelivered
-from chalicelib.services import webhooks
 
 bp = Blueprint(__name__)
 
@@ -19,11 +17,14 @@ COMMON_ERRORS = (401, 429, 500, 503)
     "GET",
     summary="List events, newest first; filter by type",
     access="read",
-    query=ListEventsQuery,
-    response=EventList,
+    query="webhooks.ListEventsQuery",
+    response="webhooks.EventList",
     errors=(400, *COMMON_ERRORS),
 )
 def list_events(call: Call) -> ApiResult:
+    from chalicelib.models.webhooks import EventList
+    from chalicelib.services import webhooks
+
     data, has_more = webhooks.list_events(call.conn, call.merchant_id, call.query)
     return ApiResult(EventList(data=data, has_more=has_more))
 
@@ -34,10 +35,12 @@ def list_events(call: Call) -> ApiResult:
     "GET",
     summary="Retrieve an event with every delivery attempt, oldest first",
     access="read",
-    response=EventWithDeliveries,
+    response="webhooks.EventWithDeliveries",
     errors=(404, *COMMON_ERRORS),
 )
 def get_event(call: Call, event_id: str) -> ApiResult:
+    from chalicelib.services import webhooks
+
     return ApiResult(webhooks.get_event(call.conn, call.merchant_id, event_id))
 
 
@@ -48,9 +51,12 @@ def get_event(call: Call, event_id: str) -> ApiResult:
     summary="One new attempt for each endpoint whose delivery failed for good",
     access="write",
     status=202,
-    response=Redelivered,
+    response="webhooks.Redelivered",
     errors=(400, 404, 413, 415, *COMMON_ERRORS),
 )
 def redeliver_event(call: Call, event_id: str) -> ApiResult:
+    from chalicelib.models.webhooks import Redelivered
+    from chalicelib.services import webhooks
+
     count = webhooks.redeliver_event(call.uow, call.merchant_id, event_id)  # type: ignore[arg-type]
     return ApiResult(Redelivered(redelivered=count), 202)

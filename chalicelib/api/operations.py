@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.adapters import health
 from chalicelib.api.endpoint import ApiResult, Call, endpoint
-from chalicelib.models.common import ResponseModel
 
 bp = Blueprint(__name__)
-
-CheckState = Literal["ok", "unavailable"]
-
-
-class HealthChecks(ResponseModel):
-    postgres: CheckState
-    redis: CheckState
-
-
-class Health(ResponseModel):
-    status: Literal["ok", "unavailable"]
-    checks: HealthChecks
-
-
-class OpenApiDocument(ResponseModel):
-    model_config = {"extra": "allow"}
-    openapi: str
 
 
 @endpoint(
@@ -37,11 +19,13 @@ class OpenApiDocument(ResponseModel):
     "GET",
     summary="Health of the gateway and its dependencies",
     access="none",
-    response=Health,
+    response="operations.Health",
     auth=False,
     errors=(503,),
 )
 def get_health(call: Call) -> ApiResult:
+    from chalicelib.models.operations import Health, HealthChecks
+
     checks = health.check()
     ok = all(v == "ok" for v in checks.values())
     return ApiResult(
@@ -59,7 +43,7 @@ _document: str | None = None
     "GET",
     summary="This OpenAPI document",
     access="none",
-    response=OpenApiDocument,
+    response="operations.OpenApiDocument",
     auth=False,
 )
 def get_openapi(call: Call) -> ApiResult:

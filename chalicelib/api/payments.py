@@ -5,15 +5,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.endpoint import ApiResult, Call, endpoint
-from chalicelib.models.payments import (
-    CreatePaymentRequest,
-    ListPaymentsQuery,
-    Payment,
-    PaymentCreated,
-    PaymentHistory,
-    PaymentList,
-)
-from chalicelib.services import payments
 
 bp = Blueprint(__name__)
 
@@ -27,11 +18,13 @@ COMMON_ERRORS = (401, 429, 500, 503)
     summary="Create a payment",
     access="write",
     status=202,
-    body=CreatePaymentRequest,
-    response=PaymentCreated,
+    body="payments.CreatePaymentRequest",
+    response="payments.PaymentCreated",
     errors=(400, 409, 413, 415, *COMMON_ERRORS),
 )
 def create_payment(call: Call) -> ApiResult:
+    from chalicelib.services import payments
+
     payment = payments.create_payment(call.uow, call.merchant_id, call.body)  # type: ignore[arg-type]
     return ApiResult(payment, 202, {"Location": f"/api/v1/payments/{payment.id}"})
 
@@ -42,11 +35,14 @@ def create_payment(call: Call) -> ApiResult:
     "GET",
     summary="List payments, newest first",
     access="read",
-    query=ListPaymentsQuery,
-    response=PaymentList,
+    query="payments.ListPaymentsQuery",
+    response="payments.PaymentList",
     errors=(400, *COMMON_ERRORS),
 )
 def list_payments(call: Call) -> ApiResult:
+    from chalicelib.models.payments import PaymentList
+    from chalicelib.services import payments
+
     data, has_more = payments.list_payments(call.conn, call.merchant_id, call.query)
     return ApiResult(PaymentList(data=data, has_more=has_more))
 
@@ -57,10 +53,12 @@ def list_payments(call: Call) -> ApiResult:
     "GET",
     summary="Retrieve a payment",
     access="read",
-    response=Payment,
+    response="payments.Payment",
     errors=(404, *COMMON_ERRORS),
 )
 def get_payment(call: Call, payment_id: str) -> ApiResult:
+    from chalicelib.services import payments
+
     return ApiResult(payments.get_payment(call.conn, call.merchant_id, payment_id))
 
 
@@ -70,10 +68,12 @@ def get_payment(call: Call, payment_id: str) -> ApiResult:
     "POST",
     summary="Cancel a PENDING payment",
     access="write",
-    response=Payment,
+    response="payments.Payment",
     errors=(400, 404, 409, 413, 415, *COMMON_ERRORS),
 )
 def cancel_payment(call: Call, payment_id: str) -> ApiResult:
+    from chalicelib.services import payments
+
     return ApiResult(payments.cancel_payment(call.uow, call.merchant_id, payment_id))  # type: ignore[arg-type]
 
 
@@ -83,10 +83,13 @@ def cancel_payment(call: Call, payment_id: str) -> ApiResult:
     "GET",
     summary="Every status change of a payment, oldest first",
     access="read",
-    response=PaymentHistory,
+    response="payments.PaymentHistory",
     errors=(404, *COMMON_ERRORS),
 )
 def payment_history(call: Call, payment_id: str) -> ApiResult:
+    from chalicelib.models.payments import PaymentHistory
+    from chalicelib.services import payments
+
     return ApiResult(
         PaymentHistory(data=payments.payment_history(call.conn, call.merchant_id, payment_id))
     )

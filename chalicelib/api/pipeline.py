@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from chalice import Response
-from pydantic import BaseModel, ValidationError
 
 from chalicelib import db
-from chalicelib.api import auth, idempotent, request_json
+from chalicelib.api import request_json
 from chalicelib.errors import (
     BodyTooLargeError,
     GatewayError,
@@ -34,10 +33,11 @@ from chalicelib.errors import (
     UnsupportedMediaTypeError,
     error_body,
 )
-from chalicelib.models.common import raise_validation_error
-from chalicelib.services import idempotency
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chalicelib.api import idempotent
     from chalicelib.api.endpoint import ApiResult, RouteSpec, View
 
 log = logging.getLogger("gateway.http")
@@ -70,7 +70,10 @@ def handle(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
 
 
 def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str]) -> Response:
+    # Imported by the first request, not with the app (hashlib, hmac, dataclasses...).
+    from chalicelib.api import auth, idempotent
     from chalicelib.api.endpoint import Call
+    from chalicelib.services import idempotency
 
     unit = nullcontext(None) if spec.access == "none" else db.unit_of_work(spec.access == "write")
     with unit as uow:
@@ -116,10 +119,10 @@ def _query(spec: RouteSpec, request: Any) -> Any:
 
 
 def render(result: ApiResult) -> idempotent.Rendered:
-    if isinstance(result.body, BaseModel):
-        payload = result.body.model_dump_json().encode()
-    else:
+    if isinstance(result.body, dict):
         payload = json.dumps(result.body, separators=(",", ":")).encode()
+    else:  # a model (pydantic is imported on first use, never with the app)
+        payload = result.body.model_dump_json().encode()
     return result.status, payload, {**JSON_HEADERS, **result.headers}
 
 
@@ -142,6 +145,10 @@ def parse_json_body(request: Any, required_object: bool = True) -> Any:
 
 
 def validate(model: type[BaseModel], data: Any) -> BaseModel:
+    from pydantic import ValidationError
+
+    from chalicelib.models.common import raise_validation_error
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -183,7 +190,7 @@ def http_middleware(event: Any, get_response: Callable[[Any], Response]) -> Resp
     """Request id, one JSON log line, and the contract's error body for every failure."""
     started = time.perf_counter()
     context = getattr(event, "context", None) or {}
-    request_id = context.get("requestId") or f"req_{uuid.uuid4().hex}"
+    request_id = context.get("requestId") or f"req_{os.urandom(16).hex()}"
     _state.fields = {}
     try:
         response = get_response(event)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.endpoint import ApiResult, Call, endpoint
-from chalicelib.models.refunds import CreateRefundRequest, ListRefundsQuery, Refund, RefundList
-from chalicelib.services import refunds
 
 bp = Blueprint(__name__)
 
@@ -20,11 +18,13 @@ COMMON_ERRORS = (401, 429, 500, 503)
     summary="Refund a SUCCESS payment, in full (empty body) or in part",
     access="write",
     status=202,
-    body=CreateRefundRequest,
-    response=Refund,
+    body="refunds.CreateRefundRequest",
+    response="refunds.Refund",
     errors=(400, 404, 409, 413, 415, *COMMON_ERRORS),
 )
 def create_refund(call: Call, payment_id: str) -> ApiResult:
+    from chalicelib.services import refunds
+
     refund = refunds.create_refund(call.uow, call.merchant_id, payment_id, call.body)  # type: ignore[arg-type]
     return ApiResult(refund, 202, {"Location": f"/api/v1/refunds/{refund.id}"})
 
@@ -35,11 +35,14 @@ def create_refund(call: Call, payment_id: str) -> ApiResult:
     "GET",
     summary="List a payment's refunds, newest first",
     access="read",
-    query=ListRefundsQuery,
-    response=RefundList,
+    query="refunds.ListRefundsQuery",
+    response="refunds.RefundList",
     errors=(400, 404, *COMMON_ERRORS),
 )
 def list_refunds(call: Call, payment_id: str) -> ApiResult:
+    from chalicelib.models.refunds import RefundList
+    from chalicelib.services import refunds
+
     data, has_more = refunds.list_refunds(call.conn, call.merchant_id, payment_id, call.query)
     return ApiResult(RefundList(data=data, has_more=has_more))
 
@@ -50,8 +53,10 @@ def list_refunds(call: Call, payment_id: str) -> ApiResult:
     "GET",
     summary="Retrieve a refund",
     access="read",
-    response=Refund,
+    response="refunds.Refund",
     errors=(404, *COMMON_ERRORS),
 )
 def get_refund(call: Call, refund_id: str) -> ApiResult:
+    from chalicelib.services import refunds
+
     return ApiResult(refunds.get_refund(call.conn, call.merchant_id, refund_id))

@@ -5,14 +5,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.endpoint import ApiResult, Call, endpoint
-from chalicelib.models.webhooks import (
-    CreateWebhookEndpointRequest,
-    ListWebhookEndpointsQuery,
-    WebhookEndpointCreated,
-    WebhookEndpointDeleted,
-    WebhookEndpointList,
-)
-from chalicelib.services import webhooks
 
 bp = Blueprint(__name__)
 
@@ -26,11 +18,13 @@ COMMON_ERRORS = (401, 429, 500, 503)
     summary="Register a webhook endpoint (the only answer that shows its secret)",
     access="write",
     status=201,
-    body=CreateWebhookEndpointRequest,
-    response=WebhookEndpointCreated,
+    body="webhooks.CreateWebhookEndpointRequest",
+    response="webhooks.WebhookEndpointCreated",
     errors=(400, 413, 415, *COMMON_ERRORS),
 )
 def create_webhook_endpoint(call: Call) -> ApiResult:
+    from chalicelib.services import webhooks
+
     created = webhooks.create_endpoint(call.uow, call.merchant_id, call.body)  # type: ignore[arg-type]
     return ApiResult(created, 201)
 
@@ -41,11 +35,14 @@ def create_webhook_endpoint(call: Call) -> ApiResult:
     "GET",
     summary="List webhook endpoints, newest first (no secrets)",
     access="read",
-    query=ListWebhookEndpointsQuery,
-    response=WebhookEndpointList,
+    query="webhooks.ListWebhookEndpointsQuery",
+    response="webhooks.WebhookEndpointList",
     errors=(400, *COMMON_ERRORS),
 )
 def list_webhook_endpoints(call: Call) -> ApiResult:
+    from chalicelib.models.webhooks import WebhookEndpointList
+    from chalicelib.services import webhooks
+
     data, has_more = webhooks.list_endpoints(call.conn, call.merchant_id, call.query)
     return ApiResult(WebhookEndpointList(data=data, has_more=has_more))
 
@@ -56,8 +53,10 @@ def list_webhook_endpoints(call: Call) -> ApiResult:
     "DELETE",
     summary="Delete a webhook endpoint; nothing more is sent to it",
     access="write",
-    response=WebhookEndpointDeleted,
+    response="webhooks.WebhookEndpointDeleted",
     errors=(404, *COMMON_ERRORS),
 )
 def delete_webhook_endpoint(call: Call, endpoint_id: str) -> ApiResult:
+    from chalicelib.services import webhooks
+
     return ApiResult(webhooks.delete_endpoint(call.uow, call.merchant_id, endpoint_id))

@@ -12,7 +12,9 @@ BUDGET_MS = 300
 #: `python -c pass` on this machine when it is quiet (medians measured 17-26 ms).
 QUIET_FLOOR_MS = 25.0
 # Imported on first use only: boto3 outside prod never; the clients, the settings and
-# the batch service when a handler first needs them.
+# the batch service when a handler first needs them; pydantic, the models and the
+# services by the first request (routes name their models: chalicelib/api/endpoint.py);
+# asyncio by the first charge; dataclasses (it imports inspect) by the first request.
 LAZY = (
     "boto3",
     "botocore",
@@ -20,7 +22,14 @@ LAZY = (
     "psycopg_pool",
     "redis",
     "asyncio",
+    "pydantic",
+    "pydantic_core",
     "pydantic_settings",
+    "dataclasses",
+    "inspect",
+    "chalicelib.models.common",
+    "chalicelib.services.payments",
+    "chalicelib.connectors",
     "chalicelib.settings",
     "chalicelib.queue.handler",
 )

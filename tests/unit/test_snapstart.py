@@ -27,6 +27,10 @@ random.random()
 for func, args, kwargs in reversed(hooks.get_before_snapshot()):
     func(*args, **kwargs)
 assert db._pool is None and redis_client._client is None, "connections survived the snapshot"
+from chalicelib.api.endpoint import ROUTES
+deferred = [m.__name__ for r in ROUTES for m in (r.body, r.query, r.response)
+            if m is not None and not m.__pydantic_complete__]
+assert not deferred, f"validators left to the first request after restore: {deferred}"
 
 # A snapshot copies memory as it is; a fork runs random's at-fork reseed, so each
 # child first puts back the state the snapshot would have held.
