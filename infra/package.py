@@ -247,10 +247,14 @@ def package(stage: str, out: Path) -> dict[str, object]:
     figures: dict[str, object] = {"stage": stage, "region": region(), "arch": architecture}
     digest = migrations_digest()
     package_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest[:12]}"
+    bytecode: Bytecode | None = None
     with vendored_migrations():
         for pkg_format in ("cloudformation", "terraform"):
             built = run_chalice_package(stage, pkg_format, out / pkg_format)
-            figures["pyc_files"] = compile_bytecode(built.zip_path)
+            compiled_at = time.perf_counter()
+            bytecode = add_bytecode(built.zip_path, bytecode)
+            figures[f"{pkg_format}_bytecode_s"] = round(time.perf_counter() - compiled_at, 1)
+            figures["pyc_files"] = len(bytecode.files)
             figures |= check_zip(built.zip_path, architecture)
             figures[f"{pkg_format}_s"] = round(built.seconds, 1)
     complete_templates(out, digest, package_id)
@@ -284,8 +288,20 @@ def vendored_migrations() -> Iterator[None]:
         shutil.rmtree(VENDOR_DIR, ignore_errors=True)
 
 
-def compile_bytecode(zip_path: Path) -> int:
-    """Add `__pycache__/*.cpython-3XY.pyc` for every module of the zip; returns how many.
+@dataclass
+class Bytecode:
+    """The `.pyc` files compiled for one zip, and the sources (name -> CRC) they are of."""
+
+    sources: dict[str, int]
+    files: dict[str, bytes]
+
+
+def _sources(zf: zipfile.ZipFile) -> dict[str, int]:
+    return {i.filename: i.CRC for i in zf.infolist() if i.filename.endswith(".py")}
+
+
+def compile_bytecode(zip_path: Path) -> Bytecode:
+    """`__pycache__/*.cpython-3XY.pyc` for every module of the zip.
 
     Compiled by this interpreter, whose version Chalice gave the Lambda runtime, with
     unchecked-hash invalidation: the .pyc is used as it is (no stat of the source), which
@@ -294,7 +310,8 @@ def compile_bytecode(zip_path: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="zip-bytecode-") as tmp:
         tree = Path(tmp) / "task"
         with zipfile.ZipFile(zip_path) as zf:
-            infos = zf.infolist()
+            known = set(zf.namelist())
+            sources = _sources(zf)
             zf.extractall(tree)
         ok = compileall.compile_dir(
             tree,
@@ -306,25 +323,31 @@ def compile_bytecode(zip_path: Path) -> int:
         )
         if not ok:
             raise PackagingError(f"{zip_path}: a module of the zip does not compile")
-        known = {info.filename for info in infos}
-        added = sorted(
-            p.relative_to(tree).as_posix()
-            for p in tree.rglob("*.pyc")
-            if p.relative_to(tree).as_posix() not in known
-        )
-        rebuilt = zip_path.with_suffix(".tmp")
-        with (
-            zipfile.ZipFile(zip_path) as src,
-            zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as dst,
-        ):
-            for info in infos:
-                dst.writestr(info, src.read(info))
-            for name in added:
-                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                dst.writestr(info, (tree / name).read_bytes(), zipfile.ZIP_DEFLATED, 9)
-        rebuilt.replace(zip_path)
-    return len(added)
+        files = {
+            name: path.read_bytes()
+            for path in sorted(tree.rglob("*.pyc"))
+            if (name := path.relative_to(tree).as_posix()) not in known
+        }
+    return Bytecode(sources, files)
+
+
+def add_bytecode(zip_path: Path, reuse: Bytecode | None = None) -> Bytecode:
+    """Append the zip's bytecode to it; returns what was added.
+
+    Both `chalice package` runs build the same code, so the second zip takes the first
+    one's bytecode when its sources are the same (name and CRC of every `.py`), and
+    compiles only if they differ. The `.pyc` are appended: the entries Chalice wrote are
+    neither decompressed nor compressed again.
+    """
+    with zipfile.ZipFile(zip_path) as zf:
+        same = reuse is not None and _sources(zf) == reuse.sources
+    bytecode = reuse if same and reuse is not None else compile_bytecode(zip_path)
+    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in bytecode.files.items():
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data, zipfile.ZIP_DEFLATED)
+    return bytecode
 
 
 def complete_templates(out: Path, digest: str, package_id: str) -> None:

@@ -4,7 +4,8 @@ The zip is the very artifact `make package` builds for prod (x86_64, like this m
 so what runs here is what AWS gets. The child interpreter is isolated (`-I -S`: no
 site-packages, no PYTHON* variables); its path is the unpacked zip plus a directory
 holding only what the Lambda Python runtime provides (boto3, botocore and their
-dependencies). It serves API Gateway REST proxy events through `app.app` and runs
+dependencies, and `snapshot_restore_py`, through which the SnapStart hooks register).
+It serves API Gateway REST proxy events through `app.app` and runs
 `app.process_payments` with an EventBridge scheduled event, against the test stage's
 Postgres and Redis.
 """
@@ -27,6 +28,7 @@ from tests.packaging.conftest import ROOT, Package
 
 # What the python3.12 Lambda runtime has on its path besides the function's code.
 LAMBDA_RUNTIME_MODULES = (
+    "snapshot_restore_py",
     "boto3",
     "botocore",
     "s3transfer",
@@ -42,6 +44,14 @@ zip_dir, runtime_dir, api_key, order_id = sys.argv[1:5]
 sys.path[:0] = [zip_dir, runtime_dir]
 
 import app as handler_module  # what Lambda imports for handler "app.app"
+import snapshot_restore_py
+
+hooks = {
+    "before_snapshot": [f.__module__ + "." + f.__qualname__
+                        for f, _, _ in snapshot_restore_py.get_before_snapshot()],
+    "after_restore": [f.__module__ + "." + f.__qualname__
+                      for f, _, _ in snapshot_restore_py.get_after_restore()],
+}
 
 leaked = [p for p in sys.path if "site-packages" in p or p in ("", ".")]
 assert not leaked, leaked
@@ -112,7 +122,8 @@ runs = [handler_module.process_payments(scheduled, Context(30))]
 import chalice, psycopg, pydantic_core, redis
 origins = {m.__name__: m.__file__ for m in (chalice, psycopg, pydantic_core, redis, handler_module)}
 print("RESULT " + json.dumps({
-    "created": created, "got": got, "runs": runs, "origins": origins,
+    "created": created, "got": got, "runs": runs, "origins": origins, "hooks": hooks,
+    "hooks_origin": snapshot_restore_py.__file__,
     "psycopg_impl": psycopg.pq.__impl__,
     "boto3_loaded": "boto3" in sys.modules,
 }))
@@ -184,6 +195,15 @@ def test_the_zip_serves_http_and_processes_payments(
     for name, origin in result["origins"].items():
         assert origin.startswith(result["code_dir"]), f"{name} came from {origin}"
     assert result["psycopg_impl"] == "binary"
+    # The runtime's snapshot_restore_py (never the zip's: it has none) got the hooks.
+    assert result["hooks_origin"].startswith(str(Path(result["code_dir"]).parent / "runtime"))
+    assert result["hooks"] == {
+        "before_snapshot": [
+            "chalicelib.snapstart.close_connections",
+            "chalicelib.snapstart.preload_modules",
+        ],
+        "after_restore": ["chalicelib.snapstart.renew_after_restore"],
+    }
     assert not result["boto3_loaded"], "boto3 is for prod secrets only: keep it lazy"
 
     created = result["created"]
