@@ -194,6 +194,19 @@ def test_each_function_has_its_log_group_with_retention(deployed: Deployed) -> N
         assert group["retentionInDays"] == declared["RetentionInDays"] == 90
         assert group["logGroupName"].startswith(f"/aws/lambda/{deployed.name}-")
 
+    # Each function's role may write to its own group, and that group exists.
+    writers = 0
+    held = {
+        g["arn"] for g in logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    }
+    for role in deployed.of_type("AWS::IAM::Role"):
+        for policy in deployed.declared(role)["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if statement.get("Sid") == "WriteOwnLogs":
+                    assert statement["Resource"] in held, (role, statement["Resource"])
+                    writers += 1
+    assert writers == len(groups)
+
 
 def test_the_network_has_two_zones_endpoints_and_closed_security_groups(
     deployed: Deployed,
