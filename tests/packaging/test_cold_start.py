@@ -68,8 +68,8 @@ def test_heavy_modules_are_not_imported_with_the_app() -> None:
 
 #: `import app` from the zip over `import chalice` from the same zip, same rounds. The
 #: app needs Chalice; what it adds on top is our code and the standard library it uses.
-#: Measured here: 1.3 with the models deferred, 4.3 before (pydantic and every model at
-#: import). Both sides are measured in the same rounds, so load on the machine cancels.
+#: Measured here (medians, loaded machine): 0.9-1.3 with the models deferred, 4.3-6.4
+#: before (pydantic and every model at import).
 MAX_RATIO_TO_CHALICE = 2.0
 
 
@@ -77,4 +77,5 @@ def test_the_zip_imports_the_app_close_to_chalice_alone(package: Package) -> Non
     """Lambda's import (read-only zip, its bytecode, PYTHONDONTWRITEBYTECODE) costs at
     most twice Chalice's own import: pydantic and the models wait for the first request."""
     figure = measure_zip_cold_start_ms(package.zip_path, runs=5)
-    assert figure["ratio"] <= MAX_RATIO_TO_CHALICE, figure
+    # Bests, not medians: load only adds time, and hits two interleaved series unevenly.
+    assert figure["best_ms"] <= MAX_RATIO_TO_CHALICE * figure["chalice_best_ms"], figure
