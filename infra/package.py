@@ -282,7 +282,9 @@ def vendored_migrations() -> Iterator[None]:
         target.mkdir(parents=True)
         for name in ("__init__.py", "migrate.py"):
             shutil.copyfile(ROOT / "infra" / name, target / name)
-        shutil.copytree(ROOT / "infra" / "migrations", target / "migrations")
+        (target / "migrations").mkdir()
+        for sql in sorted((ROOT / "infra" / "migrations").glob("*.sql")):  # not the README
+            shutil.copyfile(sql, target / "migrations" / sql.name)
         yield
     finally:
         shutil.rmtree(VENDOR_DIR, ignore_errors=True)
