@@ -12,7 +12,7 @@ import threading
 from typing import Literal
 from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Stage = Literal["local", "test", "prod"]
@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # merchants that name none; `name=url` pairs for the HTTP acquirer connectors.
     connectors: list[str] = Field(default=["simulator"], min_length=1, max_length=2)
     acquirer_urls: dict[str, str] = Field(default={})
+    # The stack's own acquirer process (`infra/acquirer`), callable as connector "acquirer".
+    acquirer_url: str | None = None
     connector_deadline_s: float = Field(default=5.0, gt=0)
     # Inquiries into unknown outcomes: first one after this delay, then exponential
     # backoff up to the cap; flagged for the operator after `inquiry_flag_after_s`.
@@ -96,6 +98,12 @@ class Settings(BaseSettings):
     scheduler_interval_s: float | None = Field(default=None, gt=0)
 
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _stack_acquirer(self) -> Settings:
+        if self.acquirer_url and "acquirer" not in self.acquirer_urls:
+            self.acquirer_urls = {**self.acquirer_urls, "acquirer": self.acquirer_url}
+        return self
 
     def resolved_database_url(self) -> str:
         """The Postgres URL, from the environment or (prod) from Secrets Manager."""

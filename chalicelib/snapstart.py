@@ -29,7 +29,6 @@ import random
 
 from chalicelib import db
 from chalicelib.adapters import redis_client
-from chalicelib.connectors import runner
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ def close_connections() -> None:
     their event loop (before the snapshot)."""
     db.close_pool()
     redis_client.close_redis()
+    from chalicelib.connectors import runner  # lazy: asyncio stays off the app's import path
+
     runner.stop()
 
 

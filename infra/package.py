@@ -278,7 +278,11 @@ def vendored_migrations() -> Iterator[None]:
         target.mkdir(parents=True)
         for name in ("__init__.py", "migrate.py"):
             shutil.copyfile(ROOT / "infra" / name, target / name)
-        shutil.copytree(ROOT / "infra" / "migrations", target / "migrations")
+        shutil.copytree(
+            ROOT / "infra" / "migrations",
+            target / "migrations",
+            ignore=lambda _dir, names: [n for n in names if not n.endswith(".sql")],
+        )
         yield
     finally:
         shutil.rmtree(VENDOR_DIR, ignore_errors=True)

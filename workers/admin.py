@@ -4,6 +4,7 @@
   python -m workers.admin queue-stats
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
+  python -m workers.admin set-connectors --merchant MERCHANT_ID --connectors PRIMARY[,SECONDARY]
 Each prints JSON.
 """
 
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     dlq_list.add_argument("--count", type=int, default=100)
     dlq_replay = sub.add_parser("dlq-replay", help="put dead letters back on their stream")
     dlq_replay.add_argument("--id", action="append", dest="ids")
+    route = sub.add_parser("set-connectors", help="a merchant's connectors, primary first")
+    route.add_argument("--merchant", required=True)
+    route.add_argument("--connectors", required=True, help="comma separated, primary first")
     args = parser.parse_args(argv)
 
     stack_env.load()  # the running stack's settings when the environment has none
@@ -52,6 +56,18 @@ def main(argv: list[str] | None = None) -> int:
         with db.unit_of_work() as uow:
             replayed = operations.replay_dead_letters(uow, args.ids)
         print(json.dumps(replayed))
+    elif args.command == "set-connectors":
+        from chalicelib.connectors import routing
+        from chalicelib.errors import GatewayError
+
+        names = [n.strip() for n in args.connectors.split(",") if n.strip()]
+        try:
+            with db.unit_of_work() as uow:
+                routing.set_merchant_connectors(uow.conn, args.merchant, names)
+        except GatewayError as exc:
+            print(json.dumps({"error": str(exc)}), file=sys.stderr)
+            return 2
+        print(json.dumps({"merchant_id": args.merchant, "connectors": names}))
     return 0
 
 

@@ -34,6 +34,18 @@ def get_connector(name: str = SIMULATOR) -> Connector:
         return _connectors[name]
 
 
+def register(name: str, connector: Connector) -> None:
+    """Make `connector` the one of that name in this process (tests, benchmarks, and
+    deployments that build connectors in code rather than from settings)."""
+    with _lock:
+        _connectors[name] = connector
+
+
+def registered() -> list[str]:
+    """The names of the connectors built or registered in this process."""
+    return list(_connectors)
+
+
 def _build(name: str) -> Connector:
     if name == SIMULATOR:
         from chalicelib.connectors.simulator import SimulatorConnector
