@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     processor_latency_ms: float = Field(default=0.0, ge=0)
     processor_failure_rate: float = Field(default=0.0, ge=0, le=1)
 
+    # The HTTP acquirer (infra/acquirer locally): its URL, the whole-call deadline of one
+    # call, calls of a batch in flight at once, and the settlement report's deadline.
+    acquirer_url: str | None = None
+    acquirer_deadline_s: float = Field(default=10.0, gt=0)
+    acquirer_concurrency: int = Field(default=1024, ge=1, le=10_000)
+    acquirer_report_deadline_s: float = Field(default=60.0, gt=0)
+    # Reconciliation reports go to this S3 bucket (the emulator's locally).
+    reconciliation_bucket: str = "gateway-reconciliation"
+
     # Rate limits per API key (token bucket).
     rate_limit_enabled: bool = True
     rate_limit_per_s: float = Field(default=100.0, gt=0)

@@ -4,6 +4,7 @@
   python -m workers.admin queue-stats
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
+  python -m workers.admin reconcile [--date YYYY-MM-DD] [--merchant MERCHANT_ID]
 Each prints JSON.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, date, datetime
 
 from workers.stage import load_stage
 
@@ -26,6 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     dlq_list.add_argument("--count", type=int, default=100)
     dlq_replay = sub.add_parser("dlq-replay", help="put dead letters back on their stream")
     dlq_replay.add_argument("--id", action="append", dest="ids")
+    reconcile = sub.add_parser(
+        "reconcile", help="compare the acquirer's settlement of a day with our records"
+    )
+    reconcile.add_argument(
+        "--date", type=_day, default=None, help="YYYY-MM-DD (UTC); default today"
+    )
+    reconcile.add_argument("--merchant", default=None, help="only this merchant's records")
+    reconcile.add_argument("--connector", default="acquirer")
     args = parser.parse_args(argv)
 
     load_stage()
@@ -47,7 +57,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"dead_letters": stream.list_dead_letters(args.count)}))
     elif args.command == "dlq-replay":
         print(json.dumps(batch.replay_dead_letters(args.ids)))
+    elif args.command == "reconcile":
+        from chalicelib.services.reconciliation_job import run_reconciliation
+
+        day = args.date or datetime.now(UTC).date()
+        print(json.dumps(run_reconciliation(day, args.connector, args.merchant)))
     return 0
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("dates are YYYY-MM-DD") from None
 
 
 if __name__ == "__main__":
