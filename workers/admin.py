@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, date, datetime
 
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument("--connector", default="acquirer")
     args = parser.parse_args(argv)
 
+    os.environ.setdefault("LOG_STREAM", "stderr")  # stdout carries only the JSON answer
     load_stage()
     from chalicelib import db
     from chalicelib.queue import stream
