@@ -45,6 +45,11 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _bodies(count: int) -> list[tuple[str, bytes]]:
     tag = uuid.uuid4().hex[:10]
     out = []
@@ -104,11 +109,18 @@ def _through_connector(url: str, count: int, concurrency: int) -> dict[str, Any]
 
 
 def _side(args: argparse.Namespace) -> None:
+    import aiohttp  # noqa: F401  (imports before the CPU baseline: count the calls only)
+
+    if args.side == "connector":
+        import chalicelib.connectors.acquirer  # noqa: F401
+    cpu = _cpu_s()
     if args.side == "direct":
         result = asyncio.run(_direct(args.url, args.count, args.concurrency))
     else:
         result = _through_connector(args.url, args.count, args.concurrency)
-    print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb()}), flush=True)
+    # CPU per call of the client process: its own cost, whatever else the machine runs.
+    cpu_us = round((_cpu_s() - cpu) / args.count * 1e6)
+    print(json.dumps({**result, "cpu_us_per_call": cpu_us, "peak_rss_mb": _peak_rss_mb()}))
 
 
 def _run_side(side: str, url: str, count: int, concurrency: int) -> dict[str, Any]:
@@ -136,7 +148,13 @@ def _acquirer_peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def measure(count: int = 10_000, concurrency: int | None = None) -> list[dict[str, Any]]:
+def _mean(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {k: round(sum(r[k] for r in runs) / len(runs), 1) for k in runs[0]}
+
+
+def measure(
+    count: int = 10_000, concurrency: int | None = None, rounds: int = 2
+) -> list[dict[str, Any]]:
     """One figure per latency, each with its floor, from a dedicated acquirer process."""
     concurrency = concurrency or int(os.environ.get("ACQUIRER_CONCURRENCY", "1024"))
     figures = []
@@ -152,8 +170,12 @@ def measure(count: int = 10_000, concurrency: int | None = None) -> list[dict[st
             try:
                 _wait_healthy(url)
                 httpx.put(url + "/admin/faults", json={"latency": latency}).raise_for_status()
-                floor = _run_side("direct", url, count, concurrency)
-                value = _run_side("connector", url, count, concurrency)
+                # Two rounds in alternating order (floor, connector, connector, floor), so
+                # a drift of the machine's load weighs on both sides alike.
+                sides: dict[str, list[dict[str, Any]]] = {"direct": [], "connector": []}
+                for side in ("direct", "connector", "connector", "direct")[: 2 * rounds]:
+                    sides[side].append(_run_side(side, url, count, concurrency))
+                floor, value = _mean(sides["direct"]), _mean(sides["connector"])
                 acquirer_rss = _acquirer_peak_rss_mb(server.pid)
             finally:
                 server.terminate()
@@ -161,10 +183,13 @@ def measure(count: int = 10_000, concurrency: int | None = None) -> list[dict[st
         figures.append(
             {
                 "name": f"acquirer_connector_latency_{latency_ms}ms",
-                "value": value["calls_per_s"],
+                "value": round(value["calls_per_s"]),
                 "unit": "calls/s",
-                "floor": floor["calls_per_s"],
+                "floor": round(floor["calls_per_s"]),
                 "ratio": round(value["calls_per_s"] / floor["calls_per_s"], 2),
+                "rounds": rounds,
+                "cpu_us_per_call": value["cpu_us_per_call"],
+                "floor_cpu_us_per_call": floor["cpu_us_per_call"],
                 "calls": count,
                 "concurrency": concurrency,
                 "latency": latency or {"median_ms": 0, "p99_ms": 0},
