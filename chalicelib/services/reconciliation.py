@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.connectors.acquirer.wire import SettlementLine
-from chalicelib.db import Connection
 from chalicelib.repository import reconciliation as repo
+
+if TYPE_CHECKING:  # the wire module imports aiohttp: keep it off the cold start
+    from chalicelib.connectors.acquirer.wire import SettlementLine
+    from chalicelib.db import Connection
 
 SECTIONS = ("matched", "charged_not_success", "success_not_charged", "amount_mismatches")
 

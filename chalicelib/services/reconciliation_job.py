@@ -16,7 +16,6 @@ from chalicelib import db
 from chalicelib.adapters import s3_reports
 from chalicelib.clock import isoformat, utcnow
 from chalicelib.connectors import get_connector_by_name, runner
-from chalicelib.connectors.acquirer import AcquirerConnector
 from chalicelib.services import reconciliation
 
 log = logging.getLogger(__name__)
@@ -26,6 +25,8 @@ def run_reconciliation(
     day: date, connector_name: str = "acquirer", merchant_id: str | None = None
 ) -> dict[str, Any]:
     """Reconcile `day` for one HTTP connector; returns the summary and where the report is."""
+    from chalicelib.connectors.acquirer import AcquirerConnector  # lazy: aiohttp
+
     connector = get_connector_by_name(connector_name)
     if not isinstance(connector, AcquirerConnector):
         raise ValueError(f"connector {connector_name!r} has no settlement report")
