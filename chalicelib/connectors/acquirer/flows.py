@@ -124,12 +124,32 @@ class AcquirerConnector(Connector):
         path = f"/v1/refunds/{_quote(idempotency_key)}"
         return await runner.call_on_loop(lambda: self._inquiry(path))
 
-    # A batch hops onto the runner's loop once, then its calls overlap there.
+    # A batch hops onto the runner's loop once, then its calls overlap there (straight to
+    # the exchange: no per-call hop, which is most of the connector's cost per call).
     async def authorize_many(self, requests: list[ChargeRequest]) -> list[AttemptResult]:
-        return await self._batch(super().authorize_many(requests))
+        calls = [
+            ("/v1/authorizations", r.idempotency_key, wire.AuthorizeWire.of(r)) for r in requests
+        ]
+        return await self._batch(self._money_calls(calls))
 
     async def refund_many(self, requests: list[RefundRequest]) -> list[AttemptResult]:
-        return await self._batch(super().refund_many(requests))
+        calls = [("/v1/refunds", r.idempotency_key, wire.RefundWire.of(r)) for r in requests]
+        return await self._batch(self._money_calls(calls))
+
+    async def _money_calls(
+        self, calls: list[tuple[str, str, wire.AuthorizeWire | wire.RefundWire]]
+    ) -> list[AttemptResult]:
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(path: str, key: str, body: bytes) -> AttemptResult:
+            async with limit:
+                return await self._money_call(path, key, body)
+
+        return list(
+            await asyncio.gather(
+                *(one(path, key, model.model_dump_json().encode()) for path, key, model in calls)
+            )
+        )
 
     async def retrieve_payments(self, keys: list[str]) -> list[InquiryResult]:
         return await self._batch(super().retrieve_payments(keys))
