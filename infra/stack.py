@@ -421,9 +421,9 @@ def up() -> Stack:
 
     pg_base = f"postgresql://{PG_USER}@{HOST}:{PG_PORT}"
     stack = Stack(pg_base, f"redis://{HOST}:{REDIS_PORT}", f"http://{HOST}:{AWS_PORT}")
-    answering = all(
-        port_open(HOST, port) for port in (PG_PORT, REDIS_PORT, AWS_PORT, ACQUIRER_PORT)
-    )
+    # (The acquirer is not part of this check: when the three answer, the local path
+    # below starts it if it is not running, as it does the others.)
+    answering = all(port_open(HOST, port) for port in (PG_PORT, REDIS_PORT, AWS_PORT))
     if not answering and _docker_engine():
         # (When all three ports already answer, e.g. an earlier `make stack-up` or
         # `docker compose up`, they are used as they are, like the local path does:
