@@ -54,6 +54,17 @@ def prune_idempotency_keys(event):  # type: ignore[no-untyped-def]
     return prune_idempotency_keys.prune(event.context)
 
 
+@app.schedule(
+    Rate(1, unit=Rate.DAYS),
+    name="reconcile_settlements",
+    description="Compare yesterday's acquirer settlement with our records; report to S3",
+)
+def reconcile_settlements(event):  # type: ignore[no-untyped-def]
+    from chalicelib.handlers import reconcile_settlements
+
+    return reconcile_settlements.reconcile_settlements(event.context)
+
+
 @app.lambda_function(name="migrate_database")
 def migrate_database(event, context):  # type: ignore[no-untyped-def]
     """Apply the migrations; invoked by the deploy (CloudFormation or Terraform)."""

@@ -64,7 +64,13 @@ class Settings(BaseSettings):
     acquirer_urls: dict[str, str] = Field(default={})
     # The stack's own acquirer process (`infra/acquirer`), callable as connector "acquirer".
     acquirer_url: str | None = None
-    connector_deadline_s: float = Field(default=5.0, gt=0)
+    # Every HTTP acquirer call: its whole-call deadline, calls of a batch in flight at
+    # once, and the settlement report's deadline.
+    acquirer_deadline_s: float = Field(default=10.0, gt=0)
+    acquirer_concurrency: int = Field(default=1024, ge=1, le=10_000)
+    acquirer_report_deadline_s: float = Field(default=60.0, gt=0)
+    # Reconciliation reports go to this S3 bucket (the emulator's locally).
+    reconciliation_bucket: str = "gateway-reconciliation"
     # Inquiries into unknown outcomes: first one after this delay, then exponential
     # backoff up to the cap; flagged for the operator after `inquiry_flag_after_s`.
     inquiry_first_delay_s: float = Field(default=2.0, ge=0)

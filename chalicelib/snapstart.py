@@ -58,7 +58,7 @@ def close_connections() -> None:
     redis_client.close_redis()
     from chalicelib.connectors import runner  # lazy: asyncio stays off the app's import path
 
-    runner.stop()
+    runner.shutdown()
 
 
 def renew_after_restore() -> None:

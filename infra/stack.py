@@ -36,6 +36,7 @@ STACK_DIR = ROOT / ".stack"
 PG_PORT = int(os.environ.get("GATEWAY_PG_PORT", "54329"))
 REDIS_PORT = int(os.environ.get("GATEWAY_REDIS_PORT", "63799"))
 AWS_PORT = int(os.environ.get("GATEWAY_AWS_PORT", "4566"))
+ACQUIRER_PORT = int(os.environ.get("GATEWAY_ACQUIRER_PORT", "18090"))
 HOST = "127.0.0.1"
 PG_USER = "gateway"
 DATABASES = ("gateway", "gateway_test")
@@ -81,6 +82,7 @@ class Stack:
     aws_endpoint_url: str
     started: list[str] = field(default_factory=list)
     mode: str = "local"
+    acquirer_url: str = f"http://{HOST}:{ACQUIRER_PORT}"
 
     def env(self, database: str, redis_db: int) -> dict[str, str]:
         return {
@@ -90,6 +92,7 @@ class Stack:
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            "ACQUIRER_URL": self.acquirer_url,
         }
 
 
@@ -310,6 +313,70 @@ def stop_aws_emulator() -> None:
     _kill_pidfile(STACK_DIR / "moto" / "moto.pid", "the AWS emulator")
 
 
+# --------------------------------------------------------------------------- acquirer
+def start_acquirer() -> bool:
+    """The acquirer service (infra/acquirer) on ACQUIRER_PORT; its books in .stack/acquirer."""
+    if port_open(HOST, ACQUIRER_PORT):
+        return False
+    data = STACK_DIR / "acquirer"
+    data.mkdir(parents=True, exist_ok=True)
+    log(f"starting the acquirer on {HOST}:{ACQUIRER_PORT}")
+    with open(data / "acquirer.log", "ab") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "infra.acquirer",
+                "--host",
+                HOST,
+                "--port",
+                str(ACQUIRER_PORT),
+                "--data-dir",
+                str(data),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    (data / "acquirer.pid").write_text(str(proc.pid))
+    wait_for_port(HOST, ACQUIRER_PORT, "The acquirer")
+    return True
+
+
+def stop_acquirer() -> None:
+    _kill_pidfile(STACK_DIR / "acquirer" / "acquirer.pid", "the acquirer")
+
+
+def _given_acquirer(stack: Stack) -> None:
+    """ACQUIRER_URL given and reachable: use it; else start the local acquirer."""
+    given = os.environ.get("ACQUIRER_URL")
+    if given and url_reachable(given):
+        stack.acquirer_url = given
+        return
+    STACK_DIR.mkdir(exist_ok=True)
+    if start_acquirer():
+        stack.started.append("acquirer")
+
+
+def create_reconciliation_bucket(env: dict[str, str]) -> None:
+    """The S3 bucket reconciliation reports go to (RECONCILIATION_BUCKET)."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    bucket = env.get("RECONCILIATION_BUCKET", "gateway-reconciliation")
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        pass
+
+
 def _kill_pidfile(pidfile: Path, what: str) -> None:
     try:
         pid = int(pidfile.read_text().strip())
@@ -350,16 +417,20 @@ def up() -> Stack:
     if all(given) and all(url_reachable(u) for u in given):  # type: ignore[arg-type]
         log("using the services given by DATABASE_URL, REDIS_URL and AWS_ENDPOINT_URL")
         db, rd, aws = given
-        return Stack(db.rsplit("/", 1)[0], rd.rsplit("/", 1)[0], aws, mode="given")  # type: ignore[union-attr]
+        stack = Stack(db.rsplit("/", 1)[0], rd.rsplit("/", 1)[0], aws, mode="given")  # type: ignore[union-attr]
+        _given_acquirer(stack)
+        return stack
 
     pg_base = f"postgresql://{PG_USER}@{HOST}:{PG_PORT}"
     stack = Stack(pg_base, f"redis://{HOST}:{REDIS_PORT}", f"http://{HOST}:{AWS_PORT}")
+    # (The acquirer is not part of this check: when the three answer, the local path
+    # below starts it if it is not running, as it does the others.)
     answering = all(port_open(HOST, port) for port in (PG_PORT, REDIS_PORT, AWS_PORT))
     if not answering and _docker_engine():
         # (When all three ports already answer, e.g. an earlier `make stack-up` or
         # `docker compose up`, they are used as they are, like the local path does:
         # `docker compose up` would fail to publish ports that are taken.)
-        log("Docker engine found: docker compose up postgres redis localstack")
+        log("Docker engine found: docker compose up postgres redis localstack acquirer")
         run(
             [
                 "docker",
@@ -372,6 +443,7 @@ def up() -> Stack:
                 "postgres",
                 "redis",
                 "localstack",
+                "acquirer",
             ]
         )
         stack.mode = "docker"
@@ -387,14 +459,21 @@ def up() -> Stack:
         stack.started.append("redis")
     if start_aws_emulator():
         stack.started.append("aws")
+    if start_acquirer():
+        stack.started.append("acquirer")
     create_databases(pg_base)
     return stack
 
 
 def down(services: list[str] | None = None) -> None:
     """Stop local services (all of them, or the named ones)."""
-    services = services or ["aws", "redis", "postgres"]
-    stoppers = {"aws": stop_aws_emulator, "redis": stop_redis, "postgres": stop_postgres}
+    services = services or ["acquirer", "aws", "redis", "postgres"]
+    stoppers = {
+        "acquirer": stop_acquirer,
+        "aws": stop_aws_emulator,
+        "redis": stop_redis,
+        "postgres": stop_postgres,
+    }
     for name in services:
         stoppers[name]()
 
@@ -418,6 +497,7 @@ def bootstrap_emulator(env: dict[str, str]) -> None:
             client.create_secret(Name=name, SecretString=value)
         except client.exceptions.ResourceExistsException:
             client.put_secret_value(SecretId=name, SecretString=value)
+    create_reconciliation_bucket(env)
 
 
 def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:

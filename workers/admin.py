@@ -5,6 +5,7 @@
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
   python -m workers.admin set-connectors --merchant MERCHANT_ID --connectors PRIMARY[,SECONDARY]
+  python -m workers.admin reconcile [--date YYYY-MM-DD] [--merchant MERCHANT_ID]
 Each prints JSON.
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from datetime import UTC, date, datetime
 
 from infra import stack_env
 from workers.stage import load_stage
@@ -31,9 +34,19 @@ def main(argv: list[str] | None = None) -> int:
     route = sub.add_parser("set-connectors", help="a merchant's connectors, primary first")
     route.add_argument("--merchant", required=True)
     route.add_argument("--connectors", required=True, help="comma separated, primary first")
+    reconcile = sub.add_parser(
+        "reconcile", help="compare the acquirer's settlement of a day with our records"
+    )
+    reconcile.add_argument(
+        "--date", type=_day, default=None, help="YYYY-MM-DD (UTC); default today"
+    )
+    reconcile.add_argument("--merchant", default=None, help="only this merchant's records")
+    reconcile.add_argument("--connector", default="acquirer")
     args = parser.parse_args(argv)
 
     stack_env.load()  # the running stack's settings when the environment has none
+
+    os.environ.setdefault("LOG_STREAM", "stderr")  # stdout carries only the JSON answer
     load_stage()
     from chalicelib import db
     from chalicelib.queue import operations
@@ -68,7 +81,19 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": str(exc)}), file=sys.stderr)
             return 2
         print(json.dumps({"merchant_id": args.merchant, "connectors": names}))
+    elif args.command == "reconcile":
+        from chalicelib.handlers.reconcile_settlements import run_reconciliation
+
+        day = args.date or datetime.now(UTC).date()
+        print(json.dumps(run_reconciliation(day, args.connector, args.merchant)))
     return 0
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("dates are YYYY-MM-DD") from None
 
 
 if __name__ == "__main__":

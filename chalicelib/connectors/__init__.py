@@ -57,9 +57,15 @@ def _build(name: str) -> Connector:
     url = cfg.acquirer_urls.get(name)
     if not url:
         raise UnknownConnectorError(f"connector {name!r} has no URL in ACQUIRER_URLS")
-    from chalicelib.connectors.acquirer.flows import AcquirerConnector
+    from chalicelib.connectors.acquirer import AcquirerConnector
 
-    return AcquirerConnector(name=name, base_url=url, deadline_s=cfg.connector_deadline_s)
+    return AcquirerConnector(
+        url,
+        name=name,
+        deadline_s=cfg.acquirer_deadline_s,
+        concurrency=cfg.acquirer_concurrency,
+        report_deadline_s=cfg.acquirer_report_deadline_s,
+    )
 
 
 def run[T](coro: Coroutine[Any, Any, T]) -> T:

@@ -29,7 +29,7 @@ from infra.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-SERVICES = {"postgres", "redis", "localstack", "migrate", "api", "scheduler"}
+SERVICES = {"postgres", "redis", "localstack", "acquirer", "migrate", "api", "scheduler"}
 ONE_SHOT = {"migrate"}
 GATEWAY_SERVICES = ("migrate", "api", "scheduler")
 
@@ -191,6 +191,7 @@ def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) ->
     assert "/_localstack/health" in tests["localstack"]
     assert "http://127.0.0.1:8000/health" in tests["api"]
     assert "workers.scheduler --check-heartbeat" in tests["scheduler"]
+    assert "http://127.0.0.1:18090/health" in tests["acquirer"]
 
 
 def test_start_order(config: dict[str, Any]) -> None:
@@ -252,7 +253,9 @@ def test_ports_are_the_non_docker_paths(config: dict[str, Any]) -> None:
     assert _published(svc["redis"]) == {("63799", 6379)}
     assert _published(svc["localstack"]) == {("4566", 4566)}
     assert _published(svc["api"]) == {("8000", 8000)}  # ${PORT:-8000}
-    assert svc["localstack"]["environment"]["SERVICES"] == "secretsmanager,events,logs"
+    assert svc["localstack"]["environment"]["SERVICES"] == "secretsmanager,events,logs,s3"
+    assert _published(svc["acquirer"]) == {("18090", 18090)}
+    assert _mounts(svc["acquirer"])["/data"] == "acquirer-data"
     pg = svc["postgres"]
     assert pg["environment"]["POSTGRES_USER"] == "gateway"
     mounts = _mounts(pg)

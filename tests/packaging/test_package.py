@@ -154,6 +154,7 @@ def test_zip_holds_app_chalicelib_and_runtime_wheels_only(package: Package) -> N
         pyc = f"{head + '/' if head else ''}__pycache__/{tail[:-3]}.cpython-312.pyc"
         assert source in sources and pyc in compiled, source
     assert not any(n.startswith(("pytest", "moto", "httpx", "cfnlint")) for n in top)
+    assert "aiohttp" in top  # the HTTP acquirer connector's client
     assert package.zip_path.stat().st_size < packaging.MAX_ZIP_BYTES
     assert "Could not install dependencies" not in package.stderr
 
