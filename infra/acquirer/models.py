@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
-# API.md's test-mode table: the same cards and VPAs behave the same at the acquirer.
+# docs/api.md's test-mode table: the same cards and VPAs behave the same at the acquirer.
 DECLINE_MESSAGES = {
     "payment_declined": "Payment declined by the payer's bank",
     "card_declined": "The card was declined",

@@ -37,7 +37,7 @@ def acquirer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Acquir
     process = AcquirerProcess(tmp_path)
     process.start()
     monkeypatch.setenv("ACQUIRER_URL", process.url)
-    monkeypatch.setattr(connectors, "_by_name", {})
+    monkeypatch.setattr(connectors, "_connectors", {})
     settings.reset_settings()
     yield process
     process.stop()
