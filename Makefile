@@ -34,14 +34,14 @@ run: venv
 	$(PY) -m infra.stack run --database gateway --redis-db 0 -- $(PY) -m workers.run
 
 test: venv
-	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) -- \
+	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) --no-durability -- \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 
 bench: venv
-	$(PY) -m infra.stack run --database gateway_bench --redis-db 2 -- $(PY) -m bench
+	$(PY) -m infra.stack run --database gateway_bench --redis-db 2 --no-durability -- $(PY) -m bench
 
 package: venv
 	$(PY) -m infra.package
