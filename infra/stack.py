@@ -131,7 +131,9 @@ def _pg_data_dir() -> Path:
         if probe.returncode != 0:
             # The postgres user cannot reach the project (e.g. under /root): keep the
             # data in /var/tmp and leave a symlink under .stack/ so it is still found.
-            target = Path("/var/tmp") / f"gateway-postgres-{abs(hash(str(ROOT))) % 10**8}"
+            # (bandit B108: a developer's machine; made once, then found through the link)
+            var_tmp = Path("/var/tmp")  # nosec B108
+            target = var_tmp / f"gateway-postgres-{abs(hash(str(ROOT))) % 10**8}"
             target.mkdir(parents=True, exist_ok=True)
             link.symlink_to(target)
             return target
