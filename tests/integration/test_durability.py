@@ -55,12 +55,19 @@ def _run_stack(database: str, *flags: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(not BIN_AVAILABLE, reason="needs the embedded stack's PostgreSQL binaries")
 def test_make_runs_stack_is_durable_and_only_test_stacks_say_they_are_not() -> None:
-    durable = _run_stack(f"gateway_durable_{uuid.uuid4().hex[:8]}")
+    names = [f"gateway_durable_{uuid.uuid4().hex[:8]}", f"gateway_fast_{uuid.uuid4().hex[:8]}"]
+    try:
+        durable = _run_stack(names[0])
+        fast = _run_stack(names[1], "--no-durability")
+    finally:
+        base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert "fsync on" in durable.stdout and "synchronous_commit on" in durable.stdout
     assert "durable: database" in durable.stderr
     assert "durability OFF" not in durable.stderr
 
-    fast = _run_stack(f"gateway_fast_{uuid.uuid4().hex[:8]}", "--no-durability")
     assert "fsync on" in fast.stdout  # per server: kept on for make run's sake
     assert "synchronous_commit off" in fast.stdout
     assert "durability OFF for database gateway_fast_" in fast.stderr
