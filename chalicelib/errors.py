@@ -103,6 +103,42 @@ class ConflictError(GatewayError):
     code = "conflict"
 
 
+class RequestTimeoutError(GatewayError):
+    """408: the request head or body did not arrive in time (local server)."""
+
+    status = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+
+
+class LengthRequiredError(GatewayError):
+    """411: a body without Content-Length (chunked) is refused by the local server."""
+
+    status = 411
+    type = "invalid_request_error"
+    code = "length_required"
+
+
+class UriTooLongError(GatewayError):
+    status = 414
+    type = "invalid_request_error"
+    code = "uri_too_long"
+
+
+class HeaderFieldsTooLargeError(GatewayError):
+    """431: too many header fields, or too many bytes of them."""
+
+    status = 431
+    type = "invalid_request_error"
+    code = "header_fields_too_large"
+
+
+class HttpVersionNotSupportedError(GatewayError):
+    status = 505
+    type = "invalid_request_error"
+    code = "http_version_not_supported"
+
+
 class BodyTooLargeError(GatewayError):
     status = 413
     type = "invalid_request_error"

@@ -72,6 +72,7 @@ CREDENTIAL_VARIABLES = (
     "AWS_ROLE_ARN",
 )
 DROPPED_DEPENDENCY = re.compile(r"Could not install dependencies:?\s*(.*)", re.IGNORECASE)
+HASH_OPTION = re.compile(r"\s--hash=\S+")
 # Lambda architecture -> the machine in wheel tags and extension module file names.
 MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
 CHALICE_MAIN = "import sys; from chalice.cli import main; sys.exit(main())"
@@ -145,9 +146,10 @@ def dropped_dependencies(output: str) -> str | None:
 
 
 def _read_requirements(path: Path) -> list[Requirement]:
+    """The requirements of a lock (continued lines, `--hash` options) or a plain list."""
     reqs = []
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
+    for line in path.read_text().replace("\\\n", " ").splitlines():
+        line = HASH_OPTION.sub("", line.split("#", 1)[0]).strip()
         if line and not line.startswith("-"):
             reqs.append(Requirement(line))
     return reqs

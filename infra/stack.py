@@ -136,7 +136,9 @@ def _pg_data_dir() -> Path:
         if probe.returncode != 0:
             # The postgres user cannot reach the project (e.g. under /root): keep the
             # data in /var/tmp and leave a symlink under .stack/ so it is still found.
-            target = Path("/var/tmp") / f"gateway-postgres-{abs(hash(str(ROOT))) % 10**8}"
+            # (bandit B108: a developer's machine; made once, then found through the link)
+            var_tmp = Path("/var/tmp")  # nosec B108
+            target = var_tmp / f"gateway-postgres-{abs(hash(str(ROOT))) % 10**8}"
             target.mkdir(parents=True, exist_ok=True)
             link.symlink_to(target)
             return target
@@ -144,12 +146,17 @@ def _pg_data_dir() -> Path:
     return link
 
 
-def start_postgres() -> bool:
-    """Start PostgreSQL on PG_PORT unless it already answers; True if started here."""
-    if port_open(HOST, PG_PORT):
+def start_postgres(data: Path | None = None, port: int = PG_PORT) -> bool:
+    """Start PostgreSQL (durable: infra/durability.py) unless it already answers; True if started.
+
+    `data` and `port` default to the stack's own; the durability test starts another.
+    """
+    from infra.durability import POSTGRES_DURABLE_OPTIONS
+
+    if port_open(HOST, port):
         return False
     bindir = _pg_bindir()
-    data = _pg_data_dir()
+    data = data or _pg_data_dir()
     if os.geteuid() == 0:
         run(["chown", "-R", "postgres:postgres", str(data)])
     if not (data / "PG_VERSION").exists():
@@ -170,11 +177,10 @@ def start_postgres() -> bool:
             ),
             stdout=subprocess.DEVNULL,
         )
-    log(f"starting PostgreSQL on {HOST}:{PG_PORT}")
+    log(f"starting PostgreSQL on {HOST}:{port}")
     options = (
-        f"-p {PG_PORT} -c listen_addresses={HOST} -k {data} -c max_connections=200 "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-        "-c shared_buffers=256MB"
+        f"-p {port} -c listen_addresses={HOST} -k {data} -c max_connections=200 "
+        f"{POSTGRES_DURABLE_OPTIONS} -c shared_buffers=256MB"
     )
     run(
         _as_pg_user(
@@ -197,8 +203,8 @@ def start_postgres() -> bool:
     return True
 
 
-def stop_postgres() -> None:
-    data = _pg_data_dir()
+def stop_postgres(data: Path | None = None) -> None:
+    data = data or _pg_data_dir()
     if (data / "postmaster.pid").exists():
         log("stopping PostgreSQL")
         subprocess.run(
@@ -252,6 +258,8 @@ def _redis_server() -> str:
 
 
 def start_redis() -> bool:
+    from infra.durability import REDIS_DURABLE_ARGS
+
     if port_open(HOST, REDIS_PORT):
         return False
     server = _redis_server()
@@ -275,8 +283,7 @@ def start_redis() -> bool:
             str(data / "redis.log"),
             "--save",
             "",
-            "--appendonly",
-            "no",
+            *REDIS_DURABLE_ARGS,
         ]
     )
     wait_for_port(HOST, REDIS_PORT, "Redis")
@@ -500,8 +507,10 @@ def bootstrap_emulator(env: dict[str, str]) -> None:
     create_reconciliation_bucket(env)
 
 
-def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
+def run_with_stack(database: str, redis_db: int, command: list[str], durable: bool = True) -> int:
     """Bring the stack up, migrate, run `command`, then stop what was started here."""
+    from infra import durability
+
     stack = up()
     child: subprocess.Popen | None = None
     settings_file: Path | None = None
@@ -509,6 +518,14 @@ def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
         if stack.mode != "given":
             create_databases(stack.database_base_url, (database,))
         env = {**os.environ, **stack.env(database, redis_db)}
+        durability.apply(
+            mode=stack.mode,
+            database_base_url=stack.database_base_url,
+            database=database,
+            redis_url=env["REDIS_URL"],
+            durable=durable,
+            log=log,
+        )
         from infra.migrate import migrate
 
         applied = migrate(env["DATABASE_URL"])
@@ -547,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
     run_p = sub.add_parser("run", help="run a command with the stack up")
     run_p.add_argument("--database", default="gateway", type=_database_name)
     run_p.add_argument("--redis-db", type=int, default=0)
+    run_p.add_argument(
+        "--no-durability",
+        action="store_true",
+        help="synchronous_commit off for this database (test and bench stacks only)",
+    )
     run_p.add_argument("command", nargs=argparse.REMAINDER)
     up_p = sub.add_parser("up", help="start the local services and leave them running")
     up_p.add_argument("--database", default="gateway", choices=DATABASES)
@@ -572,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("run needs a command after --")
-    return run_with_stack(args.database, args.redis_db, command)
+    return run_with_stack(args.database, args.redis_db, command, durable=not args.no_durability)
 
 
 if __name__ == "__main__":
