@@ -6,7 +6,8 @@ The floor of a throughput figure is the same SQL and Redis commands issued direc
 with no framework around them (no Chalice, pydantic, services or processor adapter),
 so `ratio` = value / floor says what our code costs on top of the work itself.
 Figures: drain rate at processor latency 0 and 50 ms (10,000 payments each), accept
-rate in-process and over HTTP with 8 keep-alive clients, end to end over HTTP, the
+rate in-process and over HTTP with 8 keep-alive clients, end to end over HTTP,
+sequential requests on one kept-alive connection (floor: plain `chalice local`), the
 cold start, the HTTP acquirer connector against its floor (10,000 direct calls to the
 acquirer process), and the drain of 10,000 payments through that connector against the
 same floor, each at latency 0 and at 300 ms median with a 2 s p99.
@@ -32,7 +33,7 @@ def main() -> int:
 
     load_stage(os.environ["STAGE"])
     os.environ["RATE_LIMIT_ENABLED"] = "false"  # measure the gateway, not the limiter
-    from bench import accept, acquirer_floor, drain, drain_http
+    from bench import accept, acquirer_floor, drain, drain_http, keepalive
     from bench.cold_start import measure_cold_start_ms
     from bench.common import reset_bench_database
 
@@ -48,6 +49,7 @@ def main() -> int:
     for figure in accept.measure_http(int(os.environ.get("BENCH_HTTP_ACCEPTS", "4000"))):
         emit(figure)
     emit(accept.measure_end_to_end(2000))
+    emit(keepalive.measure())
     emit(measure_cold_start_ms())
     import tempfile
     from pathlib import Path

@@ -578,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.action == "down":
         down()
+        for path in stack_env.remove_all():  # their services are gone
+            log(f"removed {path}")
         return 0
     if args.action == "up":
         stack = up()

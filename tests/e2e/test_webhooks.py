@@ -318,6 +318,7 @@ def test_never_2xx_is_failed_after_the_last_attempt(
         return bool(entries) and entries[-1]["status"] != "pending"
 
     pump(settled, timeout=15)
+    # The subject: once the schedule's last gap (0.8 s) has passed, a run sends nothing.
     time.sleep(1.0)
     deliver()
     assert receiver.count() == 4  # the first try and three retries, nothing after
@@ -413,6 +414,7 @@ def test_redeliver_only_what_failed_for_good(
     assert response.status_code == 202, response.text
     assert response.json() == {"redelivered": 1}
     pump(lambda: failing.count() >= 3)
+    # The subject: once the schedule's gap (0.2 s) has passed, a run sends no retry.
     time.sleep(0.5)
     deliver()
     assert failing.count() == 3, "a redelivery is one attempt, not a new schedule"

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import pytest
 import yaml
 
 from infra.stack import Stack
+from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -305,16 +307,18 @@ def test_running_scheduler_beats(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not path.exists():
-            assert proc.poll() is None, "scheduler exited"
-            assert time.monotonic() < deadline, "no heartbeat in 60 s"
-            time.sleep(0.1)
+
+        def alive_and(condition: Callable[[], bool]) -> Callable[[], bool]:
+            def check() -> bool:
+                assert proc.poll() is None, "scheduler exited"
+                return condition()
+
+            return check
+
+        wait_until(alive_and(path.exists), timeout=60, step=0.1)
         first = path.stat().st_mtime_ns
-        while path.stat().st_mtime_ns == first:  # beats again after an invocation
-            assert proc.poll() is None, "scheduler exited"
-            assert time.monotonic() < deadline, "heartbeat not renewed"
-            time.sleep(0.1)
+        # It beats again after an invocation.
+        wait_until(alive_and(lambda: path.stat().st_mtime_ns != first), timeout=60, step=0.1)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

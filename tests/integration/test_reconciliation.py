@@ -29,7 +29,7 @@ from chalicelib.handlers.reconcile_settlements import run_reconciliation
 from chalicelib.services import refunds
 from tests.conftest import ROOT, wait_until
 from tests.integration.acquirer_process import AcquirerProcess
-from tests.integration.refund_fixtures import create_refund, successful_payment_id
+from tests.integration.service_fixtures import create_refund, successful_payment_id
 
 
 @pytest.fixture
