@@ -32,7 +32,7 @@ def main() -> int:
 
     load_stage(os.environ["STAGE"])
     os.environ["RATE_LIMIT_ENABLED"] = "false"  # measure the gateway, not the limiter
-    from bench import accept, accept_http, drain
+    from bench import accept, accept_http
     from bench.cold_start import measure_cold_start_ms
     from bench.common import reset_bench_database
 
@@ -41,6 +41,8 @@ def main() -> int:
     only_accept = os.environ.get("BENCH_ONLY") == "accept"
     count = int(os.environ.get("BENCH_PAYMENTS", "10000"))
     for latency_ms in () if only_accept else (0, 50):
+        from bench import drain
+
         figure = drain.measure(count, latency_ms)
         if latency_ms == 0:
             accept.record_drain_floor(figure["floor"])

@@ -112,6 +112,16 @@ def start_server(
     raise RuntimeError("the server did not start")
 
 
+def stop_server(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not stopped within 60 s (a loaded machine is slow)."""
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _load(url: str, api_key: str, count: int) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, "-m", "bench.load", url, api_key, str(CLIENTS), str(count)],

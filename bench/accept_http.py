@@ -18,7 +18,7 @@ import redis as redis_lib
 from psycopg.rows import dict_row
 
 from bench import durable, wrk
-from bench.accept import start_server
+from bench.accept import start_server, stop_server
 from bench.common import drain_everything, new_merchant
 from chalicelib import settings
 from chalicelib.services import merchants
@@ -33,11 +33,10 @@ def _seconds() -> float:
 def _wrk_round(env: dict[str, str], api_key: str, floor: bool) -> dict[str, Any]:
     process, url = start_server(env, floor=floor)
     try:
-        wrk.run(url, api_key, 1.5)  # warm-up: connections, pools, caches, prepared plans
+        wrk.run(url, api_key, 2)  # warm-up: connections, pools, caches, prepared plans
         result = wrk.run(url, api_key, _seconds())
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_server(process)
     assert result["status_errors"] == 0 and result["socket_errors"] == 0, result
     return result
 

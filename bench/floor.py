@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from chalicelib import ids, settings
+from chalicelib import db, ids, settings
 from chalicelib.clock import utcnow
 from chalicelib.queue import keys
 from chalicelib.repository.idempotency import CLAIM_KEY, INSERT_RECORD
@@ -36,7 +36,7 @@ def direct_accept(
 ) -> dict[str, Any]:
     """One accept's statements; returns the payment row."""
     now = utcnow()
-    with conn.pipeline(), conn.transaction():
+    with db.pipelined_transaction(conn):
         if key is not None:
             conn.execute(CLAIM_KEY, {"merchant_id": merchant_id, "key": key, "ttl_s": TTL_S})
         row = conn.execute(

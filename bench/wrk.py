@@ -39,7 +39,7 @@ def run(url: str, api_key: str, seconds: float) -> dict[str, Any]:
             ensure_wrk(),
             "-t1",
             f"-c{CONNECTIONS}",
-            f"-d{seconds}s",
+            f"-d{max(1, round(seconds))}s",
             "--timeout",
             "10s",
             "-s",

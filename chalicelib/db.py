@@ -114,13 +114,33 @@ def transaction(pipelined: bool = False) -> Iterator[Connection]:
     with connection() as conn:
         try:
             if pipelined:
-                with conn.pipeline(), conn.transaction():
+                with pipelined_transaction(conn):
                     yield conn
             else:
                 with conn.transaction():
                     yield conn
         except psycopg.OperationalError as exc:
             raise ServiceUnavailableError("The database is unavailable. Retry later.") from exc
+
+
+@contextmanager
+def pipelined_transaction(conn: Connection) -> Iterator[None]:
+    """BEGIN and COMMIT as plain pipelined statements. (psycopg's `transaction()` waits
+    for its BEGIN, and for everything before its COMMIT, each a round trip of its own.)
+    BEGIN goes with the first fetched statement; COMMIT with the pipeline's closing Sync."""
+    from psycopg import pq
+
+    try:
+        with conn.pipeline():
+            conn.execute("BEGIN")
+            yield
+            conn.execute("COMMIT")
+    except BaseException:
+        # An error in the block, or one the closing Sync reported: the transaction may
+        # still be open (or aborted); end it.
+        if conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def as_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
