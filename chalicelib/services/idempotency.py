@@ -2,7 +2,10 @@
 
 The record is written in the same transaction as the object the request created,
 so neither exists without the other. A transaction-scoped advisory lock on the
-key makes a concurrent duplicate answer 409 at once instead of waiting.
+key makes a concurrent duplicate answer 409 at once instead of waiting. The lock,
+the check for a stored record and the removal of an expired one are one statement
+(`claim_idempotency_key`, migration 0007) that raises when the request must not go
+on, so that it can be pipelined with the request's own INSERT.
 
 A request that fails with a 500 rolls back everything it did, record included:
 nothing was created, so the same key may be retried and executes afresh. (Stripe
@@ -64,23 +67,42 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def begin(conn: Connection, merchant_id: str, key: str, fingerprint: str) -> StoredResponse | None:
-    """Claim the key inside the caller's transaction.
+def claim(conn: Connection, merchant_id: str, key: str) -> None:
+    """Claim the key inside the caller's transaction, without waiting for the answer.
 
-    Returns the stored first answer to replay, or None when this request is the
-    first and must execute. Raises 409 while another request holds the key and
-    400 when the key was used with a different request.
+    In a pipelined transaction the claim travels with the request's first statement;
+    if it is refused, Postgres skips everything after it and the refusal is raised at
+    the next fetch (or the COMMIT). `refusal(exc)` recognises it.
     """
-    if not idempotency_repo.try_lock_key(conn, merchant_id, key):
-        raise ConflictError(
-            "Another request with this Idempotency-Key is still being processed."
-            " Retry after it completes.",
-            code="idempotency_key_in_use",
-        )
-    ttl_s = _ttl_s()
-    record = idempotency_repo.find_by_merchant_id_key(conn, merchant_id, key, ttl_s)
-    if record is None:
-        return None
+    idempotency_repo.send_claim(conn, merchant_id, key, _ttl_s())
+
+
+def refusal(exc: BaseException) -> str | None:
+    """ "in_use" or "recorded" if `exc` (or what it was raised from) is a refused claim."""
+    while exc is not None:
+        state = getattr(exc, "sqlstate", None)
+        if state == idempotency_repo.CLAIM_IN_USE:
+            return "in_use"
+        if state == idempotency_repo.CLAIM_RECORDED:
+            return "recorded"
+        exc = exc.__cause__  # type: ignore[assignment]
+    return None
+
+
+def in_use_error() -> ConflictError:
+    return ConflictError(
+        "Another request with this Idempotency-Key is still being processed."
+        " Retry after it completes.",
+        code="idempotency_key_in_use",
+    )
+
+
+def stored_answer(conn: Connection, merchant_id: str, key: str, fingerprint: str) -> StoredResponse:
+    """The recorded first answer to replay (read after the refused claim's transaction
+    ended); 400 when the key was used with a different request."""
+    record = idempotency_repo.find_by_merchant_id_key(conn, merchant_id, key, _ttl_s())
+    if record is None:  # pruned or expired since the claim saw it: let the client retry
+        raise in_use_error()
     if record["request_hash"] != fingerprint:
         raise IdempotencyKeyReusedError(
             "This Idempotency-Key was already used with a different request.",
