@@ -41,6 +41,25 @@ class GatewayHTTPServer(local.ThreadedHTTPServer):
         return conn, addr
 
 
+_peer = threading.local()
+
+
+class PeerEventConverter(local.LambdaEventConverter):
+    """Chalice's local gateway says every caller is 127.0.0.1; API Gateway gives the real
+    address in `requestContext.identity.sourceIp`, and so does this (auth's per-address
+    limit of failed keys reads it)."""
+
+    def create_lambda_event(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        event = super().create_lambda_event(*args, **kwargs)
+        address = getattr(_peer, "address", None)
+        if address:
+            event["requestContext"]["identity"]["sourceIp"] = address
+        return event
+
+
+local.LambdaEventConverter = PeerEventConverter  # type: ignore[misc]
+
+
 class QuietRequestHandler(local.ChaliceRequestHandler):
     """The app logs one JSON line per request; the stdlib access log is dropped.
 
@@ -51,6 +70,12 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         return
+
+    def _generic_handle(self) -> None:
+        _peer.address = self.client_address[0]
+        super()._generic_handle()
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         # Any other method (TRACE, CONNECT, made-up ones) goes to the app too, which

@@ -91,7 +91,11 @@ def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
                 name = next(iter(data))
                 raise ParameterUnknownError(f"Received unknown parameter: {name}", param=name)
             path = request.context.get("path") or request.path
-            fingerprint = idempotency.request_fingerprint("POST", path, data) if key else ""
+            fingerprint = (
+                idempotency.request_fingerprint("POST", path, body if body is not None else data)
+                if key
+                else ""
+            )
             rendered, replayed = idempotent.run_once(
                 uow,
                 merchant_id,
