@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     webhook_allow_private_hosts: bool = False
     webhook_batch_size: int = Field(default=200, ge=1)
     webhook_concurrency: int = Field(default=32, ge=1, le=256)
+    # At most this many sends to one endpoint at a time: a slow receiver holds only
+    # these slots, never the whole pool (issue 11, item 4).
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1)
+    # The KMS key (id, ARN or alias) that seals the signing secrets (adapters/kms.py).
+    webhook_secrets_kms_key_id: str | None = None
 
     # Local scheduler: run every handler at this interval instead of its AWS rate.
     scheduler_interval_s: float | None = Field(default=None, gt=0)

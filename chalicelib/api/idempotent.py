@@ -21,7 +21,7 @@ def run_once(
     merchant_id: str,
     key: str | None,
     fingerprint: str,
-    execute: Callable[[], Rendered],
+    execute: Callable[[], tuple[Rendered, bytes | None]],
 ) -> tuple[Rendered, bool]:
     """The answer to this request and whether it was replayed.
 
@@ -36,14 +36,15 @@ def run_once(
                 stored.body,
                 {**stored.headers, "Idempotent-Replayed": "true"},
             ), True
-    status, payload, headers = execute()
+    (status, payload, headers), replay_payload = execute()
     if key is not None:
         stored_headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+        # A secret in the answer is never stored: the replay gets `replay_payload`.
         idempotency.record(
             uow.conn,
             merchant_id,
             key,
             fingerprint,
-            idempotency.StoredResponse(status, payload, stored_headers),
+            idempotency.StoredResponse(status, replay_payload or payload, stored_headers),
         )
     return (status, payload, headers), False

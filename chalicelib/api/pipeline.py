@@ -101,7 +101,9 @@ def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
                 merchant_id,
                 key,
                 fingerprint,
-                lambda: render(view(Call(merchant_id, query, body, uow), **path_params)),
+                lambda: render_with_replay(
+                    view(Call(merchant_id, query, body, uow), **path_params)
+                ),
             )
             if replayed:
                 _log_fields()["idempotent_replay"] = True
@@ -125,6 +127,12 @@ def render(result: ApiResult) -> idempotent.Rendered:
     else:
         payload = json.dumps(result.body, separators=(",", ":")).encode()
     return result.status, payload, {**JSON_HEADERS, **result.headers}
+
+
+def render_with_replay(result: ApiResult) -> tuple[idempotent.Rendered, bytes | None]:
+    """The answer, and the body to store for replays when it differs (a secret withheld)."""
+    replay = result.replay_body.model_dump_json().encode() if result.replay_body else None
+    return render(result), replay
 
 
 def parse_json_body(request: Any, required_object: bool = True) -> Any:
