@@ -4,6 +4,7 @@
   python -m workers.admin create-key --merchant MERCHANT_ID
   python -m workers.admin list-keys --merchant MERCHANT_ID
   python -m workers.admin revoke-key --key KEY_ID
+  python -m workers.admin seal-webhook-secrets
   python -m workers.admin queue-stats
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     list_keys.add_argument("--merchant", required=True)
     revoke_key = sub.add_parser("revoke-key", help="revoke a key (refused everywhere within 1 s)")
     revoke_key.add_argument("--key", required=True, dest="key_id")
+    sub.add_parser(
+        "seal-webhook-secrets", help="encrypt secrets of endpoints made before 0008 (KMS)"
+    )
     sub.add_parser("queue-stats", help="the payments queue at a glance")
     dlq_list = sub.add_parser("dlq-list", help="list dead-lettered entries")
     dlq_list.add_argument("--count", type=int, default=100)
@@ -54,6 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
     elif args.command in ("create-key", "list-keys", "revoke-key"):
         return _keys(args)
+    elif args.command == "seal-webhook-secrets":
+        from chalicelib.services import webhooks
+
+        sealed = 0
+        while True:  # one transaction per batch of 500
+            with db.unit_of_work() as uow:
+                batch = webhooks.seal_plaintext_secrets(uow, 500)
+            sealed += batch
+            if batch < 500:
+                break
+        print(json.dumps({"sealed": sealed}))
     elif args.command == "queue-stats":
         with db.unit_of_work(write=False) as uow:
             print(json.dumps(operations.queue_stats(uow.conn)))

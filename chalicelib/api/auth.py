@@ -8,6 +8,7 @@ the burst, without a database query per attempt.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chalicelib import db
@@ -15,6 +16,8 @@ from chalicelib.adapters import rate_limiter
 from chalicelib.errors import AuthenticationError
 from chalicelib.services import merchants
 from chalicelib.services.merchants import Principal
+
+log = logging.getLogger(__name__)
 
 MISSING = "No API key provided. Send it as 'Authorization: Bearer <api key>'."
 
@@ -46,4 +49,16 @@ def authenticate(request: Any, conn: db.Connection) -> Principal:
         rate_limiter.check_auth_failures(address, record_failure=True)
         raise
     rate_limiter.check(principal.key_id)
+    if merchants.last_used_due(principal.key_id):
+        _record_last_used(principal.key_id)
     return principal
+
+
+def _record_last_used(key_id: str) -> None:
+    """Its own short transaction, so that read-only routes stay read-only; bookkeeping
+    only: a failure never fails the request."""
+    try:
+        with db.transaction() as conn:
+            merchants.record_last_used(conn, key_id)
+    except Exception:
+        log.warning("last_used_at not written", exc_info=True)

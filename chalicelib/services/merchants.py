@@ -14,7 +14,6 @@ one indexed lookup per key per second per process. Keys that failed are remember
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 import threading
 import time
@@ -27,8 +26,6 @@ from chalicelib import db, ids
 from chalicelib.clock import isoformat, utcnow
 from chalicelib.errors import AuthenticationError
 from chalicelib.repository import merchants as merchant_repo
-
-log = logging.getLogger(__name__)
 
 KEY_PREFIX = "sk_test_"
 MAX_LIVE_KEYS = 2
@@ -159,7 +156,6 @@ def authenticate(
     """
     cached = cached_principal(api_key)
     if cached is not None:
-        _touch_at_most_every_minute(cached.key_id)
         return cached
     key_hash = hash_api_key(api_key)
     row = None
@@ -177,21 +173,20 @@ def authenticate(
         raise AuthenticationError("Invalid API key provided.", code="api_key_invalid")
     with _lock:
         _cache[key_hash] = (row["merchant_id"], row["id"], now + AUTH_CACHE_TTL_S)
-    _touch_at_most_every_minute(row["id"])
     return Principal(row["merchant_id"], row["id"])
 
 
-def _touch_at_most_every_minute(key_id: str) -> None:
-    """Write last_used_at if this process has not in the last minute (own short transaction,
-    so read-only routes stay read-only; a failure never fails the request)."""
+def last_used_due(key_id: str) -> bool:
+    """Whether this process should write the key's `last_used_at` now (at most once a
+    minute per key); the caller then runs `record_last_used` in a short transaction."""
     now = time.monotonic()
     with _lock:
         last = _touched.get(key_id)
         if last is not None and now - last < LAST_USED_EVERY_S:
-            return
+            return False
         _touched[key_id] = now
-    try:
-        with db.transaction() as conn:
-            merchant_repo.touch_key(conn, key_id, utcnow())
-    except Exception:  # bookkeeping only: the request goes on
-        log.warning("last_used_at not written", exc_info=True)
+    return True
+
+
+def record_last_used(conn: db.Connection, key_id: str) -> None:
+    merchant_repo.touch_key(conn, key_id, utcnow())

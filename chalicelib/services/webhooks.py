@@ -26,6 +26,7 @@ from chalicelib.models.webhooks import (
     WebhookEndpointCreated,
     WebhookEndpointDeleted,
 )
+from chalicelib.repository import webhook_secrets as secret_repo
 from chalicelib.repository import webhooks as webhook_repo
 from chalicelib.services.pagination import page
 
@@ -98,7 +99,7 @@ def rotate_secret(uow: db.UnitOfWork, merchant_id: str, endpoint_id: str) -> Web
     """A new secret, shown once; the old one keeps signing beside it for ROTATION_OVERLAP."""
     if not ids.has_prefix(endpoint_id, ids.WEBHOOK_ENDPOINT):
         raise _endpoint_missing(endpoint_id)
-    current = webhook_repo.lock_live_endpoint_for_merchant(uow.conn, endpoint_id, merchant_id)
+    current = secret_repo.lock_live_endpoint_for_merchant(uow.conn, endpoint_id, merchant_id)
     if current is None:
         raise _endpoint_missing(endpoint_id)
     previous = current["secret_sealed"]
@@ -107,7 +108,7 @@ def rotate_secret(uow: db.UnitOfWork, merchant_id: str, endpoint_id: str) -> Web
     from chalicelib.adapters.webhook_sender import new_secret  # lazy, as in create_endpoint
 
     secret = new_secret()
-    row = webhook_repo.rotate_secret(
+    row = secret_repo.rotate_secret(
         uow.conn,
         {
             "id": endpoint_id,
@@ -119,18 +120,13 @@ def rotate_secret(uow: db.UnitOfWork, merchant_id: str, endpoint_id: str) -> Web
     return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)  # type: ignore[return-value]
 
 
-def seal_plaintext_secrets(limit: int = 1000) -> int:
-    """Seal the secrets of endpoints made before 0008 (operator command); how many."""
-    sealed = 0
-    while True:
-        with db.unit_of_work() as uow:
-            rows = webhook_repo.list_plaintext_secrets(uow.conn, limit)
-            for row in rows:
-                box = _seal(row["secret"], row["merchant_id"], row["id"])
-                webhook_repo.seal_secret(uow.conn, row["id"], Jsonb(box))
-        sealed += len(rows)
-        if len(rows) < limit:
-            return sealed
+def seal_plaintext_secrets(uow: db.UnitOfWork, limit: int = 500) -> int:
+    """Seal up to `limit` secrets of endpoints made before 0008; how many were sealed."""
+    rows = secret_repo.list_plaintext_secrets(uow.conn, limit)
+    for row in rows:
+        box = _seal(row["secret"], row["merchant_id"], row["id"])
+        secret_repo.seal_secret(uow.conn, row["id"], Jsonb(box))
+    return len(rows)
 
 
 def _seal(secret: str, merchant_id: str, endpoint_id: str) -> dict[str, Any]:
