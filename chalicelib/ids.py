@@ -14,6 +14,7 @@ EVENT = "evt"
 WEBHOOK_ENDPOINT = "we"
 MERCHANT = "mch"
 INQUIRY = "inq"
+API_KEY = "key"
 
 
 def _base62(number: int, width: int) -> str:

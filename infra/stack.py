@@ -485,26 +485,70 @@ def down(services: list[str] | None = None) -> None:
         stoppers[name]()
 
 
-def bootstrap_emulator(env: dict[str, str]) -> None:
-    """Create what the app expects in the AWS emulator: the connection-URL secrets."""
+IDEMPOTENCY_HMAC_SECRET = "gateway/local/idempotency-hmac-key"  # noqa: S105 - a secret's name
+WEBHOOK_KEY_ALIAS = "alias/gateway-local-webhook-secrets"
+
+
+def _local_hmac_key(existing: str | None) -> str:
+    """This stack's idempotency HMAC key, generated once and kept under .stack/ (0600), so
+    that fingerprints stay comparable across restarts of the emulator. A key the
+    emulator already holds is kept (the Docker path has no .stack/ of its own)."""
+    import secrets
+
+    path = STACK_DIR / "idempotency-hmac.key"
+    if path.exists():
+        return path.read_text().strip()
+    key = existing or secrets.token_urlsafe(48)
+    STACK_DIR.mkdir(exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
+
+
+def bootstrap_emulator(env: dict[str, str]) -> dict[str, str]:
+    """Create what the app expects in the AWS emulator: the connection-URL secrets, the
+    idempotency HMAC key's secret and the webhook secrets' KMS key. Returns the settings
+    that name them (IDEMPOTENCY_HMAC_SECRET_ID, WEBHOOK_SECRETS_KMS_KEY_ID)."""
     import boto3
 
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
+    session = boto3.session.Session(
         region_name=env["AWS_DEFAULT_REGION"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
+    client = session.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"])
+    try:
+        existing = client.get_secret_value(SecretId=IDEMPOTENCY_HMAC_SECRET)["SecretString"]
+    except client.exceptions.ResourceNotFoundException:
+        existing = None
     for name, value in (
         ("gateway/local/database-url", env["DATABASE_URL"]),
         ("gateway/local/redis-url", env["REDIS_URL"]),
+        (IDEMPOTENCY_HMAC_SECRET, _local_hmac_key(existing)),
     ):
         try:
             client.create_secret(Name=name, SecretString=value)
         except client.exceptions.ResourceExistsException:
             client.put_secret_value(SecretId=name, SecretString=value)
     create_reconciliation_bucket(env)
+    kms = session.client("kms", endpoint_url=env["AWS_ENDPOINT_URL"])
+    try:
+        key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    except kms.exceptions.NotFoundException:
+        # The emulator keeps keys in memory: a restarted emulator gets a new key, and
+        # secrets sealed under the old one are unreadable (docs/webhooks.md: rotate).
+        key_id = kms.create_key(Description="webhook signing secrets (local stack)")["KeyMetadata"][
+            "KeyId"
+        ]
+        try:
+            kms.create_alias(AliasName=WEBHOOK_KEY_ALIAS, TargetKeyId=key_id)
+        except kms.exceptions.AlreadyExistsException:  # another stack start won the race
+            key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    return {
+        "IDEMPOTENCY_HMAC_SECRET_ID": IDEMPOTENCY_HMAC_SECRET,
+        "WEBHOOK_SECRETS_KMS_KEY_ID": key_id,
+    }
 
 
 def run_with_stack(database: str, redis_db: int, command: list[str], durable: bool = True) -> int:
@@ -531,7 +575,7 @@ def run_with_stack(database: str, redis_db: int, command: list[str], durable: bo
         applied = migrate(env["DATABASE_URL"])
         if applied:
             log(f"migrations applied to {database}: {', '.join(applied)}")
-        bootstrap_emulator(env)
+        env.update(bootstrap_emulator(env))
         settings_file = stack_env.write(database, env)
         child = subprocess.Popen(command, env=env)
 
@@ -574,8 +618,12 @@ def main(argv: list[str] | None = None) -> int:
     up_p.add_argument("--database", default="gateway", choices=DATABASES)
     up_p.add_argument("--redis-db", type=int, default=0)
     sub.add_parser("down", help="stop the local services")
+    sub.add_parser("bootstrap", help="create the emulator's secrets and keys (Docker's migrate)")
     args = parser.parse_args(argv)
 
+    if args.action == "bootstrap":
+        print(json.dumps(bootstrap_emulator(dict(os.environ))))
+        return 0
     if args.action == "down":
         down()
         for path in stack_env.remove_all():  # their services are gone
@@ -588,9 +636,10 @@ def main(argv: list[str] | None = None) -> int:
 
         for name in DATABASES:
             migrate(f"{stack.database_base_url}/{name}")
-        bootstrap_emulator(env)
+        named = bootstrap_emulator(env)
+        env.update(named)
         for name in DATABASES:
-            stack_env.write(name, {**os.environ, **stack.env(name, args.redis_db)})
+            stack_env.write(name, {**os.environ, **stack.env(name, args.redis_db), **named})
         print(json.dumps(env))
         return 0
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

@@ -1,6 +1,10 @@
 """Operator commands.
 
   python -m workers.admin create-merchant --name NAME
+  python -m workers.admin create-key --merchant MERCHANT_ID
+  python -m workers.admin list-keys --merchant MERCHANT_ID
+  python -m workers.admin revoke-key --key KEY_ID
+  python -m workers.admin seal-webhook-secrets
   python -m workers.admin queue-stats
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
@@ -26,6 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create-merchant", help="create a merchant and its API key")
     create.add_argument("--name", required=True)
+    create_key = sub.add_parser("create-key", help="a new API key (at most two live)")
+    create_key.add_argument("--merchant", required=True)
+    list_keys = sub.add_parser("list-keys", help="a merchant's keys: prefix, created, last used")
+    list_keys.add_argument("--merchant", required=True)
+    revoke_key = sub.add_parser("revoke-key", help="revoke a key (refused everywhere within 1 s)")
+    revoke_key.add_argument("--key", required=True, dest="key_id")
+    sub.add_parser(
+        "seal-webhook-secrets", help="encrypt secrets of endpoints made before 0008 (KMS)"
+    )
     sub.add_parser("queue-stats", help="the payments queue at a glance")
     dlq_list = sub.add_parser("dlq-list", help="list dead-lettered entries")
     dlq_list.add_argument("--count", type=int, default=100)
@@ -60,6 +73,19 @@ def main(argv: list[str] | None = None) -> int:
         with db.unit_of_work() as uow:
             created = merchants.create_merchant(uow.conn, name)
         print(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
+    elif args.command in ("create-key", "list-keys", "revoke-key"):
+        return _keys(args)
+    elif args.command == "seal-webhook-secrets":
+        from chalicelib.services import webhooks
+
+        sealed = 0
+        while True:  # one transaction per batch of 500
+            with db.unit_of_work() as uow:
+                batch = webhooks.seal_plaintext_secrets(uow, 500)
+            sealed += batch
+            if batch < 500:
+                break
+        print(json.dumps({"sealed": sealed}))
     elif args.command == "queue-stats":
         with db.unit_of_work(write=False) as uow:
             print(json.dumps(operations.queue_stats(uow.conn)))
@@ -94,6 +120,31 @@ def _day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError("dates are YYYY-MM-DD") from None
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from chalicelib import db
+    from chalicelib.services import merchants
+
+    try:
+        with db.unit_of_work() as uow:
+            if args.command == "create-key":
+                created = merchants.create_key(uow.conn, args.merchant)
+                result = {
+                    "key_id": created.key_id,
+                    "merchant_id": created.merchant_id,
+                    "prefix": created.prefix,
+                    "api_key": created.api_key,
+                }
+            elif args.command == "list-keys":
+                result = {"keys": merchants.list_keys(uow.conn, args.merchant)}
+            else:
+                result = merchants.revoke_key(uow.conn, args.key_id)
+    except (LookupError, merchants.TooManyKeysError) as exc:
+        print(json.dumps({"error": str(exc).strip("'")}), file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
 
 
 if __name__ == "__main__":

@@ -32,6 +32,24 @@ from workers.http_limits import (
 LINGER_S = 1.0
 LINGER_MAX_BYTES = 1 << 20
 
+_peer = threading.local()
+
+
+class PeerEventConverter(local.LambdaEventConverter):
+    """Chalice's local gateway says every caller is 127.0.0.1; API Gateway gives the real
+    address in `requestContext.identity.sourceIp`, and so does this (auth's per-address
+    limit of failed keys reads it)."""
+
+    def create_lambda_event(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        event = super().create_lambda_event(*args, **kwargs)
+        address = getattr(_peer, "address", None)
+        if address:
+            event["requestContext"]["identity"]["sourceIp"] = address
+        return event
+
+
+local.LambdaEventConverter = PeerEventConverter  # type: ignore[misc]
+
 
 class GatewayHTTPServer(local.ThreadedHTTPServer):
     """Threaded server: TCP_NODELAY, backlog 1024, at most `max_connections` at once."""
@@ -116,6 +134,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
         except OSError:  # TimeoutError: idle for too long
             self.close_connection = True
             return
+        _peer.address = self.client_address[0]
         # From the request's first byte, its head and body must arrive in time.
         self._watch = self.server.reaper.watch(self.connection, self.server.limits.read_timeout_s)
         try:

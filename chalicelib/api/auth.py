@@ -1,7 +1,14 @@
-"""Who is calling: the API key of `Authorization: Bearer <key>`, then its rate limit."""
+"""Who is calling: the API key of `Authorization: Bearer <key>`, then its rate limit.
+
+A key seen valid within the last second is answered from the process's cache. Any
+other key is looked up only while the client's address still has failed attempts to
+spend (`rate_limiter.check_auth_failures`): a burst of invalid keys gets 429 after
+the burst, without a database query per attempt.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chalicelib import db
@@ -9,6 +16,8 @@ from chalicelib.adapters import rate_limiter
 from chalicelib.errors import AuthenticationError
 from chalicelib.services import merchants
 from chalicelib.services.merchants import Principal
+
+log = logging.getLogger(__name__)
 
 MISSING = "No API key provided. Send it as 'Authorization: Bearer <api key>'."
 
@@ -22,8 +31,34 @@ def bearer_key(authorization: str | None) -> str:
     return api_key
 
 
+def client_address(request: Any) -> str:
+    """The caller's address as API Gateway (and the local server) gives it."""
+    identity = (getattr(request, "context", None) or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
 def authenticate(request: Any, conn: db.Connection) -> Principal:
     """The merchant behind the request's key (401 otherwise), within its rate limit (429)."""
-    principal = merchants.authenticate(conn, bearer_key(request.headers.get("authorization")))
-    rate_limiter.check(principal.key_hash)
+    api_key = bearer_key(request.headers.get("authorization"))
+    address = client_address(request)
+    try:
+        principal = merchants.authenticate(
+            conn, api_key, before_query=lambda: rate_limiter.check_auth_failures(address)
+        )
+    except AuthenticationError:
+        rate_limiter.check_auth_failures(address, record_failure=True)
+        raise
+    rate_limiter.check(principal.key_id)
+    if merchants.last_used_due(principal.key_id):
+        _record_last_used(principal.key_id)
     return principal
+
+
+def _record_last_used(key_id: str) -> None:
+    """Its own short transaction, so that read-only routes stay read-only; bookkeeping
+    only: a failure never fails the request."""
+    try:
+        with db.transaction() as conn:
+            merchants.record_last_used(conn, key_id)
+    except Exception:
+        log.warning("last_used_at not written", exc_info=True)

@@ -53,6 +53,8 @@ class ApiResult:
     body: BaseModel | dict[str, Any]
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    #: What a replay under the Idempotency-Key answers, when not `body` (no secrets).
+    replay_body: BaseModel | None = None
 
 
 @dataclass

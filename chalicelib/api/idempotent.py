@@ -27,7 +27,7 @@ def run_once(
     merchant_id: str,
     key: str | None,
     fingerprint: str,
-    execute: Callable[[], Rendered],
+    execute: Callable[[], tuple[Rendered, bytes | None]],
 ) -> Rendered:
     """The answer to this request, executed and recorded in `uow`.
 
@@ -37,21 +37,22 @@ def run_once(
     have failed only because the server skipped its statements.
     """
     if key is None:
-        return execute()
+        return execute()[0]
     idempotency.claim(uow.conn, merchant_id, key)
     try:
-        status, payload, headers = execute()
+        (status, payload, headers), replay_payload = execute()
     except Exception as exc:
         if idempotency.refusal(exc) is None:
             _raise_refused_claim(uow.conn)
         raise
     stored_headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+    # A secret in the answer is never stored: the replay gets `replay_payload`.
     idempotency.record(
         uow.conn,
         merchant_id,
         key,
         fingerprint,
-        idempotency.StoredResponse(status, payload, stored_headers),
+        idempotency.StoredResponse(status, replay_payload or payload, stored_headers),
     )
     return status, payload, headers
 

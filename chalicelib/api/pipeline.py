@@ -96,14 +96,18 @@ def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
                 fingerprint = ""
                 if key is not None:
                     path = request.context.get("path") or request.path
-                    fingerprint = idempotency.request_fingerprint("POST", path, data)
+                    fingerprint = idempotency.request_fingerprint(
+                        "POST", path, body if body is not None else data
+                    )
                     claimed = (merchant_id, key, fingerprint)
                 rendered = idempotent.run_once(
                     uow,
                     merchant_id,
                     key,
                     fingerprint,
-                    lambda: render(view(Call(merchant_id, query, body, uow), **path_params)),
+                    lambda: render_with_replay(
+                        view(Call(merchant_id, query, body, uow), **path_params)
+                    ),
                 )
     except Exception as exc:
         # A refused idempotency claim surfaces here once its transaction has ended.
@@ -131,6 +135,12 @@ def render(result: ApiResult) -> idempotent.Rendered:
     else:
         payload = json.dumps(result.body, separators=(",", ":")).encode()
     return result.status, payload, {**JSON_HEADERS, **result.headers}
+
+
+def render_with_replay(result: ApiResult) -> tuple[idempotent.Rendered, bytes | None]:
+    """The answer, and the body to store for replays when it differs (a secret withheld)."""
+    replay = result.replay_body.model_dump_json().encode() if result.replay_body else None
+    return render(result), replay
 
 
 def parse_json_body(request: Any, required_object: bool = True) -> Any:

@@ -79,9 +79,15 @@ class WebhookEndpoint(ResponseModel):
 
 
 class WebhookEndpointCreated(WebhookEndpoint):
-    """The only answer that carries the signing secret."""
+    """The only answers that carry the signing secret: creation and rotation."""
 
-    secret: str = Field(description="whsec_<base64>; shown once, at creation")
+    secret: str | None = Field(
+        description="whsec_<base64>; shown once. null in a replay under the Idempotency-Key"
+    )
+    secret_withheld: bool = Field(
+        default=False,
+        description="true when this is a replay: the secret is never stored, so it is not shown",
+    )
 
 
 class WebhookEndpointDeleted(WebhookEndpoint):

@@ -15,11 +15,14 @@ stores 500s because its side effects can be partial; ours cannot.)
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
 
 from chalicelib.db import Connection
 from chalicelib.errors import ConflictError, IdempotencyKeyReusedError, InvalidRequestError
@@ -61,10 +64,41 @@ def validate_key(raw: str | None) -> str | None:
     return raw
 
 
-def request_fingerprint(method: str, path: str, body: Any) -> str:
-    """Hash of the request as parsed JSON (key order and spacing do not matter)."""
-    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+#: Prefix of the stored fingerprint: says how it was made (0008 marks older ones legacy).
+FINGERPRINT_SCHEME = "hmac-sha256:"
+#: A fingerprint made before the HMAC (0008_secrets_at_rest replaced the unkeyed hash).
+LEGACY_FINGERPRINT = "legacy"
+
+
+def request_fingerprint(method: str, path: str, body: BaseModel | dict[str, Any]) -> str:
+    """HMAC, under the server's key, of the validated request (PCI DSS 3.2/3.3).
+
+    The body is the validated model, so key order, spacing and accepted spellings
+    (`usd` / `USD`) do not matter. The card number enters only as its own keyed hash
+    and the CVC not at all: nothing stored lets anyone test guesses of either.
+    """
+    key = _hmac_key()
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    data = _without_card_data(data, key)
+    canonical = json.dumps([method, path, data], sort_keys=True, separators=(",", ":"))
+    return FINGERPRINT_SCHEME + hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _without_card_data(data: Any, key: bytes) -> Any:
+    if not isinstance(data, dict) or not isinstance(data.get("card"), dict):
+        return data
+    card = {k: v for k, v in data["card"].items() if k != "cvc"}
+    if isinstance(card.get("number"), str):
+        # Domain-separated from the body's HMAC: this value is never the fingerprint itself.
+        pan = b"card.number\x00" + card["number"].encode()
+        card["number"] = "hmac:" + hmac.new(key, pan, hashlib.sha256).hexdigest()
+    return {**data, "card": card}
+
+
+def _hmac_key() -> bytes:
+    from chalicelib import settings  # lazy, as in db
+
+    return settings.idempotency_hmac_key()
 
 
 def claim(conn: Connection, merchant_id: str, key: str) -> None:
@@ -103,7 +137,10 @@ def stored_answer(conn: Connection, merchant_id: str, key: str, fingerprint: str
     record = idempotency_repo.find_by_merchant_id_key(conn, merchant_id, key, _ttl_s())
     if record is None:  # pruned or expired since the claim saw it: let the client retry
         raise in_use_error()
-    if record["request_hash"] != fingerprint:
+    stored_hash = record["request_hash"]
+    # A record made before 0008 has no comparable fingerprint (its unkeyed hash was
+    # erased): it is replayed, as the same request most likely is, for its last ≤ 24 h.
+    if stored_hash != LEGACY_FINGERPRINT and not hmac.compare_digest(stored_hash, fingerprint):
         raise IdempotencyKeyReusedError(
             "This Idempotency-Key was already used with a different request.",
             param=HEADER,

@@ -79,6 +79,7 @@ def _refs(short_name: str) -> functions.Refs:
     return functions.Refs(
         database_secret="${local.database_secret_arn}",  # noqa: S106 - an ARN  # nosec B105 B106
         redis_secret="${local.redis_secret_arn}",  # noqa: S106 - an ARN  # nosec B105 B106
+        idempotency_secret="${aws_secretsmanager_secret.idempotency_hmac_key.arn}",  # noqa: S106  # nosec B105 B106
         webhook_key="${aws_kms_key.webhook_secrets.arn}",
         reports_bucket_arn="${aws_s3_bucket.reconciliation.arn}",
         log_group_arn=f"${{aws_cloudwatch_log_group.{short_name.replace('-', '_')}.arn}}",
@@ -93,6 +94,7 @@ def environment() -> dict[str, str]:
         "DATABASE_SSLMODE": "require",
         "REDIS_SECRET_ID": "${local.redis_secret_arn}",  # nosec B105 B106: an ARN reference
         "WEBHOOK_SECRETS_KMS_KEY_ID": "${aws_kms_key.webhook_secrets.key_id}",
+        "IDEMPOTENCY_HMAC_SECRET_ID": "${aws_secretsmanager_secret.idempotency_hmac_key.arn}",
         "RECONCILIATION_BUCKET": "${aws_s3_bucket.reconciliation.bucket}",
         "ACQUIRER_URL": "${var.acquirer_url}",
     }
@@ -198,7 +200,12 @@ def build(
     stack = {
         "variable": VARIABLES,
         "locals": LOCALS,
-        "data": {"aws_availability_zones": {"available": {"state": "available"}}},
+        "data": {
+            "aws_availability_zones": {"available": {"state": "available"}},
+            "aws_secretsmanager_random_password": {
+                "idempotency": {"password_length": 64, "exclude_punctuation": True}
+            },
+        },
         "resource": resources,
         "output": {name: {"value": value} for name, value in OUTPUTS.items()},
     }

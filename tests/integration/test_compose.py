@@ -198,7 +198,11 @@ def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) ->
 
 def test_start_order(config: dict[str, Any]) -> None:
     svc = services(config)
-    assert svc["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    # migrate also bootstraps the emulator (secrets, the webhook KMS key): it needs LocalStack.
+    assert svc["migrate"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "localstack": {"condition": "service_healthy"},
+    }
     for name in ("api", "scheduler"):
         depends = svc[name]["depends_on"]
         assert depends["migrate"] == {"condition": "service_completed_successfully"}
@@ -207,7 +211,11 @@ def test_start_order(config: dict[str, Any]) -> None:
 
 def test_commands_are_the_ones_make_run_uses(config: dict[str, Any]) -> None:
     svc = services(config)
-    assert svc["migrate"]["command"] == ["python", "-m", "infra.migrate"]
+    assert svc["migrate"]["command"] == [
+        "sh",
+        "-c",
+        "python -m infra.migrate && python -m infra.stack bootstrap",
+    ]
     assert svc["api"]["command"] == [
         "python",
         "-m",
