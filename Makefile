@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 TEST_DATABASE ?= gateway_test
 TEST_REDIS_DB ?= 1
 
-.PHONY: help venv run test lint bench package stack-up stack-down clean
+.PHONY: help venv browser run test lint bench package stack-up stack-down clean
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
@@ -33,7 +33,11 @@ venv: $(STAMP)
 run: venv
 	$(PY) -m infra.stack run --database gateway --redis-db 0 -- $(PY) -m workers.run
 
-test: venv
+# Headless Chromium, its driver and axe-core for the dashboard's browser tests.
+browser: venv
+	$(PY) -m infra.browser
+
+test: venv browser
 	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) -- \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -53,4 +57,4 @@ stack-down: venv
 	$(PY) -m infra.stack down
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .vendor .pytest_cache .ruff_cache

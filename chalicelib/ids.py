@@ -13,6 +13,7 @@ REFUND = "re"
 EVENT = "evt"
 WEBHOOK_ENDPOINT = "we"
 MERCHANT = "mch"
+OPERATOR = "op"
 
 
 def _base62(number: int, width: int) -> str:

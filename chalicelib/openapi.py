@@ -14,6 +14,7 @@ from chalicelib.models.common import ErrorResponse
 _ERROR_TEXT = {
     400: "Invalid request",
     401: "Missing or invalid API key",
+    403: "A valid key of the wrong kind (merchant or operator)",
     404: "No such object",
     409: "Conflict with the object's state",
     413: "Body too large",
@@ -96,7 +97,8 @@ def build_document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": error_ref}},
             }
         if route.auth:
-            operation["security"] = [{"bearerAuth": []}]
+            scheme = "operatorKey" if route.operator else "bearerAuth"
+            operation["security"] = [{scheme: []}]
         else:
             operation["security"] = []
         paths.setdefault(route.path, {})[route.method.lower()] = operation
@@ -111,6 +113,13 @@ def build_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": defs,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "operatorKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An operator key (ok_test_...), never a merchant key",
+                },
+            },
         },
     }

@@ -1,6 +1,7 @@
 """Operator commands.
 
   python -m workers.admin create-merchant --name NAME
+  python -m workers.admin create-operator-key --name NAME
   python -m workers.admin queue-stats
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
@@ -21,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create-merchant", help="create a merchant and its API key")
     create.add_argument("--name", required=True)
+    create_op = sub.add_parser("create-operator-key", help="create an operator key")
+    create_op.add_argument("--name", required=True)
     sub.add_parser("queue-stats", help="the payments queue at a glance")
     dlq_list = sub.add_parser("dlq-list", help="list dead-lettered entries")
     dlq_list.add_argument("--count", type=int, default=100)
@@ -31,16 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     load_stage()
     from chalicelib import db
     from chalicelib.queue import stream
-    from chalicelib.services import batch, merchants
+    from chalicelib.services import batch, merchants, operator_keys
 
-    if args.command == "create-merchant":
+    if args.command in ("create-merchant", "create-operator-key"):
         name = args.name.strip()
         if not name or len(name) > 200:
             print(json.dumps({"error": "name must be 1 to 200 characters"}), file=sys.stderr)
             return 2
         with db.transaction() as conn:
-            created = merchants.create_merchant(conn, name)
-        print(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
+            if args.command == "create-merchant":
+                created = merchants.create_merchant(conn, name)
+                print(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
+            else:
+                op = operator_keys.create_operator_key(conn, name)
+                print(json.dumps({"operator_id": op.operator_id, "operator_key": op.operator_key}))
     elif args.command == "queue-stats":
         print(json.dumps(batch.queue_stats()))
     elif args.command == "dlq-list":

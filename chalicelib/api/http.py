@@ -23,6 +23,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import db
+from chalicelib.api import operator_auth
 from chalicelib.errors import (
     BodyTooLargeError,
     GatewayError,
@@ -34,7 +35,7 @@ from chalicelib.errors import (
     error_body,
 )
 from chalicelib.models.common import raise_validation_error
-from chalicelib.services import idempotency, merchants, rate_limit
+from chalicelib.services import idempotency, rate_limit
 
 log = logging.getLogger("gateway.http")
 
@@ -57,6 +58,7 @@ class RouteSpec:
     query: type[BaseModel] | None = None
     auth: bool = True
     errors: tuple[int, ...] = ()
+    operator: bool = False
 
 
 ROUTES: list[RouteSpec] = []
@@ -149,13 +151,14 @@ def endpoint(
     query: type[BaseModel] | None = None,
     auth: bool = True,
     errors: tuple[int, ...] = (),
+    operator: bool = False,
 ) -> Callable[[Callable[..., ApiResult]], Callable[..., Response]]:
     """Register a route whose view gets a `Call` and the path parameters.
 
     POST bodies are validated with `body`, and the view runs in one unit of work
     together with the idempotency record.
     """
-    spec = RouteSpec(path, method, summary, status, response, body, query, auth, errors)
+    spec = RouteSpec(path, method, summary, status, response, body, query, auth, errors, operator)
     ROUTES.append(spec)
 
     def decorate(view: Callable[..., ApiResult]) -> Callable[..., Response]:
@@ -174,7 +177,9 @@ def endpoint(
         def serve(request: Any, path_params: dict[str, str]) -> Response:
             principal = None
             if auth:
-                principal = merchants.authenticate(request.headers.get("authorization"))
+                principal = operator_auth.authenticate(
+                    request.headers.get("authorization"), operator=operator
+                )
                 _log_fields()["merchant_id"] = principal.merchant_id
                 rate_limit.check(principal.key_hash)
             raw_query: Any = dict(request.query_params or {})
@@ -189,6 +194,8 @@ def endpoint(
                 return _response(*render(view(call, **path_params)))
             data = parse_json_body(request)
             key = idempotency.validate_key(request.headers.get("idempotency-key"))
+            if operator:  # records are per merchant; operator POSTs are idempotent by nature
+                key = None
             parsed = validate(body, data) if body is not None else None
             if parsed is None and data:
                 name = next(iter(data))
