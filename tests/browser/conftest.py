@@ -210,3 +210,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30) -> Any:
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout}s")
         time.sleep(0.1)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """On a failure, keep a screenshot and the DOM of the page as it was."""
+    report = yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and isinstance(page, Page):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.driver.save_screenshot(str(SCREENSHOTS / f"FAILED-{item.name}.png"))
+        (SCREENSHOTS / f"FAILED-{item.name}.html").write_text(
+            page.driver.execute_script("return document.documentElement.outerHTML")
+        )
+    return report
