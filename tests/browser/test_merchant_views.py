@@ -41,7 +41,9 @@ def test_create_watch_success_open_and_refund_half(
     page.shot("payments-list")
 
     page.click(f'tr[data-id="{payment_id}"] a')
-    page.wait_text("#history", lambda t: "PROCESSING → SUCCESS" in t and "attempt 1: succeeded" in t)
+    page.wait_text(
+        "#history", lambda t: "PROCESSING → SUCCESS" in t and "attempt 1: succeeded" in t
+    )
     page.driver.find_element(By.ID, "refund-amount").send_keys("25000")
     page.driver.find_element(By.ID, "refund-reason").send_keys("half back")
     page.click("#refund-button")
@@ -92,6 +94,11 @@ def test_payments_filter_by_status_and_order(page: Page, merchant, api) -> None:
     Select(page.driver.find_element(By.ID, "filter-status")).select_by_value("FAILED")
     page.click(".filters button")
     page.wait(
-        lambda d: [e.get_attribute("data-id") for e in d.find_elements(By.CSS_SELECTOR, "#payments-rows tr")]
-        == [second["id"]]
+        lambda d: (
+            [
+                e.get_attribute("data-id")
+                for e in d.find_elements(By.CSS_SELECTOR, "#payments-rows tr")
+            ]
+            == [second["id"]]
+        )
     )
