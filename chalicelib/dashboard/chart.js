@@ -5,7 +5,7 @@ import { h, svg } from './dom.js';
 
 const W = 640;
 const H = 200;
-const PAD = { left: 40, right: 10, top: 10, bottom: 24 };
+const PAD = { left: 40, right: 24, top: 10, bottom: 24 };
 
 /**
  * series: [{name, colour, values: number[]}]; labels: x labels (same length).

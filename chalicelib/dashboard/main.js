@@ -77,7 +77,7 @@ function header() {
   }
 }
 
-function route() {
+function route(event) {
   const hash = location.hash;
   if (hash && !hash.startsWith('#/')) return; // in-page links such as the skip link
   if (stopView) { stopView(); stopView = null; }
@@ -89,7 +89,9 @@ function route() {
     if (match) {
       stopView = render(container, ...match.slice(1)) || null;
       const heading = container.querySelector('h1');
-      if (heading) heading.focus({ preventScroll: true });
+      // After a navigation inside the page, focus moves to the new view's heading (as a
+      // page load would reset it); on the first load focus stays at the top, skip link first.
+      if (heading && event) heading.focus({ preventScroll: true });
       return;
     }
   }
