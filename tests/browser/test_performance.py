@@ -46,7 +46,8 @@ def test_ten_thousand_payments_first_page_and_cursor_paging(page: Page, merchant
             "const t = performance.now(); document.getElementById('next-page').click(); return t;"
         )
         page.wait_text("#page-label", lambda t, n=number: t == f"Page {n}")
-        page.wait(lambda d, before=len(seen): len(set(seen + _rendered_ids(page))) == before + 20)
+        before = list(seen)
+        page.wait(lambda d, b=before: len(set(b + _rendered_ids(page))) == len(b) + 20)
         page_ms.append(
             page.driver.execute_script(
                 "const marks = performance.getEntriesByName('payments:rendered');"
