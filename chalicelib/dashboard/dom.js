@@ -1,5 +1,5 @@
 // Building the page from data: every value becomes a text node, never markup.
-// There is no innerHTML anywhere in the dashboard, so a payment's metadata such as
+// Nothing in the dashboard parses a string as HTML, so a payment's metadata such as
 // `<img src=x onerror=alert(1)>` is shown as those characters and nothing else.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
