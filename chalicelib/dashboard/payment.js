@@ -105,8 +105,9 @@ export function render(container, paymentId) {
     h('h1', { tabindex: '-1' }, `Payment ${paymentId}`),
     message,
     sections.details,
+    sections.history,
     h('section', { 'aria-labelledby': 'h-actions' }, h('h2', { id: 'h-actions' }, 'Actions'), refundForm, cancelButton),
-    sections.history, sections.refunds, sections.events);
+    sections.refunds, sections.events);
 
   function redraw(name, data, build) {
     const text = JSON.stringify(data);
