@@ -58,3 +58,16 @@ def list_webhook_endpoints(call: Call) -> ApiResult:
 )
 def delete_webhook_endpoint(call: Call, endpoint_id: str) -> ApiResult:
     return ApiResult(webhooks.delete_endpoint(call.merchant_id, endpoint_id))
+
+
+@endpoint(
+    bp,
+    "/api/v1/webhook_endpoints/{endpoint_id}/rotate_secret",
+    "POST",
+    summary="A new signing secret (shown only here); the old one also signs for 24 h",
+    response=WebhookEndpointCreated,
+    errors=(400, 404, 413, 415, *COMMON_ERRORS),
+)
+def rotate_webhook_secret(call: Call, endpoint_id: str) -> ApiResult:
+    rotated = webhooks.rotate_secret(call.uow, call.merchant_id, endpoint_id)  # type: ignore[arg-type]
+    return ApiResult(rotated)

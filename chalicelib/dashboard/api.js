@@ -35,7 +35,10 @@ export async function call(method, path, body, { idempotencyKey } = {}) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  if (method === 'POST') headers['Idempotency-Key'] = idempotencyKey || newIdempotencyKey();
+  // Every POST carries an Idempotency-Key, so a retried click never creates twice, except
+  // when the caller passes null: an answer holding a webhook secret is not worth
+  // keeping in an idempotency record for a day.
+  if (method === 'POST' && idempotencyKey !== null) headers['Idempotency-Key'] = idempotencyKey || newIdempotencyKey();
   let response;
   try {
     response = await fetch(`${BASE}${path}`, init);
@@ -49,7 +52,7 @@ export async function call(method, path, body, { idempotencyKey } = {}) {
 }
 
 export const get = (path) => call('GET', path);
-export const post = (path, body) => call('POST', path, body);
+export const post = (path, body, options) => call('POST', path, body, options);
 export const del = (path) => call('DELETE', path);
 
 /** A query string from an object, skipping empty values. */

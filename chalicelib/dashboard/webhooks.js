@@ -8,6 +8,7 @@ import { announce, badge, errorBox, h, show, table, when } from './dom.js';
 const EVENT_TYPES = ['payment.succeeded', 'payment.failed', 'payment.cancelled', 'refund.succeeded', 'refund.failed'];
 const LIVE_MS = 2000;
 const RECENT_EVENTS = 10;
+const NO_RECORD = { idempotencyKey: null }; // answers with a secret: no idempotency record
 
 function secretNotice(endpoint) {
   return h('div', { class: 'secret', role: 'alert', id: 'secret-notice' },
@@ -20,7 +21,7 @@ function attemptsList(deliveries) {
   return h('ul', { class: 'plain attempts' }, deliveries.map((d) => h('li', {},
     `${d.endpoint_id} · attempt ${d.attempt} · `, badge(d.status),
     ` · HTTP ${d.response_status ?? '—'}`,
-    d.error ? ` · ${d.error}` : '',
+    d.error && d.error !== `HTTP ${d.response_status}` ? ` · ${d.error}` : '',
     d.duration_ms !== null ? ` · ${d.duration_ms} ms` : '',
     ` · ${when(d.at)}`)));
 }
@@ -53,7 +54,7 @@ export function render(container) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const events = boxes.filter((b) => b.checked).map((b) => b.value);
-    act(post('/webhook_endpoints', { url: urlInput.value.trim(), events }), (e) => `Endpoint ${e.id} added.`);
+    act(post('/webhook_endpoints', { url: urlInput.value.trim(), events }, NO_RECORD), (e) => `Endpoint ${e.id} added.`);
   });
 
   const seen = {};
@@ -79,7 +80,7 @@ export function render(container) {
             h('td', {}, badge(ep.status)), h('td', {}, when(ep.created_at)),
             h('td', {},
               h('button', { type: 'button', class: 'small', 'aria-label': `Rotate secret of ${ep.id}`,
-                onclick: () => act(post(`/webhook_endpoints/${ep.id}/rotate_secret`), () => 'Secret rotated.') }, 'Rotate secret'),
+                onclick: () => act(post(`/webhook_endpoints/${ep.id}/rotate_secret`, undefined, NO_RECORD), () => 'Secret rotated.') }, 'Rotate secret'),
               ' ',
               h('button', { type: 'button', class: 'small', 'aria-label': `Delete ${ep.id}`,
                 onclick: () => act(del(`/webhook_endpoints/${ep.id}`), () => `Endpoint ${ep.id} deleted.`) }, 'Delete')))),

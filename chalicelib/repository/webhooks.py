@@ -119,7 +119,9 @@ WITH due AS (
     RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, d.attempt_limit
 )
 SELECT c.id AS delivery_id, c.event_id, c.endpoint_id, c.attempts AS attempt, c.attempt_limit,
-       e.type, e.data, e.created_at AS event_created_at, w.url, w.secret
+       e.type, e.data, e.created_at AS event_created_at, w.url, w.secret,
+       CASE WHEN w.secret_rotated_at > %(now)s - interval '24 hours'
+            THEN w.previous_secret END AS previous_secret
 FROM claimed c
 JOIN events e ON e.id = c.event_id
 JOIN webhook_endpoints w ON w.id = c.endpoint_id
@@ -149,6 +151,25 @@ FROM input i
 WHERE d.id = i.delivery_id AND d.attempts = i.attempt AND d.status = 'pending'
 RETURNING d.id, d.status
 """
+
+
+# A new secret; the old one keeps signing (beside the new) for 24 h after this.
+ROTATE_SECRET_FOR_MERCHANT = f"""
+UPDATE webhook_endpoints
+SET previous_secret = secret, secret = %(secret)s, secret_rotated_at = %(now)s
+WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND deleted_at IS NULL
+RETURNING {ENDPOINT_COLUMNS}
+"""
+
+
+def rotate_secret_for_merchant(
+    conn: Connection, endpoint_id: str, merchant_id: str, secret: str, now: datetime
+) -> dict[str, Any] | None:
+    """Replace a live endpoint's secret, keeping the previous one; None when no such endpoint."""
+    return conn.execute(
+        ROTATE_SECRET_FOR_MERCHANT,
+        {"id": endpoint_id, "merchant_id": merchant_id, "secret": secret, "now": now},
+    ).fetchone()
 
 
 def insert_endpoint(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:

@@ -131,6 +131,7 @@ def _deliver_round(
             message_id=row["event_id"],
             body=body,
             secret=row["secret"],
+            previous_secret=row["previous_secret"],
             timeout_s=cfg.webhook_timeout_s,
             allow_private=cfg.webhook_allow_private_hosts,
         )

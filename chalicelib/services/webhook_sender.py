@@ -104,6 +104,7 @@ def send(
     secret: str,
     timeout_s: float,
     allow_private: bool,
+    previous_secret: str | None = None,
 ) -> SendResult:
     """POST one signed message; never raises, every failure is described in the result."""
     started = time.monotonic()
@@ -127,7 +128,10 @@ def send(
         "Connection": "close",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        # After a rotation, both signatures (new first), so either secret verifies.
+        "webhook-signature": " ".join(
+            sign(s, message_id, timestamp, body) for s in (secret, previous_secret) if s
+        ),
     }
     conn: http.client.HTTPConnection | None = None
     try:

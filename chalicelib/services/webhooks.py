@@ -82,6 +82,21 @@ def create_endpoint(
     return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)  # type: ignore[return-value]
 
 
+def rotate_secret(uow: db.UnitOfWork, merchant_id: str, endpoint_id: str) -> WebhookEndpointCreated:
+    """A new signing secret, shown only in this answer; the old one signs too for 24 h."""
+    if not ids.has_prefix(endpoint_id, ids.WEBHOOK_ENDPOINT):
+        raise _endpoint_missing(endpoint_id)
+    from chalicelib.services.webhook_sender import new_secret
+
+    secret = new_secret()
+    row = webhook_repo.rotate_secret_for_merchant(
+        uow.conn, endpoint_id, merchant_id, secret, utcnow()
+    )
+    if row is None:
+        raise _endpoint_missing(endpoint_id)
+    return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)  # type: ignore[return-value]
+
+
 def list_endpoints(
     merchant_id: str, query: ListWebhookEndpointsQuery
 ) -> tuple[list[WebhookEndpoint], bool]:

@@ -18,3 +18,9 @@ CREATE TABLE operator_keys (
 -- is never updated, so the drain's claims stay heap-only.
 CREATE INDEX payment_history_at_brin ON payment_history USING brin (at);
 CREATE INDEX payments_created_brin ON payments USING brin (created_at);
+
+-- Webhook secret rotation (the dashboard's "Rotate secret", API.md): for 24 h after a
+-- rotation each delivery is signed with the new and the previous secret.
+ALTER TABLE webhook_endpoints
+    ADD COLUMN previous_secret text,
+    ADD COLUMN secret_rotated_at timestamptz;

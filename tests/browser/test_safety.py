@@ -86,3 +86,23 @@ def test_every_view_passes_axe_and_loads_no_inline_code(page: Page, merchant, ap
     )
     assert inline == 0
     assert not [e for e in page.console_errors() if "Content Security Policy" in e]
+
+
+def test_the_key_stays_in_session_storage_only(page: Page, merchant, dashboard_server) -> None:
+    page.sign_in(merchant.api_key)
+    page.go("#/new")
+    page.click("#create-button")
+    page.wait(lambda d: d.execute_script("return location.hash").startswith("#/payments/pay_"))
+    page.wait_text(".fields", lambda t: "SUCCESS" in t)
+    stored = page.driver.execute_script("return sessionStorage.getItem('gateway.apiKey')")
+    assert stored == merchant.api_key
+    assert page.driver.execute_script("return localStorage.length") == 0
+    assert page.driver.get_cookies() == []
+    urls = page.driver.execute_script(
+        "return [location.href, ...performance.getEntriesByType('resource').map((r) => r.name)]"
+    )
+    assert len(urls) > 5 and not [u for u in urls if merchant.api_key in u]
+    assert merchant.api_key not in dashboard_server.log_text()
+    page.click("#signout")
+    page.wait(lambda d: d.find_element(By.ID, "api-key"))
+    assert page.driver.execute_script("return sessionStorage.length") == 0

@@ -50,6 +50,12 @@ def test_endpoint_deliveries_and_redeliver_from_the_page(page: Page, merchant, a
         )
         page.shot("webhooks-redelivered")
 
+        # Rotating shows the new secret once, in place of nothing.
+        endpoint_id = page.text("#endpoints-table tbody tr td")
+        page.click(f'button[aria-label="Rotate secret of {endpoint_id}"]')
+        rotated = page.wait_text("#secret-value", lambda t: t.startswith("whsec_") and t != secret)
+        page.shot("webhooks-rotated")
+        secret = rotated
         # The secret was shown once: after leaving the view it appears nowhere.
         page.go("#/payments")
         page.go("#/webhooks")
