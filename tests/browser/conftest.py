@@ -28,7 +28,7 @@ from tests.conftest import ROOT, LiveServer, start_server, stop_server
 SCREENSHOTS = ROOT / "build" / "screenshots"
 # Faster schedules for the processes these tests start (the stage's are 1-8 s and
 # 1, 2, 4, 8, 16 s): a payment that always fails is FAILED in ~10 s, a webhook in ~3 s.
-FAST_ENV = {"RETRY_CAP_S": "2", "WEBHOOK_RETRY_SCHEDULE_S": "[1, 1]", "RATE_LIMIT_BURST": "1000"}
+FAST_ENV = {"RETRY_CAP_S": "2", "WEBHOOK_RETRY_SCHEDULE_S": "[1, 1]"}
 CHROMIUM_FLAGS = [
     "--headless=new",
     "--no-sandbox",
