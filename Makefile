@@ -16,6 +16,7 @@ help:
 	@echo "make bench    benchmarks with same-run floors"
 	@echo "make package  chalice package (SAM and Terraform) into build/"
 	@echo "make lint     ruff"
+	@echo "make browser  Chromium, chromedriver and axe-core for the browser tests"
 
 # The virtualenv: rebuilt when the requirements change or its Python is too old.
 $(STAMP): requirements.txt requirements-dev.txt
