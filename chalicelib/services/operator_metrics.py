@@ -19,13 +19,17 @@ from chalicelib.models.operator import (
     Throughput,
     ThroughputPoint,
 )
-from chalicelib.queue import stream
-from chalicelib.repository import operator_metrics, payment_batches
-from chalicelib.services import batch
+from chalicelib.repository import operator_metrics
+
+# The batch processor, the stream and Redis are imported on first use, not with the
+# app: they are most of a cold start, and only these routes (and the handlers) need them.
 
 
 def queue_metrics() -> QueueMetrics:
     """Depth, pending entries, oldest age, lag, retries scheduled and dead letters."""
+    from chalicelib.repository import payment_batches
+    from chalicelib.services import batch
+
     now = utcnow()
     stats = batch.queue_stats()
     with db.connection() as conn:
@@ -85,6 +89,8 @@ def merchant_volume(hours: int, limit: int) -> tuple[list[MerchantVolume], bool]
 
 def dead_letters(limit: int) -> tuple[list[DeadLetter], bool]:
     """The oldest dead letters first (the order they were parked in)."""
+    from chalicelib.queue import stream
+
     letters = stream.list_dead_letters(limit + 1)
     data = [
         DeadLetter(
@@ -101,4 +107,6 @@ def dead_letters(limit: int) -> tuple[list[DeadLetter], bool]:
 
 def replay(dead_letter_ids: list[str] | None) -> dict[str, int]:
     """Put dead letters (all, or the given ones) back on their stream."""
+    from chalicelib.services import batch
+
     return batch.replay_dead_letters(dead_letter_ids)

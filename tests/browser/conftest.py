@@ -2,8 +2,10 @@
 
 `make test` installs Chromium, chromedriver and axe-core when missing
 (`infra/browser.py`). The tests run against `workers.serve` and a real
-`workers.scheduler` process, with shorter retry schedules so that a payment that
-fails every attempt, or a webhook that keeps failing, is final within seconds.
+`workers.scheduler` process, with shorter retry schedules so that a payment that fails
+every attempt, or a webhook that keeps failing, is final within seconds. Both are
+package-scoped: they stop before the other suites run, which expect no scheduler
+draining their payments.
 Every test writes screenshots under build/screenshots/.
 """
 
@@ -73,14 +75,14 @@ class Scheduler:
             self.process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(tmp_path_factory.mktemp("dashboard-server"), extra_env=FAST_ENV)
     yield server
     stop_server(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheduler]:
     sched = Scheduler(tmp_path_factory.mktemp("scheduler"))
     sched.start()
@@ -88,7 +90,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheduler]:
     sched.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def driver() -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
