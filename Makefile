@@ -14,7 +14,7 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.in)
 LOCK_ARGS ?=
 COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.12 --no-header $(LOCK_ARGS)
 
-.PHONY: help venv run test lint lock bench package stack-up stack-down clean admin scheduler
+.PHONY: help venv browser run test lint lock bench package stack-up stack-down clean admin scheduler
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
@@ -25,6 +25,7 @@ help:
 	@echo "make lock     regenerate requirements.txt and requirements-dev.txt from the .in files"
 	@echo "make admin ARGS=\"create-merchant --name Acme\"   operator commands (make run's stack)"
 	@echo "make scheduler ARGS=--once                      each scheduled handler once"
+	@echo "make browser  Chromium, chromedriver and axe-core for the browser tests"
 
 # The virtualenv, built from the locks (every file checked against its hash): rebuilt
 # when a lock changes or its Python is too old.
@@ -49,7 +50,11 @@ venv: $(STAMP)
 run: venv
 	$(PY) -m infra.stack run --database gateway --redis-db 0 -- $(PY) -m workers.run
 
-test: venv
+# Headless Chromium, its driver and axe-core for the dashboard's browser tests.
+browser: venv
+	$(PY) -m infra.browser
+
+test: venv browser
 	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) --no-durability -- \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -89,4 +94,4 @@ stack-down: venv
 	$(PY) -m infra.stack down
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .vendor .pytest_cache .ruff_cache

@@ -6,7 +6,7 @@ import os
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import events, operations, payments, refunds, webhooks
+from chalicelib.api import dashboard, events, operations, operator, payments, refunds, webhooks
 from chalicelib.api.pipeline import http_middleware
 from chalicelib.logging_setup import configure_logging
 
@@ -19,6 +19,8 @@ app.register_blueprint(operations.bp)
 app.register_blueprint(refunds.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(events.bp)
+app.register_blueprint(operator.bp)
+app.register_blueprint(dashboard.bp)
 
 
 @app.schedule(

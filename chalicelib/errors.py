@@ -83,6 +83,14 @@ class AuthenticationError(GatewayError):
     code = "api_key_invalid"
 
 
+class PermissionDeniedError(GatewayError):
+    """403: a valid key of the wrong kind (a merchant key on an operator route, or back)."""
+
+    status = 403
+    type = "permission_error"
+    code = "operator_key_required"
+
+
 class ResourceMissingError(GatewayError):
     status = 404
     type = "invalid_request_error"

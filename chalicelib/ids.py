@@ -15,6 +15,7 @@ WEBHOOK_ENDPOINT = "we"
 MERCHANT = "mch"
 INQUIRY = "inq"
 API_KEY = "key"
+OPERATOR = "op"
 
 
 def _base62(number: int, width: int) -> str:

@@ -5,6 +5,7 @@
   python -m workers.admin list-keys --merchant MERCHANT_ID
   python -m workers.admin revoke-key --key KEY_ID
   python -m workers.admin seal-webhook-secrets
+  python -m workers.admin create-operator-key --name NAME
   python -m workers.admin queue-stats
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "seal-webhook-secrets", help="encrypt secrets of endpoints made before 0008 (KMS)"
     )
+    create_op = sub.add_parser("create-operator-key", help="create an operator key")
+    create_op.add_argument("--name", required=True)
     sub.add_parser("queue-stats", help="the payments queue at a glance")
     dlq_list = sub.add_parser("dlq-list", help="list dead-lettered entries")
     dlq_list.add_argument("--count", type=int, default=100)
@@ -63,16 +66,20 @@ def main(argv: list[str] | None = None) -> int:
     load_stage()
     from chalicelib import db
     from chalicelib.queue import operations
-    from chalicelib.services import merchants
+    from chalicelib.services import merchants, operator_keys
 
-    if args.command == "create-merchant":
+    if args.command in ("create-merchant", "create-operator-key"):
         name = args.name.strip()
         if not name or len(name) > 200:
             print(json.dumps({"error": "name must be 1 to 200 characters"}), file=sys.stderr)
             return 2
         with db.unit_of_work() as uow:
-            created = merchants.create_merchant(uow.conn, name)
-        print(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
+            if args.command == "create-merchant":
+                created = merchants.create_merchant(uow.conn, name)
+                print(json.dumps({"merchant_id": created.merchant_id, "api_key": created.api_key}))
+            else:
+                op = operator_keys.create_operator_key(uow.conn, name)
+                print(json.dumps({"operator_id": op.operator_id, "operator_key": op.operator_key}))
     elif args.command in ("create-key", "list-keys", "revoke-key"):
         return _keys(args)
     elif args.command == "seal-webhook-secrets":

@@ -13,8 +13,8 @@ from typing import Any
 
 from chalicelib import db
 from chalicelib.adapters import rate_limiter
-from chalicelib.errors import AuthenticationError
-from chalicelib.services import merchants
+from chalicelib.errors import AuthenticationError, PermissionDeniedError
+from chalicelib.services import merchants, operator_keys
 from chalicelib.services.merchants import Principal
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,17 @@ def client_address(request: Any) -> str:
     return str(identity.get("sourceIp") or "unknown")
 
 
-def authenticate(request: Any, conn: db.Connection) -> Principal:
-    """The merchant behind the request's key (401 otherwise), within its rate limit (429)."""
+def authenticate(request: Any, conn: db.Connection, operator: bool = False) -> Principal:
+    """The merchant behind the request's key (401 otherwise), within its rate limit (429).
+
+    Merchant keys and operator keys never cross: a merchant route refuses a valid
+    operator key with 403 `merchant_key_required`, an operator route a valid merchant
+    key with 403 `operator_key_required`; a key that does not exist is 401 either way.
+    """
     api_key = bearer_key(request.headers.get("authorization"))
     address = client_address(request)
+    if operator or operator_keys.is_operator_key(api_key):
+        return _authenticate_operator_route(request, conn, api_key, address, operator)
     try:
         principal = merchants.authenticate(
             conn, api_key, before_query=lambda: rate_limiter.check_auth_failures(address)
@@ -52,6 +59,29 @@ def authenticate(request: Any, conn: db.Connection) -> Principal:
     if merchants.last_used_due(principal.key_id):
         _record_last_used(principal.key_id)
     return principal
+
+
+def _authenticate_operator_route(
+    request: Any, conn: db.Connection, api_key: str, address: str, operator: bool
+) -> Principal:
+    if operator and not operator_keys.is_operator_key(api_key):
+        authenticate(request, conn)  # 401 unless it is a live merchant key
+        raise PermissionDeniedError(
+            "This route needs an operator key; a merchant key cannot call it.",
+            code="operator_key_required",
+        )
+    rate_limiter.check_auth_failures(address)
+    try:
+        operator_id, key_hash = operator_keys.require_operator(conn, api_key)
+    except AuthenticationError:
+        rate_limiter.check_auth_failures(address, record_failure=True)
+        raise
+    if not operator:
+        raise PermissionDeniedError(
+            "This route needs a merchant key; an operator key cannot call it.",
+            code="merchant_key_required",
+        )
+    return Principal(operator_id, key_hash)
 
 
 def _record_last_used(key_id: str) -> None:

@@ -41,6 +41,8 @@ class RouteSpec:
     query: type[BaseModel] | None = None
     auth: bool = True
     errors: tuple[int, ...] = ()
+    #: an operator route: operator keys only (merchant keys get 403), and the reverse
+    operator: bool = False
 
 
 ROUTES: list[RouteSpec] = []
@@ -89,11 +91,14 @@ def endpoint(
     query: type[BaseModel] | None = None,
     auth: bool = True,
     errors: tuple[int, ...] = (),
+    operator: bool = False,
 ) -> Callable[[View], Callable[..., Response]]:
     """Register a route whose view gets a `Call` and the path parameters."""
     from chalicelib.api import pipeline
 
-    spec = RouteSpec(path, method, summary, status, response, access, body, query, auth, errors)
+    spec = RouteSpec(
+        path, method, summary, status, response, access, body, query, auth, errors, operator
+    )
     ROUTES.append(spec)
 
     def decorate(view: View) -> Callable[..., Response]:

@@ -80,7 +80,7 @@ def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
             merchant_id = ""
             if spec.auth:
                 assert uow is not None, "authenticated routes need database access"
-                merchant_id = auth.authenticate(request, uow.conn).merchant_id
+                merchant_id = auth.authenticate(request, uow.conn, spec.operator).merchant_id
                 _log_fields()["merchant_id"] = merchant_id
             query = _query(spec, request)
             if spec.method != "POST":
@@ -89,6 +89,8 @@ def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
                 assert uow is not None and uow.writes, "a POST route must declare access='write'"
                 data = parse_json_body(request)
                 key = idempotency.validate_key(request.headers.get("idempotency-key"))
+                if spec.operator:  # records are per merchant; operator POSTs are idempotent
+                    key = None
                 body = validate(spec.body, data) if spec.body is not None else None
                 if body is None and data:
                     name = next(iter(data))

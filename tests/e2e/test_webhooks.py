@@ -599,3 +599,43 @@ def test_a_crashed_handlers_lease_ends_and_the_delivery_is_sent(
     assert [(d["endpoint_id"], d["attempt"], d["status"]) for d in entries] == [
         (endpoint["id"], 2, "succeeded")  # attempt 1 died with its handler
     ]
+
+
+def test_rotate_secret_shows_the_new_secret_once_and_both_sign_for_a_day(
+    api: httpx.Client,
+    merchant: Any,
+    receivers: Callable[..., Receiver],
+    endpoints_to_delete: list[str],
+) -> None:
+    receiver = receivers()
+    endpoint = register(api, receiver, endpoints_to_delete)
+    old = endpoint["secret"]
+    rotated = api.post(f"/api/v1/webhook_endpoints/{endpoint['id']}/rotate_secret")
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new.startswith("whsec_") and new != old
+    assert {k: v for k, v in rotated.json().items() if k != "secret"} == {
+        k: v for k, v in endpoint.items() if k != "secret"
+    }
+    assert all("secret" not in e for e in api.get("/api/v1/webhook_endpoints").json()["data"])
+    assert api.post("/api/v1/webhook_endpoints/we_nope/rotate_secret").status_code == 404
+    # A receiver that still has the old secret verifies, and so does one with the new.
+    for n, secret in enumerate((old, new), start=1):
+        receiver.secret = secret
+        record_events(merchant.merchant_id, 1)
+        pump(lambda n=n: receiver.count() >= n)
+        got = receiver.snapshot()[n - 1]
+        assert got.verified, got.error
+
+
+def test_rotate_secret_of_another_merchants_endpoint_is_404(
+    api: httpx.Client,
+    other_merchant: Any,
+    live_server: LiveServer,
+    receivers: Callable[..., Receiver],
+    endpoints_to_delete: list[str],
+) -> None:
+    endpoint = register(api, receivers(), endpoints_to_delete)
+    with live_server.client(other_merchant.api_key) as other:
+        answer = other.post(f"/api/v1/webhook_endpoints/{endpoint['id']}/rotate_secret")
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "resource_missing"

@@ -159,6 +159,15 @@ def test_zip_holds_app_chalicelib_and_runtime_wheels_only(package: Package) -> N
     assert "Could not install dependencies" not in package.stderr
 
 
+def test_zip_holds_the_dashboard_files(package: Package) -> None:
+    from chalicelib.api.dashboard import STATIC_DIR
+
+    with zipfile.ZipFile(package.zip_path) as zf:
+        names = set(zf.namelist())
+    expected = {f"chalicelib/dashboard/{p.name}" for p in STATIC_DIR.iterdir() if p.is_file()}
+    assert expected and expected <= names
+
+
 def test_package_fails_when_chalice_drops_a_dependency(package: Package, tmp_path: Path) -> None:
     warning = MISSING_DEPENDENCIES_TEMPLATE % "psycopg-binary==3.3.9"
     assert packaging.dropped_dependencies(warning) == "psycopg-binary==3.3.9"
