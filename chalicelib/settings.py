@@ -58,8 +58,8 @@ class Settings(BaseSettings):
     processor_latency_ms: float = Field(default=0.0, ge=0)
     processor_failure_rate: float = Field(default=0.0, ge=0, le=1)
 
-    # Connectors (docs/connectors.md): the default routing list, primary first, for
-    # merchants that name none; `name=url` pairs for the HTTP acquirer connectors.
+    # Connectors (docs/api.md, "Connectors and routing"): the default routing list,
+    # primary first, for merchants that name none; `name=url` pairs for HTTP acquirers.
     connectors: list[str] = Field(default=["simulator"], min_length=1, max_length=2)
     acquirer_urls: dict[str, str] = Field(default={})
     # The stack's own acquirer process (`infra/acquirer`), callable as connector "acquirer".

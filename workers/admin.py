@@ -5,6 +5,7 @@
   python -m workers.admin list-keys --merchant MERCHANT_ID
   python -m workers.admin revoke-key --key KEY_ID
   python -m workers.admin seal-webhook-secrets
+  python -m workers.admin rehash-api-keys
   python -m workers.admin create-operator-key --name NAME
   python -m workers.admin queue-stats
   python -m workers.admin dlq-list [--count N]
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     create_op = sub.add_parser("create-operator-key", help="create an operator key")
     create_op.add_argument("--name", required=True)
+    sub.add_parser(
+        "rehash-api-keys", help="key hashes stored before keyed hashing become keyed (once)"
+    )
     sub.add_parser("queue-stats", help="the payments queue at a glance")
     dlq_list = sub.add_parser("dlq-list", help="list dead-lettered entries")
     dlq_list.add_argument("--count", type=int, default=100)
@@ -93,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             if batch < 500:
                 break
         print(json.dumps({"sealed": sealed}))
+    elif args.command == "rehash-api-keys":
+        with db.unit_of_work() as uow:
+            print(json.dumps({"rehashed": merchants.rehash_unkeyed(uow.conn)}))
     elif args.command == "queue-stats":
         with db.unit_of_work(write=False) as uow:
             print(json.dumps(operations.queue_stats(uow.conn)))

@@ -81,6 +81,7 @@ def _authenticate_operator_route(
             "This route needs a merchant key; an operator key cannot call it.",
             code="merchant_key_required",
         )
+    rate_limiter.check(key_hash)  # a keyed hash: no key, nor an unkeyed hash of one
     return Principal(operator_id, key_hash)
 
 

@@ -88,3 +88,17 @@ def list_connector_choices(conn: Connection) -> dict[str, list[str]]:
     """Every merchant that names its connectors, with them, primary first."""
     rows = conn.execute(LIST_CONNECTOR_CHOICES).fetchall()
     return {row["id"]: list(row["connectors"]) for row in rows}
+
+
+# --------------------------------------------------------------------------- key hashes
+LIST_UNKEYED_KEY_HASHES = "SELECT id, key_hash FROM api_keys WHERE key_hash NOT LIKE 'hmac-%%'"
+SET_KEY_HASH = "UPDATE api_keys SET key_hash = %(new)s WHERE id = %(id)s AND key_hash = %(old)s"
+
+
+def list_unkeyed_key_hashes(conn: Connection) -> list[dict[str, Any]]:
+    """Keys stored before keyed hashing (a bare SHA-256 hex digest)."""
+    return conn.execute(LIST_UNKEYED_KEY_HASHES).fetchall()
+
+
+def set_key_hash(conn: Connection, key_id: str, old: str, new: str) -> None:
+    conn.execute(SET_KEY_HASH, {"id": key_id, "old": old, "new": new})

@@ -1,8 +1,9 @@
 """Merchants and API keys: creation, rotation, revocation and authentication.
 
-Keys are `sk_test_` plus 43 url-safe random characters, shown once and stored
-only as their SHA-256 hash (they carry 256 bits of entropy, so a slow hash adds
-nothing). A merchant holds at most two live keys, so that it can rotate.
+Keys are `sk_test_` plus 43 url-safe random characters, shown once and stored only
+as a keyed hash (`hash_api_key`, an HMAC under the server's key: no table holds an
+unkeyed hash of a key; with 256 bits of entropy a slow hash would add nothing). A
+merchant holds at most two live keys, so that it can rotate.
 
 Authentication caches a key for at most `AUTH_CACHE_TTL_S` (1 s) per process: a
 revoked key stops working in every warm process within a second, for the price of
@@ -14,6 +15,7 @@ one indexed lookup per key per second per process. Keys that failed are remember
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -66,8 +68,34 @@ class Principal:
     key_id: str
 
 
+#: How a stored key hash was made: keyed, so that no table holds an unkeyed hash of a key.
+KEY_HASH_SCHEME = "hmac-sha256:"
+
+
 def hash_api_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
+    """The stored form of an API (or operator) key: an HMAC under the server's key.
+
+    HMAC(server key, "api-key" | SHA-256(key)): the inner hash lets `rehash_unkeyed`
+    turn a hash stored before keyed hashing (SHA-256 alone) into this one without the key.
+    """
+    return _keyed(hashlib.sha256(api_key.encode()).digest())
+
+
+def _keyed(digest: bytes) -> str:
+    from chalicelib import settings  # lazy, as in db
+
+    mac = hmac.new(settings.idempotency_hmac_key(), b"api-key\x00" + digest, hashlib.sha256)
+    return KEY_HASH_SCHEME + mac.hexdigest()
+
+
+def rehash_unkeyed(conn: db.Connection) -> int:
+    """Replace every key hash stored before keyed hashing (a bare SHA-256) by its keyed
+    form; the key itself is not needed. Returns how many. `workers.admin rehash-api-keys`."""
+    rows = merchant_repo.list_unkeyed_key_hashes(conn)
+    for row in rows:
+        new = _keyed(bytes.fromhex(row["key_hash"]))
+        merchant_repo.set_key_hash(conn, row["id"], row["key_hash"], new)
+    return len(rows)
 
 
 def _insert_key(conn: db.Connection, merchant_id: str) -> CreatedKey:

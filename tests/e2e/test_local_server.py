@@ -18,7 +18,7 @@ import httpx
 from chalice import local
 
 from tests.conftest import start_server, stop_server, wait_until
-from workers.serve import GatewayHTTPServer
+from workers.http_server import GatewayHTTPServer
 
 # Replies go out in two sends (headers, then body): without TCP_NODELAY, Nagle's
 # algorithm holds the body until the client's delayed ACK, ~40-44 ms per request on a
