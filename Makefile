@@ -8,26 +8,39 @@ PYTEST_ARGS ?=
 TEST_DATABASE ?= gateway_test
 TEST_REDIS_DB ?= 1
 
-.PHONY: help venv run test lint bench package stack-up stack-down clean admin scheduler
+# The locks are made by uv, at the version requirements-dev.in pins.
+UV := $(VENV)/bin/uv
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.in)
+LOCK_ARGS ?=
+COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.12 --no-header $(LOCK_ARGS)
+
+.PHONY: help venv browser run test lint lock bench package stack-up stack-down clean admin scheduler
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
 	@echo "make test     the whole test suite (starts what it needs)"
 	@echo "make bench    benchmarks with same-run floors"
 	@echo "make package  chalice package (SAM and Terraform) into build/"
-	@echo "make lint     ruff"
+	@echo "make lint     ruff and bandit"
+	@echo "make lock     regenerate requirements.txt and requirements-dev.txt from the .in files"
 	@echo "make admin ARGS=\"create-merchant --name Acme\"   operator commands (make run's stack)"
 	@echo "make scheduler ARGS=--once                      each scheduled handler once"
+	@echo "make browser  Chromium, chromedriver and axe-core for the browser tests"
 
-# The virtualenv: rebuilt when the requirements change or its Python is too old.
-$(STAMP): requirements.txt requirements-dev.txt requirements-checkov.txt
+# The virtualenv, built from the locks (every file checked against its hash): rebuilt
+# when a lock changes or its Python is too old.
+define make-venv-python
 	@set -e; \
 	if ! [ -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	  pybin=$$(infra/find-python.sh); \
 	  echo "Creating $(VENV) with $$pybin"; \
 	  rm -rf $(VENV); "$$pybin" -m venv $(VENV); \
 	fi
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+endef
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-checkov.txt
+	$(make-venv-python)
+	$(PY) -m pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.txt
 	$(PY) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --disable-pip-version-check -q -r requirements-checkov.txt
 	@touch $(STAMP)
@@ -37,8 +50,12 @@ venv: $(STAMP)
 run: venv
 	$(PY) -m infra.stack run --database gateway --redis-db 0 -- $(PY) -m workers.run
 
-test: venv
-	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) -- \
+# Headless Chromium, its driver and axe-core for the dashboard's browser tests.
+browser: venv
+	$(PY) -m infra.browser
+
+test: venv browser
+	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) --no-durability -- \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 # Operator commands against the stack `make run` started (its settings: .stack/gateway.env).
@@ -50,9 +67,22 @@ scheduler: venv
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r chalicelib
+	$(VENV)/bin/bandit -q -c infra/bandit-tools.toml -r workers infra
+
+# Edit requirements.in (the Lambda's) or requirements-dev.in (tools), then `make lock`.
+# Pins already in a lock are kept; `make lock LOCK_ARGS=--upgrade` moves every
+# unpinned transitive dependency to its newest version. Needs only the venv's
+# Python and uv, so it works while the locks are out of date.
+lock:
+	$(make-venv-python)
+	@$(UV) --version 2>/dev/null | grep -qx 'uv $(UV_VERSION)' || \
+	  $(PY) -m pip install --disable-pip-version-check -q 'uv==$(UV_VERSION)'
+	$(COMPILE) requirements.in -o requirements.txt
+	$(COMPILE) requirements-dev.in -o requirements-dev.txt
 
 bench: venv
-	$(PY) -m infra.stack run --database gateway_bench --redis-db 2 -- $(PY) -m bench
+	$(PY) -m infra.stack run --database gateway_bench --redis-db 2 --no-durability -- $(PY) -m bench
 
 package: venv
 	$(PY) -m infra.package
@@ -64,4 +94,4 @@ stack-down: venv
 	$(PY) -m infra.stack down
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .vendor .pytest_cache .ruff_cache

@@ -6,7 +6,7 @@ import os
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import events, operations, payments, refunds, webhooks
+from chalicelib.api import dashboard, events, operations, operator, payments, refunds, webhooks
 from chalicelib.api.pipeline import http_middleware
 from chalicelib.logging_setup import configure_logging
 
@@ -19,6 +19,8 @@ app.register_blueprint(operations.bp)
 app.register_blueprint(refunds.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(events.bp)
+app.register_blueprint(operator.bp)
+app.register_blueprint(dashboard.bp)
 
 
 @app.schedule(
@@ -52,6 +54,17 @@ def prune_idempotency_keys(event):  # type: ignore[no-untyped-def]
     from chalicelib.handlers import prune_idempotency_keys
 
     return prune_idempotency_keys.prune(event.context)
+
+
+@app.schedule(
+    Rate(1, unit=Rate.DAYS),
+    name="reconcile_settlements",
+    description="Compare yesterday's acquirer settlement with our records; report to S3",
+)
+def reconcile_settlements(event):  # type: ignore[no-untyped-def]
+    from chalicelib.handlers import reconcile_settlements
+
+    return reconcile_settlements.reconcile_settlements(event.context)
 
 
 @app.lambda_function(name="migrate_database")

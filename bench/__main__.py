@@ -6,8 +6,15 @@ The floor of a throughput figure is the same SQL and Redis commands issued direc
 with no framework around them (no Chalice, pydantic, services or processor adapter),
 so `ratio` = value / floor says what our code costs on top of the work itself.
 Figures: drain rate at processor latency 0 and 50 ms (10,000 payments each), accept
-rate in-process and over HTTP with 8 keep-alive clients, end to end over HTTP, and
-the cold start. Run it on a quiet machine; it is noisy, so compare ratios.
+rate in-process, accept over HTTP driven by wrk (8 keep-alive connections, p50 and
+p99) on the fast stack and on a durable one (fsync and synchronous_commit on, with
+and without group commit), end to end over HTTP, sequential requests on one
+kept-alive connection (floor: plain `chalice local`), the cold start, the HTTP
+acquirer connector against its floor (10,000 direct calls to the acquirer process),
+and the drain of 10,000 payments through that connector against the same floor,
+each at latency 0 and at 300 ms median with a 2 s p99.
+`BENCH_ONLY=accept` runs the accept figures alone.
+Run it on a quiet machine; it is noisy, so compare ratios.
 """
 
 from __future__ import annotations
@@ -29,22 +36,27 @@ def main() -> int:
 
     load_stage(os.environ["STAGE"])
     os.environ["RATE_LIMIT_ENABLED"] = "false"  # measure the gateway, not the limiter
-    from bench import accept, drain
+    from bench import accept, accept_http, acquirer_floor, drain, drain_http, keepalive
     from bench.cold_start import measure_cold_start_ms
     from bench.common import reset_bench_database
 
     reset_bench_database()
 
+    only_accept = os.environ.get("BENCH_ONLY") == "accept"
     count = int(os.environ.get("BENCH_PAYMENTS", "10000"))
-    for latency_ms in (0, 50):
+    for latency_ms in () if only_accept else (0, 50):
         figure = drain.measure(count, latency_ms)
         if latency_ms == 0:
             accept.record_drain_floor(figure["floor"])
         emit(figure)
     emit(accept.measure_in_process(int(os.environ.get("BENCH_ACCEPTS", "3000"))))
-    for figure in accept.measure_http(int(os.environ.get("BENCH_HTTP_ACCEPTS", "4000"))):
-        emit(figure)
+    for measure in (accept_http.measure_fast, accept_http.measure_durable):
+        for figure in measure():
+            emit(figure)
+    if only_accept:
+        return 0
     emit(accept.measure_end_to_end(2000))
+    emit(keepalive.measure())
     emit(measure_cold_start_ms())
     import tempfile
     from pathlib import Path
@@ -53,6 +65,10 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-package-") as tmp:
         emit(measure_zip_cold_start_ms(build_zip(Path(tmp) / "build")))
+    for figure in acquirer_floor.measure(int(os.environ.get("BENCH_CALLS", "10000"))):
+        emit(figure)
+    for figure in drain_http.measure(int(os.environ.get("BENCH_CALLS", "10000"))):
+        emit(figure)
     return 0
 
 

@@ -1,7 +1,7 @@
-"""Accept rate: payments created in-process, over HTTP, and end to end.
+"""Accept rate: payments created in-process and end to end (over HTTP: bench/accept_http.py).
 
-Floors: the same INSERT (payment + first history row, one transaction) and XADD per
-payment, issued directly; over HTTP, by 8 threads with a connection each.
+Floor: the same statements (bench/floor.py: the payment + first history INSERT in one
+pipelined transaction) and XADD per payment, issued directly.
 """
 
 from __future__ import annotations
@@ -12,24 +12,17 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
-
 from bench.common import Deadline, drain_everything, new_merchant
-from chalicelib import db, ids, settings
+from bench.floor import connect, direct_accept
+from chalicelib import db
 from chalicelib.adapters.redis_client import get_redis
-from chalicelib.clock import utcnow
 from chalicelib.models.payments import CreatePaymentRequest
 from chalicelib.queue import handler as batch
-from chalicelib.queue import keys
-from chalicelib.repository.payments import INSERT_PAYMENT_WITH_HISTORY
 from chalicelib.services import payments as payment_service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,37 +32,6 @@ _floors: dict[str, float] = {}
 
 def _body(tag: str, i: int) -> dict[str, Any]:
     return {"order_id": f"acc_{tag}_{i}", "amount": 1000, "currency": "INR", "method": "upi"}
-
-
-def _direct_accept(conn: psycopg.Connection, redis: Any, merchant_id: str, body: dict) -> None:
-    now = utcnow()
-    with conn.transaction():
-        row = conn.execute(
-            INSERT_PAYMENT_WITH_HISTORY,
-            {
-                "id": ids.new_id(ids.PAYMENT),
-                "merchant_id": merchant_id,
-                "order_id": body["order_id"],
-                "amount": body["amount"],
-                "currency": body["currency"],
-                "method": body["method"],
-                "vpa": None,
-                "card": None,
-                "bank": None,
-                "wallet": None,
-                "method_token": None,
-                "description": None,
-                "metadata": Jsonb({}),
-                "now": now,
-            },
-        ).fetchone()
-    redis.xadd(keys.PAYMENTS_STREAM, {"id": row["id"]})
-
-
-def _connect() -> psycopg.Connection:
-    return psycopg.connect(
-        settings.database_url(), autocommit=True, row_factory=dict_row, prepare_threshold=0
-    )
 
 
 def measure_in_process(count: int, rounds: int = 6) -> dict[str, Any]:
@@ -85,17 +47,17 @@ def measure_in_process(count: int, rounds: int = 6) -> dict[str, Any]:
     per_round = max(1, count // rounds)
     values: list[float] = []
     floors: list[float] = []
-    with _connect() as conn:
+    with connect() as conn:
         for r in range(rounds):
             started = time.perf_counter()
             for i in range(per_round):
                 request = CreatePaymentRequest.model_validate(_body(f"{tag}s{r}", i))
-                with db.unit_of_work() as uow:
+                with db.unit_of_work(pipelined=True) as uow:
                     payment_service.create_payment(uow, merchant.merchant_id, request)
             values.append(per_round / (time.perf_counter() - started))
             started = time.perf_counter()
             for i in range(per_round):
-                _direct_accept(conn, redis, merchant.merchant_id, _body(f"{tag}f{r}", i))
+                direct_accept(conn, redis, merchant.merchant_id, _body(f"{tag}f{r}", i))
             floors.append(per_round / (time.perf_counter() - started))
     value, floor = statistics.median(values), statistics.median(floors)
     _floors["accept"] = floor
@@ -117,19 +79,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server() -> tuple[subprocess.Popen, str]:
+def start_server(
+    env: dict[str, str] | None = None, floor: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """The gateway's local server (`workers.serve`, its default workers), or with
+    `floor=True` the floor server (`bench.floor_server`, as many workers), on a free port."""
     port = _free_port()
-    env = {**os.environ, "RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING", **(env or {})}
+    if floor:
+        from workers.serve import default_workers
+
+        args = ["-m", "bench.floor_server", str(port), str(default_workers())]
+    else:
+        args = ["-m", "workers.serve", "--port", str(port), "--stage", env.get("STAGE", "test")]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workers.serve",
-            "--port",
-            str(port),
-            "--stage",
-            os.environ.get("STAGE", "test"),
-        ],
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -141,9 +105,21 @@ def _start_server() -> tuple[subprocess.Popen, str]:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return process, url
         except OSError:
+            if process.poll() is not None:
+                break
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("the server did not start")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not stopped within 60 s (a loaded machine is slow)."""
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _load(url: str, api_key: str, count: int) -> dict[str, Any]:
@@ -157,74 +133,11 @@ def _load(url: str, api_key: str, count: int) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def _direct_concurrent(merchant_id: str, count: int) -> tuple[float, float]:
-    """(payments/s, p99 ms) of the bare statements from 8 threads, a connection each."""
-    tag = uuid.uuid4().hex[:8]
-    latencies: list[float] = []
-    lock = threading.Lock()
-    redis = get_redis()
-
-    def worker(index: int) -> None:
-        mine = []
-        with _connect() as conn:
-            for i in range(index, count, CLIENTS):
-                started = time.perf_counter()
-                _direct_accept(conn, redis, merchant_id, _body(tag, i))
-                mine.append((time.perf_counter() - started) * 1000)
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENTS)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
-    latencies.sort()
-    return count / seconds, latencies[int(len(latencies) * 0.99) - 1]
-
-
-def measure_http(count: int) -> list[dict[str, Any]]:
-    """8 keep-alive clients against the local server, and the p99 latency they saw."""
-    drain_everything()
-    merchant = new_merchant()
-    process, url = _start_server()
-    try:
-        _load(url, merchant.api_key, 200)  # warm-up: connections, pools, caches
-        result = _load(url, merchant.api_key, count)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    assert result["statuses"] == {"202": count}, result["statuses"]
-    value = count / result["seconds"]
-    floor, floor_p99 = _direct_concurrent(merchant.merchant_id, count)
-    drain_everything()
-    return [
-        {
-            "name": "accept_http_8_keepalive_clients",
-            "value": round(value),
-            "unit": "payments/s",
-            "floor": round(floor),
-            "ratio": round(value / floor, 2),
-            "payments": count,
-            "p50_ms": result["p50_ms"],
-        },
-        {
-            "name": "accept_http_p99",
-            "value": result["p99_ms"],
-            "unit": "ms",
-            "floor": round(floor_p99, 2),
-            "ratio": round(result["p99_ms"] / floor_p99, 2),
-        },
-    ]
-
-
 def measure_end_to_end(count: int) -> dict[str, Any]:
     """Accepted over HTTP by 8 clients while the scheduler runs, until all are final."""
     drain_everything()
     merchant = new_merchant()
-    process, url = _start_server()
+    process, url = start_server()
     scheduler = subprocess.Popen(
         [sys.executable, "-m", "workers.scheduler"],
         cwd=ROOT,

@@ -31,7 +31,7 @@ from chalicelib.adapters.redis_client import get_redis
 from chalicelib.connectors.simulator import RECORD_CHARGES
 from chalicelib.queue import handler as batch
 from chalicelib.queue import keys, stream
-from chalicelib.queue.sql import FINISH_PAYMENTS as FINISH
+from chalicelib.queue.finish_sql import PAYMENTS as FINISH
 from chalicelib.queue.sql import PAYMENTS as PAYMENTS_TABLE
 from chalicelib.repository.events import INSERT_EVENTS_WITH_DELIVERIES
 

@@ -100,16 +100,47 @@ def connection() -> Iterator[Connection]:
 
 
 @contextmanager
-def transaction() -> Iterator[Connection]:
-    """A pooled connection inside one transaction: committed on success, else rolled back."""
+def transaction(pipelined: bool = False) -> Iterator[Connection]:
+    """A pooled connection inside one transaction: committed on success, else rolled back.
+
+    `pipelined=True` runs it in libpq's pipeline mode: BEGIN, and every statement whose
+    result is not fetched, travel with the next one that is (or with the COMMIT), so a
+    transaction costs a round trip per *fetch*, not per statement. An error is then
+    raised at the next fetch or at the COMMIT, not by the `execute` that caused it, and
+    `rowcount` is only known after a fetch: only callers written for that may use it.
+    """
     import psycopg
 
     with connection() as conn:
         try:
-            with conn.transaction():
-                yield conn
+            if pipelined:
+                with pipelined_transaction(conn):
+                    yield conn
+            else:
+                with conn.transaction():
+                    yield conn
         except psycopg.OperationalError as exc:
             raise ServiceUnavailableError("The database is unavailable. Retry later.") from exc
+
+
+@contextmanager
+def pipelined_transaction(conn: Connection) -> Iterator[None]:
+    """BEGIN and COMMIT as plain pipelined statements. (psycopg's `transaction()` waits
+    for its BEGIN, and for everything before its COMMIT, each a round trip of its own.)
+    BEGIN goes with the first fetched statement; COMMIT with the pipeline's closing Sync."""
+    from psycopg import pq
+
+    try:
+        with conn.pipeline():
+            conn.execute("BEGIN")
+            yield
+            conn.execute("COMMIT")
+    except BaseException:
+        # An error in the block, or one the closing Sync reported: the transaction may
+        # still be open (or aborted); end it.
+        if conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def as_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -139,15 +170,16 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(write: bool = True) -> Iterator[UnitOfWork]:
+def unit_of_work(write: bool = True, pipelined: bool = False) -> Iterator[UnitOfWork]:
     """The unit of work that callers (routes, handlers, the CLI) open and pass to services.
 
     `write=True`: one transaction, committed on normal exit and rolled back on any
     error; after-commit callbacks run once it committed. `write=False`: a pooled
     connection in autocommit mode, for reads (no BEGIN/COMMIT round trips).
+    `pipelined`: see `transaction` (the HTTP write routes use it).
     """
     if write:
-        with transaction() as conn:
+        with transaction(pipelined) as conn:
             uow = UnitOfWork(conn)
             yield uow
     else:

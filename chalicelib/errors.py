@@ -83,6 +83,14 @@ class AuthenticationError(GatewayError):
     code = "api_key_invalid"
 
 
+class PermissionDeniedError(GatewayError):
+    """403: a valid key of the wrong kind (a merchant key on an operator route, or back)."""
+
+    status = 403
+    type = "permission_error"
+    code = "operator_key_required"
+
+
 class ResourceMissingError(GatewayError):
     status = 404
     type = "invalid_request_error"
@@ -101,6 +109,42 @@ class ConflictError(GatewayError):
     status = 409
     type = "invalid_request_error"
     code = "conflict"
+
+
+class RequestTimeoutError(GatewayError):
+    """408: the request head or body did not arrive in time (local server)."""
+
+    status = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+
+
+class LengthRequiredError(GatewayError):
+    """411: a body without Content-Length (chunked) is refused by the local server."""
+
+    status = 411
+    type = "invalid_request_error"
+    code = "length_required"
+
+
+class UriTooLongError(GatewayError):
+    status = 414
+    type = "invalid_request_error"
+    code = "uri_too_long"
+
+
+class HeaderFieldsTooLargeError(GatewayError):
+    """431: too many header fields, or too many bytes of them."""
+
+    status = 431
+    type = "invalid_request_error"
+    code = "header_fields_too_large"
+
+
+class HttpVersionNotSupportedError(GatewayError):
+    status = 505
+    type = "invalid_request_error"
+    code = "http_version_not_supported"
 
 
 class BodyTooLargeError(GatewayError):

@@ -14,6 +14,8 @@ EVENT = "evt"
 WEBHOOK_ENDPOINT = "we"
 MERCHANT = "mch"
 INQUIRY = "inq"
+API_KEY = "key"
+OPERATOR = "op"
 
 
 def _base62(number: int, width: int) -> str:

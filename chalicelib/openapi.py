@@ -32,6 +32,7 @@ PATH_PARAMETER_PREFIX = {
 _ERROR_TEXT = {
     400: "Invalid request",
     401: "Missing or invalid API key",
+    403: "A valid key of the wrong kind (merchant or operator)",
     404: "No such object",
     409: "Conflict with the object's state",
     413: "Body too large",
@@ -124,7 +125,8 @@ def build_document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": error_ref}},
             }
         if route.auth:
-            operation["security"] = [{"bearerAuth": []}]
+            scheme = "operatorKey" if route.operator else "bearerAuth"
+            operation["security"] = [{scheme: []}]
         else:
             operation["security"] = []
         paths.setdefault(route.path, {})[route.method.lower()] = operation
@@ -143,6 +145,13 @@ def build_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": defs,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "operatorKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An operator key (ok_test_...), never a merchant key",
+                },
+            },
         },
     }

@@ -12,7 +12,7 @@ import threading
 from typing import Literal
 from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Stage = Literal["local", "test", "prod"]
@@ -58,11 +58,19 @@ class Settings(BaseSettings):
     processor_latency_ms: float = Field(default=0.0, ge=0)
     processor_failure_rate: float = Field(default=0.0, ge=0, le=1)
 
-    # Connectors (docs/connectors.md): the default routing list, primary first, for
-    # merchants that name none; `name=url` pairs for the HTTP acquirer connectors.
+    # Connectors (docs/api.md, "Connectors and routing"): the default routing list,
+    # primary first, for merchants that name none; `name=url` pairs for HTTP acquirers.
     connectors: list[str] = Field(default=["simulator"], min_length=1, max_length=2)
     acquirer_urls: dict[str, str] = Field(default={})
-    connector_deadline_s: float = Field(default=5.0, gt=0)
+    # The stack's own acquirer process (`infra/acquirer`), callable as connector "acquirer".
+    acquirer_url: str | None = None
+    # Every HTTP acquirer call: its whole-call deadline, calls of a batch in flight at
+    # once, and the settlement report's deadline.
+    acquirer_deadline_s: float = Field(default=10.0, gt=0)
+    acquirer_concurrency: int = Field(default=1024, ge=1, le=10_000)
+    acquirer_report_deadline_s: float = Field(default=60.0, gt=0)
+    # Reconciliation reports go to this S3 bucket (the emulator's locally).
+    reconciliation_bucket: str = "gateway-reconciliation"
     # Inquiries into unknown outcomes: first one after this delay, then exponential
     # backoff up to the cap; flagged for the operator after `inquiry_flag_after_s`.
     inquiry_first_delay_s: float = Field(default=2.0, ge=0)
@@ -81,9 +89,16 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_per_s: float = Field(default=100.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Failed authentications per client address (token bucket): a burst of invalid keys
+    # is answered 429 without a database query once the burst is spent.
+    auth_failure_per_s: float = Field(default=1.0, gt=0)
+    auth_failure_burst: int = Field(default=20, ge=1)
 
-    # Idempotency records.
+    # Idempotency records. The fingerprint is an HMAC under a server-side key: the key
+    # itself (IDEMPOTENCY_HMAC_KEY) or, in prod, the Secrets Manager id that holds it.
     idempotency_ttl_hours: float = Field(default=24.0, ge=24.0)
+    idempotency_hmac_key: str | None = Field(default=None, repr=False)
+    idempotency_hmac_secret_id: str | None = None
 
     # Webhooks.
     webhook_timeout_s: float = Field(default=10.0, gt=0)
@@ -91,11 +106,22 @@ class Settings(BaseSettings):
     webhook_allow_private_hosts: bool = False
     webhook_batch_size: int = Field(default=200, ge=1)
     webhook_concurrency: int = Field(default=32, ge=1, le=256)
+    # At most this many sends to one endpoint at a time: a slow receiver holds only
+    # these slots, never the whole pool (issue 11, item 4).
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1)
+    # The KMS key (id, ARN or alias) that seals the signing secrets (adapters/kms.py).
+    webhook_secrets_kms_key_id: str | None = None
 
     # Local scheduler: run every handler at this interval instead of its AWS rate.
     scheduler_interval_s: float | None = Field(default=None, gt=0)
 
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _stack_acquirer(self) -> Settings:
+        if self.acquirer_url and "acquirer" not in self.acquirer_urls:
+            self.acquirer_urls = {**self.acquirer_urls, "acquirer": self.acquirer_url}
+        return self
 
     def resolved_database_url(self) -> str:
         """The Postgres URL, from the environment or (prod) from Secrets Manager."""
@@ -108,6 +134,17 @@ class Settings(BaseSettings):
             return url
         raise RuntimeError("DATABASE_URL or DATABASE_SECRET_ID must be set")
 
+    def resolved_idempotency_hmac_key(self) -> bytes:
+        """The fingerprint key, from the environment or (prod) from Secrets Manager."""
+        raw = self.idempotency_hmac_key
+        if not raw and self.idempotency_hmac_secret_id:
+            raw = _secret_string(self.idempotency_hmac_secret_id, self).strip()
+        if not raw:
+            raise RuntimeError("IDEMPOTENCY_HMAC_KEY or IDEMPOTENCY_HMAC_SECRET_ID must be set")
+        if len(raw) < 32:
+            raise RuntimeError("the idempotency HMAC key must be at least 32 characters")
+        return raw.encode()
+
     def resolved_redis_url(self) -> str:
         """The Redis URL, from the environment or (prod) from Secrets Manager."""
         if self.redis_url:
@@ -117,12 +154,7 @@ class Settings(BaseSettings):
         raise RuntimeError("REDIS_URL or REDIS_SECRET_ID must be set")
 
 
-def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
-    """Read a connection URL from a secret.
-
-    The secret is either the URL itself, a JSON object with a `url` field, or the
-    JSON that RDS writes for managed credentials (username, password, host, ...).
-    """
+def _secret_string(secret_id: str, settings: Settings) -> str:
     import boto3  # lazy: boto3 is slow to import and only prod needs it
 
     client = boto3.client(
@@ -130,7 +162,16 @@ def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
         region_name=settings.aws_default_region,
         endpoint_url=settings.aws_endpoint_url,
     )
-    raw = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+
+
+def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
+    """Read a connection URL from a secret.
+
+    The secret is either the URL itself, a JSON object with a `url` field, or the
+    JSON that RDS writes for managed credentials (username, password, host, ...).
+    """
+    raw = _secret_string(secret_id, settings)
     if not raw.lstrip().startswith("{"):
         return raw.strip()
     value = json.loads(raw)
@@ -148,6 +189,7 @@ def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
 _lock = threading.Lock()
 _settings: Settings | None = None
 _resolved_urls: dict[str, str] = {}
+_resolved_keys: dict[str, bytes] = {}
 
 
 def get_settings() -> Settings:
@@ -174,9 +216,19 @@ def redis_url() -> str:
     return _resolved_urls["redis"]
 
 
+def idempotency_hmac_key() -> bytes:
+    """The resolved fingerprint key (a Secrets Manager read happens once)."""
+    key = _resolved_keys.get("idempotency")
+    if key is None:
+        key = get_settings().resolved_idempotency_hmac_key()
+        _resolved_keys["idempotency"] = key
+    return key
+
+
 def reset_settings() -> None:
     """Forget cached settings, so the next use reads the environment again (tests)."""
     global _settings
     with _lock:
         _settings = None
         _resolved_urls.clear()
+        _resolved_keys.clear()

@@ -73,7 +73,7 @@ def close_connections() -> None:
     # app: if no handler ran during the init, it holds nothing to close.
     runner = sys.modules.get("chalicelib.connectors.runner")
     if runner is not None:
-        runner.stop()
+        runner.shutdown()
 
 
 def renew_after_restore() -> None:

@@ -36,6 +36,7 @@ STACK_DIR = ROOT / ".stack"
 PG_PORT = int(os.environ.get("GATEWAY_PG_PORT", "54329"))
 REDIS_PORT = int(os.environ.get("GATEWAY_REDIS_PORT", "63799"))
 AWS_PORT = int(os.environ.get("GATEWAY_AWS_PORT", "4566"))
+ACQUIRER_PORT = int(os.environ.get("GATEWAY_ACQUIRER_PORT", "18090"))
 HOST = "127.0.0.1"
 PG_USER = "gateway"
 DATABASES = ("gateway", "gateway_test")
@@ -81,6 +82,7 @@ class Stack:
     aws_endpoint_url: str
     started: list[str] = field(default_factory=list)
     mode: str = "local"
+    acquirer_url: str = f"http://{HOST}:{ACQUIRER_PORT}"
 
     def env(self, database: str, redis_db: int) -> dict[str, str]:
         return {
@@ -90,6 +92,7 @@ class Stack:
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            "ACQUIRER_URL": self.acquirer_url,
         }
 
 
@@ -133,7 +136,9 @@ def _pg_data_dir() -> Path:
         if probe.returncode != 0:
             # The postgres user cannot reach the project (e.g. under /root): keep the
             # data in /var/tmp and leave a symlink under .stack/ so it is still found.
-            target = Path("/var/tmp") / f"gateway-postgres-{abs(hash(str(ROOT))) % 10**8}"
+            # (bandit B108: a developer's machine; made once, then found through the link)
+            var_tmp = Path("/var/tmp")  # nosec B108
+            target = var_tmp / f"gateway-postgres-{abs(hash(str(ROOT))) % 10**8}"
             target.mkdir(parents=True, exist_ok=True)
             link.symlink_to(target)
             return target
@@ -141,12 +146,17 @@ def _pg_data_dir() -> Path:
     return link
 
 
-def start_postgres() -> bool:
-    """Start PostgreSQL on PG_PORT unless it already answers; True if started here."""
-    if port_open(HOST, PG_PORT):
+def start_postgres(data: Path | None = None, port: int = PG_PORT) -> bool:
+    """Start PostgreSQL (durable: infra/durability.py) unless it already answers; True if started.
+
+    `data` and `port` default to the stack's own; the durability test starts another.
+    """
+    from infra.durability import POSTGRES_DURABLE_OPTIONS
+
+    if port_open(HOST, port):
         return False
     bindir = _pg_bindir()
-    data = _pg_data_dir()
+    data = data or _pg_data_dir()
     if os.geteuid() == 0:
         run(["chown", "-R", "postgres:postgres", str(data)])
     if not (data / "PG_VERSION").exists():
@@ -167,11 +177,10 @@ def start_postgres() -> bool:
             ),
             stdout=subprocess.DEVNULL,
         )
-    log(f"starting PostgreSQL on {HOST}:{PG_PORT}")
+    log(f"starting PostgreSQL on {HOST}:{port}")
     options = (
-        f"-p {PG_PORT} -c listen_addresses={HOST} -k {data} -c max_connections=200 "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-        "-c shared_buffers=256MB"
+        f"-p {port} -c listen_addresses={HOST} -k {data} -c max_connections=200 "
+        f"{POSTGRES_DURABLE_OPTIONS} -c shared_buffers=256MB"
     )
     run(
         _as_pg_user(
@@ -194,8 +203,8 @@ def start_postgres() -> bool:
     return True
 
 
-def stop_postgres() -> None:
-    data = _pg_data_dir()
+def stop_postgres(data: Path | None = None) -> None:
+    data = data or _pg_data_dir()
     if (data / "postmaster.pid").exists():
         log("stopping PostgreSQL")
         subprocess.run(
@@ -249,6 +258,8 @@ def _redis_server() -> str:
 
 
 def start_redis() -> bool:
+    from infra.durability import REDIS_DURABLE_ARGS
+
     if port_open(HOST, REDIS_PORT):
         return False
     server = _redis_server()
@@ -272,8 +283,7 @@ def start_redis() -> bool:
             str(data / "redis.log"),
             "--save",
             "",
-            "--appendonly",
-            "no",
+            *REDIS_DURABLE_ARGS,
         ]
     )
     wait_for_port(HOST, REDIS_PORT, "Redis")
@@ -308,6 +318,70 @@ def start_aws_emulator() -> bool:
 
 def stop_aws_emulator() -> None:
     _kill_pidfile(STACK_DIR / "moto" / "moto.pid", "the AWS emulator")
+
+
+# --------------------------------------------------------------------------- acquirer
+def start_acquirer() -> bool:
+    """The acquirer service (infra/acquirer) on ACQUIRER_PORT; its books in .stack/acquirer."""
+    if port_open(HOST, ACQUIRER_PORT):
+        return False
+    data = STACK_DIR / "acquirer"
+    data.mkdir(parents=True, exist_ok=True)
+    log(f"starting the acquirer on {HOST}:{ACQUIRER_PORT}")
+    with open(data / "acquirer.log", "ab") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "infra.acquirer",
+                "--host",
+                HOST,
+                "--port",
+                str(ACQUIRER_PORT),
+                "--data-dir",
+                str(data),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    (data / "acquirer.pid").write_text(str(proc.pid))
+    wait_for_port(HOST, ACQUIRER_PORT, "The acquirer")
+    return True
+
+
+def stop_acquirer() -> None:
+    _kill_pidfile(STACK_DIR / "acquirer" / "acquirer.pid", "the acquirer")
+
+
+def _given_acquirer(stack: Stack) -> None:
+    """ACQUIRER_URL given and reachable: use it; else start the local acquirer."""
+    given = os.environ.get("ACQUIRER_URL")
+    if given and url_reachable(given):
+        stack.acquirer_url = given
+        return
+    STACK_DIR.mkdir(exist_ok=True)
+    if start_acquirer():
+        stack.started.append("acquirer")
+
+
+def create_reconciliation_bucket(env: dict[str, str]) -> None:
+    """The S3 bucket reconciliation reports go to (RECONCILIATION_BUCKET)."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    bucket = env.get("RECONCILIATION_BUCKET", "gateway-reconciliation")
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        pass
 
 
 def _kill_pidfile(pidfile: Path, what: str) -> None:
@@ -350,16 +424,20 @@ def up() -> Stack:
     if all(given) and all(url_reachable(u) for u in given):  # type: ignore[arg-type]
         log("using the services given by DATABASE_URL, REDIS_URL and AWS_ENDPOINT_URL")
         db, rd, aws = given
-        return Stack(db.rsplit("/", 1)[0], rd.rsplit("/", 1)[0], aws, mode="given")  # type: ignore[union-attr]
+        stack = Stack(db.rsplit("/", 1)[0], rd.rsplit("/", 1)[0], aws, mode="given")  # type: ignore[union-attr]
+        _given_acquirer(stack)
+        return stack
 
     pg_base = f"postgresql://{PG_USER}@{HOST}:{PG_PORT}"
     stack = Stack(pg_base, f"redis://{HOST}:{REDIS_PORT}", f"http://{HOST}:{AWS_PORT}")
+    # (The acquirer is not part of this check: when the three answer, the local path
+    # below starts it if it is not running, as it does the others.)
     answering = all(port_open(HOST, port) for port in (PG_PORT, REDIS_PORT, AWS_PORT))
     if not answering and _docker_engine():
         # (When all three ports already answer, e.g. an earlier `make stack-up` or
         # `docker compose up`, they are used as they are, like the local path does:
         # `docker compose up` would fail to publish ports that are taken.)
-        log("Docker engine found: docker compose up postgres redis localstack")
+        log("Docker engine found: docker compose up postgres redis localstack acquirer")
         run(
             [
                 "docker",
@@ -372,6 +450,7 @@ def up() -> Stack:
                 "postgres",
                 "redis",
                 "localstack",
+                "acquirer",
             ]
         )
         stack.mode = "docker"
@@ -387,41 +466,95 @@ def up() -> Stack:
         stack.started.append("redis")
     if start_aws_emulator():
         stack.started.append("aws")
+    if start_acquirer():
+        stack.started.append("acquirer")
     create_databases(pg_base)
     return stack
 
 
 def down(services: list[str] | None = None) -> None:
     """Stop local services (all of them, or the named ones)."""
-    services = services or ["aws", "redis", "postgres"]
-    stoppers = {"aws": stop_aws_emulator, "redis": stop_redis, "postgres": stop_postgres}
+    services = services or ["acquirer", "aws", "redis", "postgres"]
+    stoppers = {
+        "acquirer": stop_acquirer,
+        "aws": stop_aws_emulator,
+        "redis": stop_redis,
+        "postgres": stop_postgres,
+    }
     for name in services:
         stoppers[name]()
 
 
-def bootstrap_emulator(env: dict[str, str]) -> None:
-    """Create what the app expects in the AWS emulator: the connection-URL secrets."""
+IDEMPOTENCY_HMAC_SECRET = "gateway/local/idempotency-hmac-key"  # noqa: S105 - a secret's name
+WEBHOOK_KEY_ALIAS = "alias/gateway-local-webhook-secrets"
+
+
+def _local_hmac_key(existing: str | None) -> str:
+    """This stack's idempotency HMAC key, generated once and kept under .stack/ (0600), so
+    that fingerprints stay comparable across restarts of the emulator. A key the
+    emulator already holds is kept (the Docker path has no .stack/ of its own)."""
+    import secrets
+
+    path = STACK_DIR / "idempotency-hmac.key"
+    if path.exists():
+        return path.read_text().strip()
+    key = existing or secrets.token_urlsafe(48)
+    STACK_DIR.mkdir(exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
+
+
+def bootstrap_emulator(env: dict[str, str]) -> dict[str, str]:
+    """Create what the app expects in the AWS emulator: the connection-URL secrets, the
+    idempotency HMAC key's secret and the webhook secrets' KMS key. Returns the settings
+    that name them (IDEMPOTENCY_HMAC_SECRET_ID, WEBHOOK_SECRETS_KMS_KEY_ID)."""
     import boto3
 
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
+    session = boto3.session.Session(
         region_name=env["AWS_DEFAULT_REGION"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
+    client = session.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"])
+    try:
+        existing = client.get_secret_value(SecretId=IDEMPOTENCY_HMAC_SECRET)["SecretString"]
+    except client.exceptions.ResourceNotFoundException:
+        existing = None
     for name, value in (
         ("gateway/local/database-url", env["DATABASE_URL"]),
         ("gateway/local/redis-url", env["REDIS_URL"]),
+        (IDEMPOTENCY_HMAC_SECRET, _local_hmac_key(existing)),
     ):
         try:
             client.create_secret(Name=name, SecretString=value)
         except client.exceptions.ResourceExistsException:
             client.put_secret_value(SecretId=name, SecretString=value)
+    create_reconciliation_bucket(env)
+    kms = session.client("kms", endpoint_url=env["AWS_ENDPOINT_URL"])
+    try:
+        key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    except kms.exceptions.NotFoundException:
+        # The emulator keeps keys in memory: a restarted emulator gets a new key, and
+        # secrets sealed under the old one are unreadable (docs/webhooks.md: rotate).
+        key_id = kms.create_key(Description="webhook signing secrets (local stack)")["KeyMetadata"][
+            "KeyId"
+        ]
+        try:
+            kms.create_alias(AliasName=WEBHOOK_KEY_ALIAS, TargetKeyId=key_id)
+        except kms.exceptions.AlreadyExistsException:  # another stack start won the race
+            key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    return {
+        "IDEMPOTENCY_HMAC_SECRET_ID": IDEMPOTENCY_HMAC_SECRET,
+        "WEBHOOK_SECRETS_KMS_KEY_ID": key_id,
+    }
 
 
-def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
+def run_with_stack(database: str, redis_db: int, command: list[str], durable: bool = True) -> int:
     """Bring the stack up, migrate, run `command`, then stop what was started here."""
+    from infra import durability
+
     stack = up()
     child: subprocess.Popen | None = None
     settings_file: Path | None = None
@@ -429,12 +562,20 @@ def run_with_stack(database: str, redis_db: int, command: list[str]) -> int:
         if stack.mode != "given":
             create_databases(stack.database_base_url, (database,))
         env = {**os.environ, **stack.env(database, redis_db)}
+        durability.apply(
+            mode=stack.mode,
+            database_base_url=stack.database_base_url,
+            database=database,
+            redis_url=env["REDIS_URL"],
+            durable=durable,
+            log=log,
+        )
         from infra.migrate import migrate
 
         applied = migrate(env["DATABASE_URL"])
         if applied:
             log(f"migrations applied to {database}: {', '.join(applied)}")
-        bootstrap_emulator(env)
+        env.update(bootstrap_emulator(env))
         settings_file = stack_env.write(database, env)
         child = subprocess.Popen(command, env=env)
 
@@ -467,15 +608,26 @@ def main(argv: list[str] | None = None) -> int:
     run_p = sub.add_parser("run", help="run a command with the stack up")
     run_p.add_argument("--database", default="gateway", type=_database_name)
     run_p.add_argument("--redis-db", type=int, default=0)
+    run_p.add_argument(
+        "--no-durability",
+        action="store_true",
+        help="synchronous_commit off for this database (test and bench stacks only)",
+    )
     run_p.add_argument("command", nargs=argparse.REMAINDER)
     up_p = sub.add_parser("up", help="start the local services and leave them running")
     up_p.add_argument("--database", default="gateway", choices=DATABASES)
     up_p.add_argument("--redis-db", type=int, default=0)
     sub.add_parser("down", help="stop the local services")
+    sub.add_parser("bootstrap", help="create the emulator's secrets and keys (Docker's migrate)")
     args = parser.parse_args(argv)
 
+    if args.action == "bootstrap":
+        print(json.dumps(bootstrap_emulator(dict(os.environ))))
+        return 0
     if args.action == "down":
         down()
+        for path in stack_env.remove_all():  # their services are gone
+            log(f"removed {path}")
         return 0
     if args.action == "up":
         stack = up()
@@ -484,15 +636,16 @@ def main(argv: list[str] | None = None) -> int:
 
         for name in DATABASES:
             migrate(f"{stack.database_base_url}/{name}")
-        bootstrap_emulator(env)
+        named = bootstrap_emulator(env)
+        env.update(named)
         for name in DATABASES:
-            stack_env.write(name, {**os.environ, **stack.env(name, args.redis_db)})
+            stack_env.write(name, {**os.environ, **stack.env(name, args.redis_db), **named})
         print(json.dumps(env))
         return 0
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("run needs a command after --")
-    return run_with_stack(args.database, args.redis_db, command)
+    return run_with_stack(args.database, args.redis_db, command, durable=not args.no_durability)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ AWS_ENDPOINT_URL, the region, the emulator's dummy credentials, and ACQUIRER_URL
 set. `workers.admin`, `workers.scheduler` and `infra.migrate` call `load()` first: when
 the environment names no database, they take the settings of the `make run` stack
 (`.stack/gateway.env`), or of the file that GATEWAY_STACK_ENV names. So their commands
-work from any shell in the repository root while `make run` is going.
+work from any shell in the repository root while `make run` is going. `infra.stack
+down` (`make stack-down`) deletes the files, as a `run` deletes its own when it stops
+the services it started.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ KEYS = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "ACQUIRER_URL",
+    "IDEMPOTENCY_HMAC_SECRET_ID",
+    "WEBHOOK_SECRETS_KMS_KEY_ID",
 )
+HEADER = "# written by infra/stack.py; read by workers.admin, workers.scheduler, infra.migrate"
 
 
 def path_for(database: str) -> Path:
@@ -39,12 +44,22 @@ def write(database: str, env: dict[str, str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"{key}={env[key]}" for key in KEYS if env.get(key)]
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(
-        "# written by infra/stack.py; read by workers.admin, workers.scheduler,"
-        " infra.migrate\n" + "\n".join(lines) + "\n"
-    )
+    tmp.write_text(HEADER + "\n" + "\n".join(lines) + "\n")
     tmp.replace(path)  # readers never see half a file
     return path
+
+
+def remove_all(stack_dir: Path | None = None) -> list[Path]:
+    """Delete every settings file a stack start wrote (`infra.stack down`), so that no
+    command reads the settings of services that are gone. Files of other origin stay."""
+    removed = []
+    for path in sorted((stack_dir or STACK_DIR).glob("*.env")):
+        with path.open() as f:
+            if f.readline().rstrip("\n") != HEADER:
+                continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 def read(path: Path) -> dict[str, str]:

@@ -21,11 +21,21 @@ def main() -> int:
         text=True,
     )
     merchant = json.loads(created.stdout)
+    operator_created = subprocess.run(
+        [sys.executable, "-m", "workers.admin", "create-operator-key", "--name", "Local operator"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    operator = json.loads(operator_created.stdout)
     print(
         "\n"
         f"  Test merchant: {merchant['merchant_id']}\n"
         f"  API key:       {merchant['api_key']}\n"
         f"  API:           http://127.0.0.1:{port}/api/v1  (GET /health, /api/v1/openapi.json)\n"
+        f"  Dashboard:     http://127.0.0.1:{port}/dashboard  (sign in with the API key)\n"
+        f"  Operator key:  {operator['operator_key']}  (the dashboard's operator view)\n"
         "  Ctrl-C stops the server, the scheduler and the services started for them.\n",
         flush=True,
     )

@@ -124,6 +124,18 @@ def heartbeat_fresh(path: Path | None, max_age_s: float) -> bool:
         return False
 
 
+#: Locally, a day of a handler's AWS schedule passes in a minute (an hourly handler runs
+#: every 2.5 s, a daily one every minute), but never slower than SCHEDULER_INTERVAL_S.
+TIME_COMPRESSION = 1440
+
+
+def local_period_s(rate_s: float, interval_s: float | None) -> float:
+    """How often a handler with this AWS rate runs under the local scheduler."""
+    if interval_s is None:
+        return rate_s
+    return max(interval_s, rate_s / TIME_COMPRESSION)
+
+
 def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> None:
     stop = threading.Event()
     heartbeat = heartbeat_file()
@@ -135,7 +147,7 @@ def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> N
     signal.signal(signal.SIGTERM, on_signal)
 
     def loop(handler: ScheduledHandler) -> None:
-        period = interval_s or handler.rate_s
+        period = local_period_s(handler.rate_s, interval_s)
         while not stop.is_set():
             started = time.monotonic()
             result = handler.invoke()

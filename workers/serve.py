@@ -7,6 +7,9 @@
   gets resets. The backlog is raised.
 - `app.current_request` is per thread (Chalice's LocalChalice), so concurrent
   requests never see each other's body or key.
+- Abusive clients are refused (body framing, header caps, read deadlines, a bound
+  on connections): see `workers/http_limits.py`; the server and its request
+  handler are in `workers/http_server.py`.
 - One Python process serves at most one core's worth of requests (the GIL): the
   server forks `--workers` processes (default: one per core, at least 2) that
   accept on the same listening socket, as gunicorn's workers do. Measured on 2
@@ -18,10 +21,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -29,63 +30,8 @@ import traceback
 
 from chalice import local
 
+from workers.http_server import make_server
 from workers.stage import load_stage
-
-
-class GatewayHTTPServer(local.ThreadedHTTPServer):
-    request_queue_size = 1024
-
-    def get_request(self):  # type: ignore[no-untyped-def]
-        conn, addr = super().get_request()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn, addr
-
-
-class QuietRequestHandler(local.ChaliceRequestHandler):
-    """The app logs one JSON line per request; the stdlib access log is dropped.
-
-    Chalice's local gateway answers a path no route matches with a 403 whose body
-    echoes the Authorization header, that is, the API key. We keep the status (API
-    Gateway's) and answer in the contract's format without echoing anything.
-    """
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        # Any other method (TRACE, CONNECT, made-up ones) goes to the app too, which
-        # answers 405 in the contract's format instead of the stdlib's HTML 501.
-        if name.startswith("do_"):
-            return self._generic_handle
-        raise AttributeError(name)
-
-    def _send_error_response(self, error: local.LocalGatewayException) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "type": "invalid_request_error",
-                    "code": "resource_missing",
-                    "message": "No route matches this method and path.",
-                }
-            }
-        )
-        headers = {k: v for k, v in error.headers.items() if k.lower() != "x-amzn-errortype"}
-        headers["Content-Type"] = "application/json"
-        self._send_http_response(error.CODE, headers, body)
-
-
-def make_server(app, config, host: str, port: int) -> local.LocalDevServer:  # type: ignore[no-untyped-def]
-    """Chalice's LocalDevServer with our socket settings and a per-thread current_request."""
-    local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
-    app.__class__ = local.CustomLocalChalice
-    return local.LocalDevServer(
-        app,
-        config,
-        host,
-        port,
-        handler_cls=QuietRequestHandler,
-        server_cls=GatewayHTTPServer,
-    )
 
 
 def default_workers() -> int:

@@ -1,0 +1,1 @@
+"""Adapters for outside systems that are not acquirers (S3, ...)."""

@@ -1,4 +1,6 @@
-"""Per-API-key token bucket in Redis, updated atomically by one Lua script.
+"""Token buckets in Redis, each updated atomically by one Lua script: one per API key
+(every request), and one per client address for failed authentications (a burst of
+invalid keys is refused before any database query).
 
 Fails open: if Redis cannot be reached, no request is refused for rate
 limiting's sake (the payment path itself does not need Redis to answer).
@@ -48,10 +50,75 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {allowed, tostring(wait)}
 """
 
+# Failed authentications per client address. KEYS[1] bucket; ARGV: rate per second,
+# burst, cost (0 to look, 1 to take a failure). Returns {tokens >= 1 (0/1), seconds
+# until one token}. A failure is always counted; the bucket never goes below 0.
+AUTH_FAILURE_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil then
+  if cost == 0 then
+    return {1, '0'}
+  end
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+tokens = math.max(0, tokens - cost)
+if cost > 0 then
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+end
+if tokens >= 1 then
+  return {1, '0'}
+end
+return {0, tostring((1 - tokens) / rate)}
+"""
+
 _script: redis.commands.core.Script | None = None
+_auth_script: redis.commands.core.Script | None = None
 
 
-def check(key_hash: str) -> None:
+def check_auth_failures(client_address: str, record_failure: bool = False) -> None:
+    """429 while the address has used up its failed-authentication burst.
+
+    Called before a key is looked up (`record_failure=False`: reads only) and after a
+    key failed (`record_failure=True`: counts it). Fails open like `check`.
+    """
+    from chalicelib import settings  # lazy, as in db
+
+    cfg = settings.get_settings()
+    if not cfg.rate_limit_enabled:
+        return
+    import redis
+
+    global _auth_script
+    try:
+        if _auth_script is None:
+            _auth_script = get_redis().register_script(AUTH_FAILURE_LUA)
+        allowed, wait = _auth_script(
+            keys=[keys.auth_failure_bucket(client_address)],
+            args=[cfg.auth_failure_per_s, cfg.auth_failure_burst, 1 if record_failure else 0],
+        )
+    except redis.RedisError as exc:
+        log.warning("auth failure limiter unavailable, failing open: %s", type(exc).__name__)
+        return
+    if int(allowed) == 1 or record_failure:
+        return
+    raise RateLimitedError(
+        "Too many requests with invalid API keys from this address."
+        " Retry after the time in Retry-After.",
+        headers={"Retry-After": str(max(1, math.ceil(float(wait))))},
+    )
+
+
+def check(key_id: str) -> None:
     """Take one token from the key's bucket, or raise 429 with `Retry-After`."""
     from chalicelib import settings  # lazy, as in db
 
@@ -65,7 +132,7 @@ def check(key_hash: str) -> None:
         if _script is None:
             _script = get_redis().register_script(BUCKET_SCRIPT_LUA)
         allowed, wait = _script(
-            keys=[keys.rate_limit_bucket(key_hash)],
+            keys=[keys.rate_limit_bucket(key_id)],
             args=[cfg.rate_limit_per_s, cfg.rate_limit_burst, 1],
         )
     except redis.RedisError as exc:

@@ -4,12 +4,26 @@ A URL is checked when an endpoint is registered and again before every delivery,
 because DNS can change between the two. Delivery then connects to the address
 that was checked (`CheckedUrl.addresses`), never to a fresh lookup, so a name
 that re-resolves to a private address between check and connect is not followed.
+
+Every refusal carries the same message (`REFUSED_MESSAGE`): a merchant who
+registers `http://billing.internal/` must not learn whether that name resolves,
+to what kind of address, or whether the lookup timed out. The precise reason is
+kept on the exception (`reason`) for our own logs, never for the answer.
+
+IPv6 transition addresses carry an IPv4 address that the network delivers to:
+IPv4-mapped (::ffff:0:0/96), 6to4 (2002::/16), Teredo (2001::/32) and NAT64
+(64:ff9b::/96). Each is judged by the IPv4 address it embeds.
+
+Name resolution has a deadline (`RESOLVE_TIMEOUT_S`): `getaddrinfo` has none of
+its own, so it runs on a small pool and is abandoned when late.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -21,8 +35,29 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
+REFUSED_MESSAGE = (
+    "url must be an http or https URL, without credentials or fragment, whose host "
+    "resolves only to public addresses"
+)
+RESOLVE_TIMEOUT_S = 2.0
+# Lookups that outlive their deadline keep a thread until the resolver gives up; the
+# pool bounds how many can, and later lookups wait in its queue within their deadline.
+_RESOLVER_THREADS = 4
+_resolver: ThreadPoolExecutor | None = None
+
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: never global
+
+
 class UnsafeUrlError(ValueError):
-    """The URL is not one the gateway will send to; the message says why."""
+    """The URL is not one the gateway will send to.
+
+    `str(exc)` is always `REFUSED_MESSAGE`, safe to show; `reason` says why, for logs.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(REFUSED_MESSAGE)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -37,10 +72,34 @@ class CheckedUrl:
     addresses: tuple[str, ...]
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 transition address delivers to (empty for none)."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        server, client = address.teredo
+        return [server, client]
+    if address in NAT64_WELL_KNOWN:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    return []
+
+
 def refusal_reason(address: IpAddress) -> str | None:
     """Why an address is refused, or None when it is a public unicast address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return refusal_reason(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in NAT64_LOCAL_USE:
+            return "a local-use NAT64 address"
+        embedded = embedded_ipv4(address)
+        if embedded:
+            # The IPv6 prefixes themselves are classed special-purpose by the stdlib;
+            # what the network reaches is the IPv4 address inside.
+            for inner in embedded:
+                reason = refusal_reason(inner)
+                if reason is not None:
+                    return f"{reason} embedded in {address}"
+            return None
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     checks = (
@@ -78,16 +137,31 @@ def _parse(url: str) -> SplitResult:
     return parts
 
 
-def resolve(host: str, port: int) -> list[IpAddress]:
-    """Every address the host resolves to (a literal IP resolves to itself)."""
+def _lookup(host: str, port: int) -> list:
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+def _resolver_pool() -> ThreadPoolExecutor:
+    global _resolver
+    if _resolver is None:
+        _resolver = ThreadPoolExecutor(_RESOLVER_THREADS, thread_name_prefix="resolve")
+    return _resolver
+
+
+def resolve(host: str, port: int, timeout_s: float = RESOLVE_TIMEOUT_S) -> list[IpAddress]:
+    """Every address the host resolves to (a literal IP resolves to itself), within a deadline."""
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
+    future = _resolver_pool().submit(_lookup, host, port)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = future.result(timeout=timeout_s)
+    except FutureTimeoutError as exc:
+        future.cancel()  # a lookup still queued never runs
+        raise UnsafeUrlError(f"resolving '{host}' took over {timeout_s} s") from exc
     except (socket.gaierror, UnicodeError, OSError) as exc:
-        raise UnsafeUrlError(f"url host '{host}' does not resolve") from exc
+        raise UnsafeUrlError(f"'{host}' does not resolve") from exc
     addresses: list[IpAddress] = []
     for info in infos:
         text = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
@@ -95,12 +169,14 @@ def resolve(host: str, port: int) -> list[IpAddress]:
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise UnsafeUrlError(f"url host '{host}' does not resolve")
+        raise UnsafeUrlError(f"'{host}' does not resolve")
     return addresses
 
 
-def check_url(url: str, *, allow_private: bool) -> CheckedUrl:
-    """Parse, resolve and vet a webhook URL; raises `UnsafeUrlError` with the reason.
+def check_url(
+    url: str, *, allow_private: bool, resolve_timeout_s: float = RESOLVE_TIMEOUT_S
+) -> CheckedUrl:
+    """Parse, resolve and vet a webhook URL; raises `UnsafeUrlError` (one message for all).
 
     Every resolved address must be acceptable, not just the first: a name with one
     public and one private address is refused.
@@ -108,7 +184,7 @@ def check_url(url: str, *, allow_private: bool) -> CheckedUrl:
     parts = _parse(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = resolve(host, port)
+    addresses = resolve(host, port, resolve_timeout_s)
     if not allow_private:
         for address in addresses:
             reason = refusal_reason(address)

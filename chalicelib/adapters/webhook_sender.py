@@ -4,8 +4,12 @@
   base64-decoded part of the secret after `whsec_`.
 - Transport: `http.client`, which never follows redirects; the connection goes to
   an address the SSRF guard has just approved for this very attempt.
-- Every phase (connect, send, wait for the answer, read) gets at most what is left
-  of the one timeout, so a delivery takes about `timeout_s` at worst.
+- One total deadline per send: every phase (connect, TLS, request, headers, body)
+  gets at most what is left of `timeout_s`, and a timer shuts the socket down when
+  it passes, so a receiver trickling a byte at a time cannot stretch a send.
+- At most `MAX_ADDRESSES` of the host's vetted addresses are tried per send.
+- Several secrets (after a rotation) give several signatures, space separated, in
+  the one `webhook-signature` header (Standard Webhooks).
 """
 
 from __future__ import annotations
@@ -17,16 +21,19 @@ import http.client
 import secrets
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.adapters.url_guard import CheckedUrl, UnsafeUrlError, check_url
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+# A prefix, not a secret (ruff S105, bandit B105 are false positives here).
+SECRET_PREFIX = "whsec_"  # noqa: S105  # nosec B105
 SECRET_BYTES = 32
 MAX_SNIPPET_BYTES = 1024
 USER_AGENT = "payment-gateway-webhooks/1"
+MAX_ADDRESSES = 2
 
 _ssl_context: ssl.SSLContext | None = None
 
@@ -34,6 +41,11 @@ _ssl_context: ssl.SSLContext | None = None
 def new_secret() -> str:
     """A new signing secret: `whsec_` and the base64 of 32 random bytes."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def signatures(secrets_: list[str], message_id: str, timestamp: int, body: str) -> str:
+    """The header value for several secrets: `v1,<sig> v1,<sig>` (newest first)."""
+    return " ".join(sign(s, message_id, timestamp, body) for s in secrets_)
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
@@ -63,8 +75,9 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.raw_sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.raw_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self.raw_sock
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -80,6 +93,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
         raw = socket.create_connection((self._address, self.port), self.timeout)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.raw_sock = raw  # the deadline timer can shut it down mid-handshake
         self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
 
 
@@ -101,13 +115,25 @@ def send(
     *,
     message_id: str,
     body: str,
-    secret: str,
+    secret: str | list[str],
     timeout_s: float,
     allow_private: bool,
 ) -> SendResult:
     """POST one signed message; never raises, every failure is described in the result."""
     started = time.monotonic()
     deadline = started + timeout_s
+    expired = threading.Event()
+    live: list[http.client.HTTPConnection] = []
+
+    def expire() -> None:  # the total deadline: whatever phase the send is in, it ends
+        expired.set()
+        for conn_ in live:
+            for sock in (getattr(conn_, "raw_sock", None), conn_.sock):
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
 
     def elapsed_ms() -> int:
         return int((time.monotonic() - started) * 1000)
@@ -127,17 +153,25 @@ def send(
         "Connection": "close",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        "webhook-signature": signatures(
+            [secret] if isinstance(secret, str) else secret, message_id, timestamp, body
+        ),
     }
     conn: http.client.HTTPConnection | None = None
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
+    timer.daemon = True
+    timer.start()
+    timed_out = f"timed out after {timeout_s:g}s"
     try:
-        conn = _connect_any(target, left)
+        conn = _connect_any(target, left, live.append)
         conn.request("POST", target.path, body=payload, headers=headers)
         conn.sock.settimeout(left())  # type: ignore[union-attr]
         response = conn.getresponse()
         if conn.sock is not None:
             conn.sock.settimeout(left())
         raw = response.read(MAX_SNIPPET_BYTES)
+        if expired.is_set():  # the answer did not complete within the deadline
+            return SendResult(False, None, None, timed_out, elapsed_ms())
         # Postgres text cannot hold NUL; the snippet is for humans, so it is dropped.
         snippet = raw.decode("utf-8", errors="replace").replace("\x00", "")
         status = response.status
@@ -149,23 +183,31 @@ def send(
             error = f"HTTP {status}"
         return SendResult(ok, status, snippet, error, elapsed_ms())
     except TimeoutError:
-        return SendResult(False, None, None, f"timed out after {timeout_s:g}s", elapsed_ms())
+        return SendResult(False, None, None, timed_out, elapsed_ms())
     except ssl.SSLError as exc:
-        return SendResult(
-            False, None, None, f"TLS error: {exc.reason or 'handshake failed'}", elapsed_ms()
-        )
+        error = timed_out if expired.is_set() else f"TLS error: {exc.reason or 'handshake failed'}"
+        return SendResult(False, None, None, error, elapsed_ms())
     except (OSError, http.client.HTTPException) as exc:
-        return SendResult(False, None, None, _describe(exc), elapsed_ms())
+        # After the timer fired, a reset or a short read is the deadline's doing.
+        error = timed_out if expired.is_set() else _describe(exc)
+        return SendResult(False, None, None, error, elapsed_ms())
     finally:
+        timer.cancel()
         if conn is not None:
             conn.close()
 
 
-def _connect_any(target: CheckedUrl, left: Callable[[], float]) -> http.client.HTTPConnection:
-    """Connect to the first vetted address that accepts; a timeout is not retried."""
+def _connect_any(
+    target: CheckedUrl,
+    left: Callable[[], float],
+    on_connection: Callable[[http.client.HTTPConnection], None],
+) -> http.client.HTTPConnection:
+    """Connect to the first vetted address that accepts (at most MAX_ADDRESSES tried);
+    a timeout is not retried."""
     last_error: OSError = ConnectionError("no address to connect to")
-    for address in target.addresses:  # every one of them passed the guard
+    for address in target.addresses[:MAX_ADDRESSES]:  # every one of them passed the guard
         conn = _connection(target, address, left())
+        on_connection(conn)
         try:
             conn.connect()
             return conn

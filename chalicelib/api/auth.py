@@ -1,14 +1,23 @@
-"""Who is calling: the API key of `Authorization: Bearer <key>`, then its rate limit."""
+"""Who is calling: the API key of `Authorization: Bearer <key>`, then its rate limit.
+
+A key seen valid within the last second is answered from the process's cache. Any
+other key is looked up only while the client's address still has failed attempts to
+spend (`rate_limiter.check_auth_failures`): a burst of invalid keys gets 429 after
+the burst, without a database query per attempt.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chalicelib import db
 from chalicelib.adapters import rate_limiter
-from chalicelib.errors import AuthenticationError
-from chalicelib.services import merchants
+from chalicelib.errors import AuthenticationError, PermissionDeniedError
+from chalicelib.services import merchants, operator_keys
 from chalicelib.services.merchants import Principal
+
+log = logging.getLogger(__name__)
 
 MISSING = "No API key provided. Send it as 'Authorization: Bearer <api key>'."
 
@@ -22,8 +31,65 @@ def bearer_key(authorization: str | None) -> str:
     return api_key
 
 
-def authenticate(request: Any, conn: db.Connection) -> Principal:
-    """The merchant behind the request's key (401 otherwise), within its rate limit (429)."""
-    principal = merchants.authenticate(conn, bearer_key(request.headers.get("authorization")))
-    rate_limiter.check(principal.key_hash)
+def client_address(request: Any) -> str:
+    """The caller's address as API Gateway (and the local server) gives it."""
+    identity = (getattr(request, "context", None) or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+def authenticate(request: Any, conn: db.Connection, operator: bool = False) -> Principal:
+    """The merchant behind the request's key (401 otherwise), within its rate limit (429).
+
+    Merchant keys and operator keys never cross: a merchant route refuses a valid
+    operator key with 403 `merchant_key_required`, an operator route a valid merchant
+    key with 403 `operator_key_required`; a key that does not exist is 401 either way.
+    """
+    api_key = bearer_key(request.headers.get("authorization"))
+    address = client_address(request)
+    if operator or operator_keys.is_operator_key(api_key):
+        return _authenticate_operator_route(request, conn, api_key, address, operator)
+    try:
+        principal = merchants.authenticate(
+            conn, api_key, before_query=lambda: rate_limiter.check_auth_failures(address)
+        )
+    except AuthenticationError:
+        rate_limiter.check_auth_failures(address, record_failure=True)
+        raise
+    rate_limiter.check(principal.key_id)
+    if merchants.last_used_due(principal.key_id):
+        _record_last_used(principal.key_id)
     return principal
+
+
+def _authenticate_operator_route(
+    request: Any, conn: db.Connection, api_key: str, address: str, operator: bool
+) -> Principal:
+    if operator and not operator_keys.is_operator_key(api_key):
+        authenticate(request, conn)  # 401 unless it is a live merchant key
+        raise PermissionDeniedError(
+            "This route needs an operator key; a merchant key cannot call it.",
+            code="operator_key_required",
+        )
+    rate_limiter.check_auth_failures(address)
+    try:
+        operator_id, key_hash = operator_keys.require_operator(conn, api_key)
+    except AuthenticationError:
+        rate_limiter.check_auth_failures(address, record_failure=True)
+        raise
+    if not operator:
+        raise PermissionDeniedError(
+            "This route needs a merchant key; an operator key cannot call it.",
+            code="merchant_key_required",
+        )
+    rate_limiter.check(key_hash)  # a keyed hash: no key, nor an unkeyed hash of one
+    return Principal(operator_id, key_hash)
+
+
+def _record_last_used(key_id: str) -> None:
+    """Its own short transaction, so that read-only routes stay read-only; bookkeeping
+    only: a failure never fails the request."""
+    try:
+        with db.transaction() as conn:
+            merchants.record_last_used(conn, key_id)
+    except Exception:
+        log.warning("last_used_at not written", exc_info=True)

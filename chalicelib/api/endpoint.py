@@ -65,9 +65,12 @@ class RouteSpec:
         query: type[BaseModel] | str | None = None,
         auth: bool = True,
         errors: tuple[int, ...] = (),
+        operator: bool = False,
     ) -> None:
         self.path, self.method, self.summary, self.status = path, method, summary, status
         self.access, self.auth, self.errors = access, auth, errors
+        #: an operator route: operator keys only (merchant keys get 403), and the reverse
+        self.operator = operator
         self._refs = {"response": response, "body": body, "query": query}
         self._resolved: dict[str, type[BaseModel] | None] = {}
 
@@ -100,15 +103,18 @@ ROUTES: list[RouteSpec] = []
 class ApiResult:
     """What a view returns: a model (or dict) to render, its status and headers."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "replay_body", "status")
 
     def __init__(
         self,
         body: BaseModel | dict[str, Any],
         status: int = 200,
         headers: dict[str, str] | None = None,
+        replay_body: BaseModel | None = None,
     ) -> None:
         self.body, self.status, self.headers = body, status, headers or {}
+        #: What a replay under the Idempotency-Key answers, when not `body` (no secrets).
+        self.replay_body = replay_body
 
 
 class Call:
@@ -148,13 +154,16 @@ def endpoint(
     query: type[BaseModel] | str | None = None,
     auth: bool = True,
     errors: tuple[int, ...] = (),
+    operator: bool = False,
 ) -> Callable[[View], Callable[..., Response]]:
     """Register a route whose view gets a `Call` and the path parameters.
 
     Name the models ("payments.Payment"), so that registering imports none of them."""
     from chalicelib.api import pipeline
 
-    spec = RouteSpec(path, method, summary, status, response, access, body, query, auth, errors)
+    spec = RouteSpec(
+        path, method, summary, status, response, access, body, query, auth, errors, operator
+    )
     ROUTES.append(spec)
 
     def decorate(view: View) -> Callable[..., Response]:

@@ -75,35 +75,51 @@ def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
     from chalicelib.api.endpoint import Call
     from chalicelib.services import idempotency
 
-    unit = nullcontext(None) if spec.access == "none" else db.unit_of_work(spec.access == "write")
-    with unit as uow:
-        merchant_id = ""
-        if spec.auth:
-            assert uow is not None, "authenticated routes need database access"
-            merchant_id = auth.authenticate(request, uow.conn).merchant_id
-            _log_fields()["merchant_id"] = merchant_id
-        query = _query(spec, request)
-        if spec.method != "POST":
-            rendered = render(view(Call(merchant_id, query, None, uow), **path_params))
-        else:
-            assert uow is not None and uow.writes, "a POST route must declare access='write'"
-            data = parse_json_body(request)
-            key = idempotency.validate_key(request.headers.get("idempotency-key"))
-            body = validate(spec.body, data) if spec.body is not None else None
-            if body is None and data:
-                name = next(iter(data))
-                raise ParameterUnknownError(f"Received unknown parameter: {name}", param=name)
-            path = request.context.get("path") or request.path
-            fingerprint = idempotency.request_fingerprint("POST", path, data) if key else ""
-            rendered, replayed = idempotent.run_once(
-                uow,
-                merchant_id,
-                key,
-                fingerprint,
-                lambda: render(view(Call(merchant_id, query, body, uow), **path_params)),
-            )
-            if replayed:
-                _log_fields()["idempotent_replay"] = True
+    writes = spec.access == "write"
+    unit = nullcontext(None) if spec.access == "none" else db.unit_of_work(writes, pipelined=writes)
+    claimed: tuple[str, str, str] | None = None  # merchant, key, fingerprint of a keyed POST
+    try:
+        with unit as uow:
+            merchant_id = ""
+            if spec.auth:
+                assert uow is not None, "authenticated routes need database access"
+                merchant_id = auth.authenticate(request, uow.conn, spec.operator).merchant_id
+                _log_fields()["merchant_id"] = merchant_id
+            query = _query(spec, request)
+            if spec.method != "POST":
+                rendered = render(view(Call(merchant_id, query, None, uow), **path_params))
+            else:
+                assert uow is not None and uow.writes, "a POST route must declare access='write'"
+                data = parse_json_body(request)
+                key = idempotency.validate_key(request.headers.get("idempotency-key"))
+                if spec.operator:  # records are per merchant; operator POSTs are idempotent
+                    key = None
+                body = validate(spec.body, data) if spec.body is not None else None
+                if body is None and data:
+                    name = next(iter(data))
+                    raise ParameterUnknownError(f"Received unknown parameter: {name}", param=name)
+                fingerprint = ""
+                if key is not None:
+                    path = request.context.get("path") or request.path
+                    fingerprint = idempotency.request_fingerprint(
+                        "POST", path, body if body is not None else data
+                    )
+                    claimed = (merchant_id, key, fingerprint)
+                rendered = idempotent.run_once(
+                    uow,
+                    merchant_id,
+                    key,
+                    fingerprint,
+                    lambda: render_with_replay(
+                        view(Call(merchant_id, query, body, uow), **path_params)
+                    ),
+                )
+    except Exception as exc:
+        # A refused idempotency claim surfaces here once its transaction has ended.
+        if claimed is None or idempotency.refusal(exc) is None:
+            raise
+        rendered = idempotent.answer_refused(exc, *claimed)
+        _log_fields()["idempotent_replay"] = True
     status, payload, headers = rendered
     return Response(body=payload.decode(), status_code=status, headers={**JSON_HEADERS, **headers})
 
@@ -124,6 +140,12 @@ def render(result: ApiResult) -> idempotent.Rendered:
     else:  # a model (pydantic is imported on first use, never with the app)
         payload = result.body.model_dump_json().encode()
     return result.status, payload, {**JSON_HEADERS, **result.headers}
+
+
+def render_with_replay(result: ApiResult) -> tuple[idempotent.Rendered, bytes | None]:
+    """The answer, and the body to store for replays when it differs (a secret withheld)."""
+    replay = result.replay_body.model_dump_json().encode() if result.replay_body else None
+    return render(result), replay
 
 
 def parse_json_body(request: Any, required_object: bool = True) -> Any:

@@ -26,7 +26,23 @@ def create_webhook_endpoint(call: Call) -> ApiResult:
     from chalicelib.services import webhooks
 
     created = webhooks.create_endpoint(call.uow, call.merchant_id, call.body)  # type: ignore[arg-type]
-    return ApiResult(created, 201)
+    return ApiResult(created, 201, replay_body=webhooks.withheld(created))
+
+
+@endpoint(
+    bp,
+    "/api/v1/webhook_endpoints/{endpoint_id}/rotate_secret",
+    "POST",
+    summary="Rotate the signing secret; the old one signs beside it for 24 h",
+    access="write",
+    response="webhooks.WebhookEndpointCreated",
+    errors=(400, 404, 413, 415, *COMMON_ERRORS),
+)
+def rotate_webhook_secret(call: Call, endpoint_id: str) -> ApiResult:
+    from chalicelib.services import webhooks
+
+    rotated = webhooks.rotate_secret(call.uow, call.merchant_id, endpoint_id)  # type: ignore[arg-type]
+    return ApiResult(rotated, 200, replay_body=webhooks.withheld(rotated))
 
 
 @endpoint(

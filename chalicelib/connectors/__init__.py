@@ -34,6 +34,18 @@ def get_connector(name: str = SIMULATOR) -> Connector:
         return _connectors[name]
 
 
+def register(name: str, connector: Connector) -> None:
+    """Make `connector` the one of that name in this process (tests, benchmarks, and
+    deployments that build connectors in code rather than from settings)."""
+    with _lock:
+        _connectors[name] = connector
+
+
+def registered() -> list[str]:
+    """The names of the connectors built or registered in this process."""
+    return list(_connectors)
+
+
 def _build(name: str) -> Connector:
     if name == SIMULATOR:
         from chalicelib.connectors.simulator import SimulatorConnector
@@ -45,9 +57,15 @@ def _build(name: str) -> Connector:
     url = cfg.acquirer_urls.get(name)
     if not url:
         raise UnknownConnectorError(f"connector {name!r} has no URL in ACQUIRER_URLS")
-    from chalicelib.connectors.acquirer.flows import AcquirerConnector
+    from chalicelib.connectors.acquirer import AcquirerConnector
 
-    return AcquirerConnector(name=name, base_url=url, deadline_s=cfg.connector_deadline_s)
+    return AcquirerConnector(
+        url,
+        name=name,
+        deadline_s=cfg.acquirer_deadline_s,
+        concurrency=cfg.acquirer_concurrency,
+        report_deadline_s=cfg.acquirer_report_deadline_s,
+    )
 
 
 def run[T](coro: Coroutine[Any, Any, T]) -> T:

@@ -25,7 +25,6 @@ An inquiry answers `succeeded` or `declined` (the acquirer has a final record),
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -127,6 +126,8 @@ class Connector(ABC):
         """Release pooled connections (an HTTP connector's client); nothing by default."""
 
     async def _gather[T](self, calls: list[Awaitable[T]]) -> list[T]:
+        import asyncio  # lazy: only the batch handlers call connectors
+
         limit = asyncio.Semaphore(self.concurrency)
 
         async def bounded(call: Awaitable[T]) -> T:

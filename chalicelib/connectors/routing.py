@@ -30,8 +30,6 @@ _MERCHANT_CONFIG_TTL_S = 5.0
 _config_lock = threading.Lock()
 _merchant_config: tuple[float, dict[str, list[str]]] = (0.0, {})
 
-LIST_MERCHANT_CONNECTORS = "SELECT id, connectors FROM merchants WHERE connectors IS NOT NULL"
-
 
 def merchant_connectors(conn: db.Connection) -> dict[str, list[str]]:
     """Merchants that name their connectors (cached for a few seconds per process)."""
@@ -39,11 +37,39 @@ def merchant_connectors(conn: db.Connection) -> dict[str, list[str]]:
     loaded_at, config = _merchant_config
     if time.monotonic() - loaded_at < _MERCHANT_CONFIG_TTL_S:
         return config
-    rows = conn.execute(LIST_MERCHANT_CONNECTORS).fetchall()
-    config = {row["id"]: list(row["connectors"]) for row in rows}
+    from chalicelib.repository import merchants as merchant_repo
+
+    config = merchant_repo.list_connector_choices(conn)
     with _config_lock:
         _merchant_config = (time.monotonic(), config)
     return config
+
+
+def configured() -> set[str]:
+    """Every connector name this deployment can call."""
+    from chalicelib import connectors
+
+    cfg = settings.get_settings()
+    return {connectors.SIMULATOR, *cfg.connectors, *cfg.acquirer_urls, *connectors.registered()}
+
+
+def set_merchant_connectors(conn: db.Connection, merchant_id: str, names: list[str]) -> None:
+    """Name a merchant's connectors, primary first (one or two, each configured here)."""
+    from chalicelib.errors import InvalidRequestError, ResourceMissingError
+    from chalicelib.repository import merchants as merchant_repo
+
+    unknown = [n for n in names if n not in configured()]
+    if not 1 <= len(names) <= 2 or len(set(names)) != len(names) or unknown:
+        raise InvalidRequestError(
+            f"Name one or two distinct connectors of {sorted(configured())}"
+            + (f"; unknown: {unknown}" if unknown else ""),
+            param="connectors",
+        )
+    if not merchant_repo.set_connectors(conn, merchant_id, names):
+        raise ResourceMissingError(f"No such merchant: '{merchant_id}'", param="merchant")
+    global _merchant_config
+    with _config_lock:
+        _merchant_config = (0.0, {})
 
 
 def open_breakers(names: set[str]) -> set[str]:

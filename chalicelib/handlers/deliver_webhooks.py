@@ -1,9 +1,10 @@
 """The `deliver_webhooks` scheduled handler: claim due deliveries, send, record, reschedule.
 
-One round: lease up to a batch of due deliveries (`FOR UPDATE SKIP LOCKED`, the
-attempt counted at claim), send them concurrently, then record every attempt and
-settle every delivery in one set-based statement. Rounds repeat while deliveries
-are due and the invocation has time for one more round.
+Due deliveries are leased (`FOR UPDATE SKIP LOCKED`, the attempt counted at claim)
+into free sending slots, at most `webhook_endpoint_concurrency` per endpoint; each
+send has one total deadline (adapters/webhook_sender.py); each attempt is recorded
+and its delivery settled as soon as its send ends. Slots are refilled while
+deliveries are due and the invocation has time for one more send.
 
 At-least-once: a handler that dies after sending but before recording leaves the
 delivery leased; when the lease ends it is due again and is sent again with the
@@ -14,17 +15,19 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
+import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
 from chalicelib import db, settings
+from chalicelib.adapters import kms
+from chalicelib.adapters.kms import SealedSecretError
 from chalicelib.adapters.webhook_sender import SendResult, send
 from chalicelib.clock import isoformat, utcnow
 from chalicelib.deadline import remaining_ms
@@ -37,6 +40,10 @@ log = logging.getLogger(__name__)
 SAFETY_MARGIN_MS = 2000
 #: Lease beyond the round's worst-case sending time, for the write that records it.
 LEASE_SLACK_S = 60.0
+#: While sends are in flight, due deliveries are looked for this often.
+POLL_S = 0.25
+#: A decrypted secret is kept in memory this long (one KMS Decrypt per endpoint per period).
+OPEN_CACHE_S = 300.0
 #: Retries are spread by up to this fraction later than the schedule (never earlier).
 JITTER = 0.2
 
@@ -68,34 +75,43 @@ def settle(
     return "pending", now + timedelta(seconds=retry_delay_s(attempt, schedule))
 
 
-def _round_size(context: Any, batch_size: int, concurrency: int, timeout_s: float) -> int:
-    """How many deliveries this round may take so that it ends before the margin."""
+def _time_for_one_more(context: Any, timeout_s: float) -> bool:
+    """Whether a send started now ends (at its deadline at worst) before the margin."""
     left_ms = remaining_ms(context)
-    if left_ms is None:
-        return batch_size
-    spare_ms = left_ms - SAFETY_MARGIN_MS
-    waves = int(spare_ms // (timeout_s * 1000))  # each wave of sends takes ≤ one timeout
-    return max(0, min(batch_size, waves * concurrency))
+    return left_ms is None or left_ms - SAFETY_MARGIN_MS >= timeout_s * 1000
 
 
 def deliver_webhooks(context: Any = None) -> dict[str, Any]:
-    """One scheduled run; returns {"sent", "succeeded", "failed", "retried", "duration_ms"}."""
+    """One scheduled run; returns {"sent", "succeeded", "failed", "retried", "duration_ms"}.
+
+    A pipeline, not rounds: free slots are filled with due deliveries as soon as they
+    free up (and every POLL_S while sends are in flight), each result is recorded the
+    moment its send ends, and one endpoint never holds more than
+    `webhook_endpoint_concurrency` slots. A receiver that stalls costs its own slots
+    for one deadline each, never the other merchants' deliveries.
+    """
     cfg = settings.get_settings()
     started = time.perf_counter()
     summary: Counter[str] = Counter(sent=0, succeeded=0, failed=0, retried=0)
     error = None
     concurrency = min(cfg.webhook_concurrency, cfg.webhook_batch_size)
+    in_flight: dict[Future[tuple[SendResult, datetime]], dict[str, Any]] = {}
+    per_endpoint: Counter[str] = Counter()
     try:
         with ThreadPoolExecutor(concurrency, thread_name_prefix="webhook") as pool:
             while True:
-                size = _round_size(
-                    context, cfg.webhook_batch_size, concurrency, cfg.webhook_timeout_s
-                )
-                if size == 0:
+                free = concurrency - len(in_flight)
+                if free > 0 and _time_for_one_more(context, cfg.webhook_timeout_s):
+                    for row in _claim(free, per_endpoint, cfg.webhook_endpoint_concurrency):
+                        in_flight[pool.submit(_attempt, row)] = row
+                        per_endpoint[row["endpoint_id"]] += 1
+                if not in_flight:
                     break
-                taken = _deliver_round(pool, size, concurrency, summary)
-                if taken < size:
-                    break
+                done, _ = wait(in_flight, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    row = in_flight.pop(future)
+                    per_endpoint[row["endpoint_id"]] -= 1
+                    _record(row, *future.result(), summary)
     except (psycopg.OperationalError, ServiceUnavailableError) as exc:
         # Leased rows come back when their lease ends; nothing is lost.
         error = f"{type(exc).__name__}: dependency unavailable"
@@ -111,75 +127,100 @@ def deliver_webhooks(context: Any = None) -> dict[str, Any]:
     return result
 
 
-def _deliver_round(
-    pool: ThreadPoolExecutor, size: int, concurrency: int, summary: Counter[str]
-) -> int:
+def _claim(free: int, per_endpoint: Counter[str], cap: int) -> list[dict[str, Any]]:
+    """Lease up to `free` due deliveries, none beyond an endpoint's `cap` in flight."""
     cfg = settings.get_settings()
     now = utcnow()
-    waves = math.ceil(size / concurrency)
-    lease_until = now + timedelta(seconds=waves * cfg.webhook_timeout_s + LEASE_SLACK_S)
+    lease_until = now + timedelta(seconds=cfg.webhook_timeout_s + LEASE_SLACK_S)
+    busy = {endpoint: n for endpoint, n in per_endpoint.items() if n > 0}
     with db.unit_of_work() as uow:
-        claimed = webhook_repo.claim_due_deliveries(uow.conn, now, lease_until, size)
-    if not claimed:
-        return 0
-
-    def attempt(row: dict[str, Any]) -> tuple[SendResult, datetime]:
-        body = event_body(row["event_id"], row["type"], row["event_created_at"], row["data"])
-        at = utcnow()
-        result = send(
-            row["url"],
-            message_id=row["event_id"],
-            body=body,
-            secret=row["secret"],
-            timeout_s=cfg.webhook_timeout_s,
-            allow_private=cfg.webhook_allow_private_hosts,
+        return webhook_repo.claim_due_deliveries(
+            uow.conn, now, lease_until, free, per_endpoint_cap=cap, in_flight=busy
         )
-        return result, at
-
-    outcomes = list(pool.map(attempt, claimed))
-    _record(claimed, outcomes, summary)
-    return len(claimed)
 
 
-def _record(
-    claimed: list[dict[str, Any]],
-    outcomes: list[tuple[SendResult, datetime]],
-    summary: Counter[str],
-) -> None:
+def _attempt(row: dict[str, Any]) -> tuple[SendResult, datetime]:
+    cfg = settings.get_settings()
+    at = utcnow()
+    try:
+        secrets = signing_secrets(row, at)
+    except SealedSecretError as exc:
+        log.warning(
+            "webhook secret unavailable",
+            extra={"endpoint_id": row["endpoint_id"], "error": str(exc)},
+        )
+        return SendResult(False, None, None, "signing secret unavailable", 0), at
+    body = event_body(row["event_id"], row["type"], row["event_created_at"], row["data"])
+    result = send(
+        row["url"],
+        message_id=row["event_id"],
+        body=body,
+        secret=secrets,
+        timeout_s=cfg.webhook_timeout_s,
+        allow_private=cfg.webhook_allow_private_hosts,
+    )
+    return result, at
+
+
+def signing_secrets(row: dict[str, Any], now: datetime) -> list[str]:
+    """The endpoint's secrets, newest first: the current one, and the one it replaced
+    while that still signs (24 h after a rotation). Opened with KMS, cached briefly."""
+    context = kms.context_for(row["merchant_id"], row["endpoint_id"])
+    current = row["secret_sealed"]
+    found = [_open(current, context) if current is not None else row["secret"]]
+    previous = row.get("previous_secret_sealed")
+    until = row.get("previous_secret_expires_at")
+    if previous is not None and until is not None and until > now:
+        try:
+            found.append(_open(previous, context))
+        except SealedSecretError:  # the new secret still signs
+            log.warning("previous webhook secret unavailable", extra=row_ids(row))
+    return found
+
+
+def row_ids(row: dict[str, Any]) -> dict[str, Any]:
+    return {"endpoint_id": row["endpoint_id"], "event_id": row["event_id"]}
+
+
+_opened: dict[str, tuple[str, float]] = {}
+_opened_lock = threading.Lock()
+
+
+def _open(sealed: dict[str, Any], context: dict[str, str]) -> str:
+    """Decrypt once per OPEN_CACHE_S per sealed secret (one KMS call, not one per send)."""
+    cache_key = context["endpoint_id"] + ":" + str(sealed.get("key"))
+    now = time.monotonic()
+    hit = _opened.get(cache_key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    secret = kms.open_sealed(sealed, context).decode()
+    with _opened_lock:
+        _opened[cache_key] = (secret, now + OPEN_CACHE_S)
+    return secret
+
+
+def _record(row: dict[str, Any], result: SendResult, at: datetime, summary: Counter[str]) -> None:
+    """Record one attempt and settle its delivery, in a transaction of its own."""
     cfg = settings.get_settings()
     now = utcnow()
+    status, next_at = settle(
+        row["attempt"], row["attempt_limit"], result.ok, cfg.webhook_retry_schedule_s, now
+    )
     columns: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "delivery_ids",
-            "attempts",
-            "statuses",
-            "response_statuses",
-            "bodies",
-            "errors",
-            "durations",
-            "ats",
-            "delivery_statuses",
-            "next_attempt_ats",
-        )
+        "delivery_ids": [row["delivery_id"]],
+        "attempts": [row["attempt"]],
+        "statuses": ["succeeded" if result.ok else "failed"],
+        "response_statuses": [result.response_status],
+        "bodies": [result.response_body],
+        "errors": [result.error],
+        "durations": [result.duration_ms],
+        "ats": [at],
+        "delivery_statuses": [status],
+        "next_attempt_ats": [next_at],
     }
-    for row, (result, at) in zip(claimed, outcomes, strict=True):
-        status, next_at = settle(
-            row["attempt"], row["attempt_limit"], result.ok, cfg.webhook_retry_schedule_s, now
-        )
-        columns["delivery_ids"].append(row["delivery_id"])
-        columns["attempts"].append(row["attempt"])
-        columns["statuses"].append("succeeded" if result.ok else "failed")
-        columns["response_statuses"].append(result.response_status)
-        columns["bodies"].append(result.response_body)
-        columns["errors"].append(result.error)
-        columns["durations"].append(result.duration_ms)
-        columns["ats"].append(at)
-        columns["delivery_statuses"].append(status)
-        columns["next_attempt_ats"].append(next_at)
     with db.unit_of_work() as uow:
         settled = webhook_repo.record_attempts(uow.conn, columns, now)
-    summary["sent"] += len(claimed)
-    for row in settled:
-        key = {"succeeded": "succeeded", "failed": "failed"}.get(row["status"], "retried")
+    summary["sent"] += 1
+    for settled_row in settled:
+        key = {"succeeded": "succeeded", "failed": "failed"}.get(settled_row["status"], "retried")
         summary[key] += 1

@@ -21,7 +21,7 @@ EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 EndpointStatus = Literal["enabled", "disabled"]
 AttemptStatus = Literal["succeeded", "failed", "pending"]
 
-# The shape services/url_guard.py accepts, stated in the OpenAPI document only: the guard
+# The shape adapters/url_guard.py accepts, stated in the OpenAPI document only: the guard
 # itself gives the reasons. Hosts are DNS names or IPv4 literals; a port is 0-65535.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PORT = r"0*(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
@@ -79,9 +79,15 @@ class WebhookEndpoint(ResponseModel):
 
 
 class WebhookEndpointCreated(WebhookEndpoint):
-    """The only answer that carries the signing secret."""
+    """The only answers that carry the signing secret: creation and rotation."""
 
-    secret: str = Field(description="whsec_<base64>; shown once, at creation")
+    secret: str | None = Field(
+        description="whsec_<base64>; shown once. null in a replay under the Idempotency-Key"
+    )
+    secret_withheld: bool = Field(
+        default=False,
+        description="true when this is a replay: the secret is never stored, so it is not shown",
+    )
 
 
 class WebhookEndpointDeleted(WebhookEndpoint):

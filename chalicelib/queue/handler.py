@@ -32,7 +32,7 @@ def process_payments(context: Any = None) -> dict[str, Any]:
     started = time.perf_counter()
     summary: Counter[str] = Counter()
     # A batch started with less left than one connector deadline could not finish.
-    margin_ms = max(cfg.time_budget_margin_ms, int(cfg.connector_deadline_s * 1000) + 5000)
+    margin_ms = max(cfg.time_budget_margin_ms, int(cfg.acquirer_deadline_s * 1000) + 5000)
     clock = RunClock(context, margin_ms)
     connector_metrics.start_run()
     consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"

@@ -22,9 +22,14 @@ def entry_errors(stream: str) -> str:
     return f"{stream}:errors"
 
 
-def rate_limit_bucket(api_key_hash: str) -> str:
-    """Token bucket of one API key (a hash: tokens, updated_at)."""
-    return f"{PREFIX}:ratelimit:{api_key_hash}"
+def rate_limit_bucket(api_key_id: str) -> str:
+    """Token bucket of one API key, by its id (a hash: tokens, updated_at)."""
+    return f"{PREFIX}:ratelimit:{api_key_id}"
+
+
+def auth_failure_bucket(client_address: str) -> str:
+    """Token bucket of failed authentications from one client address (tokens, at)."""
+    return f"{PREFIX}:authfail:{client_address}"
 
 
 def breaker_calls(connector: str, window: int) -> str:

@@ -6,17 +6,16 @@ from typing import Any
 
 from chalicelib.db import Connection
 
-TRY_LOCK_KEY = (
-    "SELECT pg_try_advisory_xact_lock(hashtextextended(%(merchant_id)s || ':' || %(key)s, 7))"
-    " AS locked"
-)
+#: Lock, check and clear the key (infra/migrations/0007_idempotency_claim.sql): raises
+#: SQLSTATE CLAIM_IN_USE or CLAIM_RECORDED when the request must not proceed, so the
+#: statements pipelined after it are skipped by the server.
+CLAIM_KEY = "SELECT claim_idempotency_key(%(merchant_id)s, %(key)s, %(ttl_s)s)"
+CLAIM_IN_USE = "GWK09"
+CLAIM_RECORDED = "GWK00"
 FIND_BY_MERCHANT_ID_KEY = (
     "SELECT request_hash, response_status, response_headers, response_body"
     " FROM idempotency_keys WHERE merchant_id = %(merchant_id)s AND key = %(key)s"
     " AND created_at > now() - make_interval(secs => %(ttl_s)s)"
-)
-DELETE_EXPIRED_FOR_MERCHANT_ID_KEY = (
-    "DELETE FROM idempotency_keys WHERE merchant_id = %(merchant_id)s AND key = %(key)s"
 )
 INSERT_RECORD = (
     "INSERT INTO idempotency_keys"
@@ -29,10 +28,10 @@ DELETE_OLDER_THAN = (
 )
 
 
-def try_lock_key(conn: Connection, merchant_id: str, key: str) -> bool:
-    """Take the key's transaction-scoped lock if no other request holds it."""
-    row = conn.execute(TRY_LOCK_KEY, {"merchant_id": merchant_id, "key": key}).fetchone()
-    return bool(row and row["locked"])
+def send_claim(conn: Connection, merchant_id: str, key: str, ttl_s: float) -> None:
+    """Claim the key in the caller's transaction. In pipeline mode this does not wait:
+    a refusal is raised (SQLSTATE CLAIM_IN_USE / CLAIM_RECORDED) at the next fetch."""
+    conn.execute(CLAIM_KEY, {"merchant_id": merchant_id, "key": key, "ttl_s": ttl_s})
 
 
 def find_by_merchant_id_key(
@@ -52,10 +51,9 @@ def insert_record(
     headers: dict[str, str],
     body: bytes,
 ) -> None:
+    """Store the first answer (the claim removed any expired record of the key)."""
     from psycopg.types.json import Jsonb  # lazy, as in db
 
-    # An expired record of the same key may still be there until pruned.
-    conn.execute(DELETE_EXPIRED_FOR_MERCHANT_ID_KEY, {"merchant_id": merchant_id, "key": key})
     conn.execute(
         INSERT_RECORD,
         {

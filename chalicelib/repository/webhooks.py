@@ -17,8 +17,8 @@ EVENT_COLUMNS = "id, merchant_id, type, data, created_at"
 
 # ----------------------------------------------------------------------- endpoints
 INSERT_ENDPOINT = f"""
-INSERT INTO webhook_endpoints (id, merchant_id, url, events, secret, status, created_at)
-VALUES (%(id)s, %(merchant_id)s, %(url)s, %(events)s, %(secret)s, 'enabled', %(now)s)
+INSERT INTO webhook_endpoints (id, merchant_id, url, events, secret_sealed, status, created_at)
+VALUES (%(id)s, %(merchant_id)s, %(url)s, %(events)s, %(secret_sealed)s, 'enabled', %(now)s)
 RETURNING {ENDPOINT_COLUMNS}
 """
 
@@ -103,13 +103,22 @@ RETURNING d.id
 # ------------------------------------------------------------------------ delivery
 # Claim due deliveries with a lease: the attempt is counted now and the row is not
 # due again until the lease ends, so a handler that dies mid-flight loses nothing.
+# Due deliveries, oldest first, at most `cap` minus what is in flight per endpoint.
 CLAIM_DUE_DELIVERIES = """
-WITH due AS (
-    SELECT id FROM webhook_deliveries
-    WHERE status = 'pending' AND next_attempt_at <= %(now)s
-    ORDER BY next_attempt_at
+WITH candidates AS (
+    SELECT d.id, row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at)
+           + coalesce(b.n, 0) AS slot
+    FROM webhook_deliveries d
+    LEFT JOIN unnest(%(busy_ids)s::text[], %(busy_counts)s::int[]) AS b(endpoint_id, n)
+           ON b.endpoint_id = d.endpoint_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+), due AS (
+    SELECT d.id FROM webhook_deliveries d
+    JOIN candidates c ON c.id = d.id AND c.slot <= %(cap)s
+    WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+    ORDER BY d.next_attempt_at
     LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF d SKIP LOCKED
 ), claimed AS (
     UPDATE webhook_deliveries d
     SET attempts = d.attempts + 1, locked_until = %(lease_until)s,
@@ -119,7 +128,8 @@ WITH due AS (
     RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, d.attempt_limit
 )
 SELECT c.id AS delivery_id, c.event_id, c.endpoint_id, c.attempts AS attempt, c.attempt_limit,
-       e.type, e.data, e.created_at AS event_created_at, w.url, w.secret
+       e.type, e.data, e.created_at AS event_created_at, w.url, w.merchant_id, w.secret,
+       w.secret_sealed, w.previous_secret_sealed, w.previous_secret_expires_at
 FROM claimed c
 JOIN events e ON e.id = c.event_id
 JOIN webhook_endpoints w ON w.id = c.endpoint_id
@@ -240,12 +250,27 @@ def redeliver_failed_for_event(conn: Connection, event_id: str, now: datetime) -
 
 
 def claim_due_deliveries(
-    conn: Connection, now: datetime, lease_until: datetime, limit: int
+    conn: Connection,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    *,
+    per_endpoint_cap: int = 1_000_000,
+    in_flight: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Lock and lease up to `limit` due deliveries, with their event and endpoint."""
+    """Lock and lease up to `limit` due deliveries, with their event and endpoint; an
+    endpoint gets at most `per_endpoint_cap` minus its sends `in_flight`."""
+    busy = in_flight or {}
     return conn.execute(
         CLAIM_DUE_DELIVERIES,
-        {"now": now, "lease_until": lease_until, "limit": limit},
+        {
+            "now": now,
+            "lease_until": lease_until,
+            "limit": limit,
+            "cap": per_endpoint_cap,
+            "busy_ids": list(busy),
+            "busy_counts": list(busy.values()),
+        },
         prepare=False,
     ).fetchall()
 

@@ -2,7 +2,10 @@
 
 The record is written in the same transaction as the object the request created,
 so neither exists without the other. A transaction-scoped advisory lock on the
-key makes a concurrent duplicate answer 409 at once instead of waiting.
+key makes a concurrent duplicate answer 409 at once instead of waiting. The lock,
+the check for a stored record and the removal of an expired one are one statement
+(`claim_idempotency_key`, migration 0007) that raises when the request must not go
+on, so that it can be pipelined with the request's own INSERT.
 
 A request that fails with a 500 rolls back everything it did, record included:
 nothing was created, so the same key may be retried and executes afresh. (Stripe
@@ -12,11 +15,14 @@ stores 500s because its side effects can be partial; ours cannot.)
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
 
 from chalicelib.db import Connection
 from chalicelib.errors import ConflictError, IdempotencyKeyReusedError, InvalidRequestError
@@ -58,30 +64,83 @@ def validate_key(raw: str | None) -> str | None:
     return raw
 
 
-def request_fingerprint(method: str, path: str, body: Any) -> str:
-    """Hash of the request as parsed JSON (key order and spacing do not matter)."""
-    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+#: Prefix of the stored fingerprint: says how it was made (0008 marks older ones legacy).
+FINGERPRINT_SCHEME = "hmac-sha256:"
+#: A fingerprint made before the HMAC (0008_secrets_at_rest replaced the unkeyed hash).
+LEGACY_FINGERPRINT = "legacy"
 
 
-def begin(conn: Connection, merchant_id: str, key: str, fingerprint: str) -> StoredResponse | None:
-    """Claim the key inside the caller's transaction.
+def request_fingerprint(method: str, path: str, body: BaseModel | dict[str, Any]) -> str:
+    """HMAC, under the server's key, of the validated request (PCI DSS 3.2/3.3).
 
-    Returns the stored first answer to replay, or None when this request is the
-    first and must execute. Raises 409 while another request holds the key and
-    400 when the key was used with a different request.
+    The body is the validated model, so key order, spacing and accepted spellings
+    (`usd` / `USD`) do not matter. The card number enters only as its own keyed hash
+    and the CVC not at all: nothing stored lets anyone test guesses of either.
     """
-    if not idempotency_repo.try_lock_key(conn, merchant_id, key):
-        raise ConflictError(
-            "Another request with this Idempotency-Key is still being processed."
-            " Retry after it completes.",
-            code="idempotency_key_in_use",
-        )
-    ttl_s = _ttl_s()
-    record = idempotency_repo.find_by_merchant_id_key(conn, merchant_id, key, ttl_s)
-    if record is None:
-        return None
-    if record["request_hash"] != fingerprint:
+    key = _hmac_key()
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    data = _without_card_data(data, key)
+    canonical = json.dumps([method, path, data], sort_keys=True, separators=(",", ":"))
+    return FINGERPRINT_SCHEME + hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _without_card_data(data: Any, key: bytes) -> Any:
+    if not isinstance(data, dict) or not isinstance(data.get("card"), dict):
+        return data
+    card = {k: v for k, v in data["card"].items() if k != "cvc"}
+    if isinstance(card.get("number"), str):
+        # Domain-separated from the body's HMAC: this value is never the fingerprint itself.
+        pan = b"card.number\x00" + card["number"].encode()
+        card["number"] = "hmac:" + hmac.new(key, pan, hashlib.sha256).hexdigest()
+    return {**data, "card": card}
+
+
+def _hmac_key() -> bytes:
+    from chalicelib import settings  # lazy, as in db
+
+    return settings.idempotency_hmac_key()
+
+
+def claim(conn: Connection, merchant_id: str, key: str) -> None:
+    """Claim the key inside the caller's transaction, without waiting for the answer.
+
+    In a pipelined transaction the claim travels with the request's first statement;
+    if it is refused, Postgres skips everything after it and the refusal is raised at
+    the next fetch (or the COMMIT). `refusal(exc)` recognises it.
+    """
+    idempotency_repo.send_claim(conn, merchant_id, key, _ttl_s())
+
+
+def refusal(exc: BaseException) -> str | None:
+    """ "in_use" or "recorded" if `exc` (or what it was raised from) is a refused claim."""
+    while exc is not None:
+        state = getattr(exc, "sqlstate", None)
+        if state == idempotency_repo.CLAIM_IN_USE:
+            return "in_use"
+        if state == idempotency_repo.CLAIM_RECORDED:
+            return "recorded"
+        exc = exc.__cause__  # type: ignore[assignment]
+    return None
+
+
+def in_use_error() -> ConflictError:
+    return ConflictError(
+        "Another request with this Idempotency-Key is still being processed."
+        " Retry after it completes.",
+        code="idempotency_key_in_use",
+    )
+
+
+def stored_answer(conn: Connection, merchant_id: str, key: str, fingerprint: str) -> StoredResponse:
+    """The recorded first answer to replay (read after the refused claim's transaction
+    ended); 400 when the key was used with a different request."""
+    record = idempotency_repo.find_by_merchant_id_key(conn, merchant_id, key, _ttl_s())
+    if record is None:  # pruned or expired since the claim saw it: let the client retry
+        raise in_use_error()
+    stored_hash = record["request_hash"]
+    # A record made before 0008 has no comparable fingerprint (its unkeyed hash was
+    # erased): it is replayed, as the same request most likely is, for its last ≤ 24 h.
+    if stored_hash != LEGACY_FINGERPRINT and not hmac.compare_digest(stored_hash, fingerprint):
         raise IdempotencyKeyReusedError(
             "This Idempotency-Key was already used with a different request.",
             param=HEADER,

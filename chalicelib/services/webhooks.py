@@ -6,7 +6,10 @@ The signing secret is returned once, by `create_endpoint`, and never logged.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from psycopg.types.json import Jsonb
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
@@ -23,8 +26,12 @@ from chalicelib.models.webhooks import (
     WebhookEndpointCreated,
     WebhookEndpointDeleted,
 )
+from chalicelib.repository import webhook_secrets as secret_repo
 from chalicelib.repository import webhooks as webhook_repo
 from chalicelib.services.pagination import page
+
+#: After a rotation the old secret signs beside the new one this long.
+ROTATION_OVERLAP = timedelta(hours=24)
 
 
 def _endpoint_missing(endpoint_id: str) -> ResourceMissingError:
@@ -67,19 +74,65 @@ def create_endpoint(
     # lazy: the sender brings http.client and ssl, which the API path never needs
     from chalicelib.adapters.webhook_sender import new_secret
 
+    endpoint_id = ids.new_id(ids.WEBHOOK_ENDPOINT)
     secret = new_secret()
     row = webhook_repo.insert_endpoint(
         uow.conn,
         {
-            "id": ids.new_id(ids.WEBHOOK_ENDPOINT),
+            "id": endpoint_id,
             "merchant_id": merchant_id,
             "url": checked.url,
             "events": list(request.events or EVENT_TYPES),
-            "secret": secret,
+            "secret_sealed": Jsonb(_seal(secret, merchant_id, endpoint_id)),
             "now": utcnow(),
         },
     )
     return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)  # type: ignore[return-value]
+
+
+def withheld(created: WebhookEndpointCreated) -> WebhookEndpointCreated:
+    """What a replay answers: the same object without its secret, saying so."""
+    return created.model_copy(update={"secret": None, "secret_withheld": True})
+
+
+def rotate_secret(uow: db.UnitOfWork, merchant_id: str, endpoint_id: str) -> WebhookEndpointCreated:
+    """A new secret, shown once; the old one keeps signing beside it for ROTATION_OVERLAP."""
+    if not ids.has_prefix(endpoint_id, ids.WEBHOOK_ENDPOINT):
+        raise _endpoint_missing(endpoint_id)
+    current = secret_repo.lock_live_endpoint_for_merchant(uow.conn, endpoint_id, merchant_id)
+    if current is None:
+        raise _endpoint_missing(endpoint_id)
+    previous = current["secret_sealed"]
+    if previous is None:  # made before 0008: sealed now, never kept in the clear
+        previous = _seal(current["secret"], merchant_id, endpoint_id)
+    from chalicelib.adapters.webhook_sender import new_secret  # lazy, as in create_endpoint
+
+    secret = new_secret()
+    row = secret_repo.rotate_secret(
+        uow.conn,
+        {
+            "id": endpoint_id,
+            "secret_sealed": Jsonb(_seal(secret, merchant_id, endpoint_id)),
+            "previous_sealed": Jsonb(previous),
+            "previous_until": utcnow() + ROTATION_OVERLAP,
+        },
+    )
+    return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)  # type: ignore[return-value]
+
+
+def seal_plaintext_secrets(uow: db.UnitOfWork, limit: int = 500) -> int:
+    """Seal up to `limit` secrets of endpoints made before 0008; how many were sealed."""
+    rows = secret_repo.list_plaintext_secrets(uow.conn, limit)
+    for row in rows:
+        box = _seal(row["secret"], row["merchant_id"], row["id"])
+        secret_repo.seal_secret(uow.conn, row["id"], Jsonb(box))
+    return len(rows)
+
+
+def _seal(secret: str, merchant_id: str, endpoint_id: str) -> dict[str, Any]:
+    from chalicelib.adapters import kms  # lazy: boto3 only when a secret is made
+
+    return kms.seal(secret.encode(), kms.context_for(merchant_id, endpoint_id))
 
 
 def list_endpoints(

@@ -290,6 +290,20 @@ def _encryption() -> dict[str, Any]:
                 "Tags": tags("encryption"),
             },
         },
+        # The idempotency fingerprint's HMAC key (issue 11): random, made by Secrets
+        # Manager, read only by the API (functions.py grant "idempotency_key").
+        "IdempotencyHmacKeySecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Metadata": skip(
+                ("CKV_AWS_149", "A random HMAC key; the account's default key encrypts it"),
+                ("CKV2_AWS_57", "Rotating it would make 24 h of fingerprints unverifiable"),
+            ),
+            "Properties": {
+                "Description": "HMAC key of the idempotency fingerprints (no card data)",
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+                "Tags": tags("encryption"),
+            },
+        },
         "WebhookSecretsKeyAlias": {
             "Type": "AWS::KMS::Alias",
             "Properties": {
@@ -400,6 +414,7 @@ def environment() -> dict[str, Any]:
         "DATABASE_SSLMODE": "require",
         "REDIS_SECRET_ID": REDIS_SECRET,
         "WEBHOOK_SECRETS_KMS_KEY_ID": ref("WebhookSecretsKey"),
+        "IDEMPOTENCY_HMAC_SECRET_ID": ref("IdempotencyHmacKeySecret"),
         "RECONCILIATION_BUCKET": ref("ReconciliationBucket"),
     }
 

@@ -31,7 +31,7 @@ class Function:
 
 FUNCTIONS: dict[str, Function] = {
     "api_handler": Function(
-        "api", ("database", "redis", "webhook_secrets_encrypt"), snapstart=True
+        "api", ("database", "redis", "idempotency_key", "webhook_secrets_encrypt"), snapstart=True
     ),
     "process_payments": Function(
         "process-payments",
@@ -60,6 +60,7 @@ class Refs:
 
     database_secret: Any
     redis_secret: Any
+    idempotency_secret: Any
     webhook_key: Any
     reports_bucket_arn: Any
     log_group_arn: Any  # this function's log group
@@ -99,6 +100,14 @@ def grant_statements(grant: str, refs: Refs) -> list[dict[str, Any]]:
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": refs.redis_secret,
+            }
+        ],
+        "idempotency_key": [
+            {
+                "Sid": "ReadIdempotencyHmacKey",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": refs.idempotency_secret,
             }
         ],
         "webhook_secrets_encrypt": [

@@ -47,14 +47,14 @@ LOCALS = {
         "${local.create_vpc ? [aws_subnet.private_a[0].id, aws_subnet.private_b[0].id]"
         " : var.existing_subnet_ids}"
     ),
-    "database_secret_arn": (
+    "database_secret_arn": (  # nosec B105: an ARN reference, not a secret
         "${local.create_database ? aws_rds_cluster.database[0].master_user_secret[0].secret_arn"
         " : var.existing_database_secret_arn}"
     ),
     "database_host": (
         "${local.create_database ? aws_db_proxy.database[0].endpoint : var.existing_database_host}"
     ),
-    "redis_secret_arn": (
+    "redis_secret_arn": (  # nosec B105: an ARN reference, not a secret
         "${local.create_cache ? aws_secretsmanager_secret.redis_url[0].arn"
         " : var.existing_redis_secret_arn}"
     ),
@@ -77,8 +77,9 @@ OUTPUTS = {
 
 def _refs(short_name: str) -> functions.Refs:
     return functions.Refs(
-        database_secret="${local.database_secret_arn}",  # noqa: S106 - an ARN
-        redis_secret="${local.redis_secret_arn}",  # noqa: S106 - an ARN
+        database_secret="${local.database_secret_arn}",  # noqa: S106 - an ARN  # nosec B105 B106
+        redis_secret="${local.redis_secret_arn}",  # noqa: S106 - an ARN  # nosec B105 B106
+        idempotency_secret="${aws_secretsmanager_secret.idempotency_hmac_key.arn}",  # noqa: S106  # nosec B105 B106
         webhook_key="${aws_kms_key.webhook_secrets.arn}",
         reports_bucket_arn="${aws_s3_bucket.reconciliation.arn}",
         log_group_arn=f"${{aws_cloudwatch_log_group.{short_name.replace('-', '_')}.arn}}",
@@ -87,12 +88,13 @@ def _refs(short_name: str) -> functions.Refs:
 
 def environment() -> dict[str, str]:
     return {
-        "DATABASE_SECRET_ID": "${local.database_secret_arn}",
+        "DATABASE_SECRET_ID": "${local.database_secret_arn}",  # nosec B105 B106: an ARN reference
         "DATABASE_HOST": "${local.database_host}",
         "DATABASE_NAME": '${local.create_database ? "gateway" : ""}',
         "DATABASE_SSLMODE": "require",
-        "REDIS_SECRET_ID": "${local.redis_secret_arn}",
+        "REDIS_SECRET_ID": "${local.redis_secret_arn}",  # nosec B105 B106: an ARN reference
         "WEBHOOK_SECRETS_KMS_KEY_ID": "${aws_kms_key.webhook_secrets.key_id}",
+        "IDEMPOTENCY_HMAC_SECRET_ID": "${aws_secretsmanager_secret.idempotency_hmac_key.arn}",
         "RECONCILIATION_BUCKET": "${aws_s3_bucket.reconciliation.bucket}",
         "ACQUIRER_URL": "${var.acquirer_url}",
     }
@@ -198,7 +200,12 @@ def build(
     stack = {
         "variable": VARIABLES,
         "locals": LOCALS,
-        "data": {"aws_availability_zones": {"available": {"state": "available"}}},
+        "data": {
+            "aws_availability_zones": {"available": {"state": "available"}},
+            "aws_secretsmanager_random_password": {
+                "idempotency": {"password_length": 64, "exclude_punctuation": True}
+            },
+        },
         "resource": resources,
         "output": {name: {"value": value} for name, value in OUTPUTS.items()},
     }

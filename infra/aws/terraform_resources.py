@@ -315,7 +315,12 @@ def data_resources(writer_role_arns: list[str]) -> dict[str, Any]:
                 "count": ONE_IF_CACHE,
                 "name_prefix": f"{P}-redis-url-",
                 "description": "The gateway's Redis URL (TLS; no credential)",
-            }
+            },
+            "idempotency_hmac_key": {
+                "name_prefix": f"{P}-idempotency-hmac-key-",
+                "description": "HMAC key of the idempotency fingerprints (no card data)",
+                "tags": TAGS,
+            },
         },
         "aws_secretsmanager_secret_version": {
             "redis_url": {
@@ -325,7 +330,15 @@ def data_resources(writer_role_arns: list[str]) -> dict[str, Any]:
                     "rediss://${aws_elasticache_serverless_cache.cache[0].endpoint[0].address}"
                     ":${aws_elasticache_serverless_cache.cache[0].endpoint[0].port}/0"
                 ),
-            }
+            },
+            "idempotency_hmac_key": {
+                "secret_id": "${aws_secretsmanager_secret.idempotency_hmac_key.id}",
+                "secret_string": (
+                    "${data.aws_secretsmanager_random_password.idempotency.random_password}"
+                ),
+                # Generated once: a new value on every apply would orphan 24 h of fingerprints.
+                "lifecycle": {"ignore_changes": ["secret_string"]},
+            },
         },
         "aws_kms_key": {
             "webhook_secrets": {

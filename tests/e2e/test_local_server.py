@@ -2,36 +2,68 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
 import socket
+import statistics
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+from chalice import local
 
 from tests.conftest import start_server, stop_server, wait_until
+from workers.http_server import GatewayHTTPServer
 
-PLAIN_CHALICE_KEEPALIVE_RPS = 23  # measured in DESIGN.md: ~44 ms per kept-alive request
+# Replies go out in two sends (headers, then body): without TCP_NODELAY, Nagle's
+# algorithm holds the body until the client's delayed ACK, ~40-44 ms per request on a
+# kept-alive connection (DESIGN.md). The request rate is a figure of `make bench`.
+NAGLE_STALL_MS = 40
 
 
-def test_kept_alive_connection_is_10x_plain_chalice_local(live_server) -> None:
-    with httpx.Client(base_url=live_server.base_url) as client:
-        client.get("/health")
-        rates = []
-        for _ in range(3):
+def test_accepted_sockets_have_tcp_nodelay() -> None:
+    """Our server sets TCP_NODELAY on the socket it accepts; the stdlib's does not."""
+    for server_cls, expected in ((GatewayHTTPServer, 1), (local.ThreadedHTTPServer, 0)):
+        server = server_cls(("127.0.0.1", 0), BaseHTTPRequestHandler)
+        try:
+            with socket.create_connection(server.server_address[:2], timeout=5):
+                accepted, _addr = server.get_request()
+                with accepted:
+                    nodelay = accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            assert bool(nodelay) == bool(expected), server_cls.__name__
+        finally:
+            server.server_close()
+
+
+def test_a_kept_alive_connection_answers_without_the_nagle_stall(live_server) -> None:
+    """50 requests in sequence on one connection: each answer keeps it open, and the
+    median request takes less than the stall alone would."""
+    host, port = live_server.base_url.removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", "/health")  # warm-up: the worker's pools
+        conn.getresponse().read()
+        first_socket = conn.sock
+        durations = []
+        for _ in range(50):
             started = time.perf_counter()
-            for _ in range(100):
-                assert client.get("/health").status_code == 200
-            rates.append(100 / (time.perf_counter() - started))
-    median = sorted(rates)[1]
-    assert median >= 10 * PLAIN_CHALICE_KEEPALIVE_RPS, f"{median:.0f} requests/s"
+            conn.request("GET", "/health")
+            response = conn.getresponse()
+            response.read()
+            durations.append((time.perf_counter() - started) * 1000)
+            assert response.status == 200 and not response.will_close
+        assert conn.sock is first_socket  # one connection throughout
+    finally:
+        conn.close()
+    assert statistics.median(durations) < NAGLE_STALL_MS, sorted(durations)
 
 
-def test_accepted_sockets_have_nodelay_and_the_backlog_takes_a_burst(live_server) -> None:
+def test_the_backlog_takes_a_burst_of_connections(live_server) -> None:
     port = int(live_server.base_url.rsplit(":", 1)[1])
     sockets = []
     try:
@@ -110,11 +142,14 @@ def test_one_json_log_line_per_request_without_secrets(live_server, merchant) ->
             },
         )
     request_id = response.headers["request-id"]
-    time.sleep(0.2)
-    lines = [
-        json.loads(line) for line in live_server.log_text().splitlines() if line.startswith("{")
-    ]
-    mine = [line for line in lines if line.get("request_id") == request_id]
+
+    def lines_of_this_request() -> list[dict]:
+        lines = [
+            json.loads(line) for line in live_server.log_text().splitlines() if line.startswith("{")
+        ]
+        return [line for line in lines if line.get("request_id") == request_id]
+
+    mine = wait_until(lines_of_this_request, timeout=10, step=0.05)
     assert len(mine) == 1
     entry = mine[0]
     assert entry["method"] == "POST" and entry["path"] == "/api/v1/payments"

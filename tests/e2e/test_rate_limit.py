@@ -33,7 +33,7 @@ def test_burst_over_the_limit_gets_429_and_retry_after_is_honoured(
         # Another key has its own bucket.
         with limited_server.client(other_merchant.api_key) as other:
             assert other.get("/api/v1/payments").status_code == 200
-        time.sleep(retry_after)
+        time.sleep(retry_after)  # the subject: after Retry-After, the key is served again
         assert api.get("/api/v1/payments").status_code == 200
 
 

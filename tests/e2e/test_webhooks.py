@@ -15,6 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from chalicelib import db, settings
+from chalicelib.adapters.url_guard import REFUSED_MESSAGE
 from chalicelib.handlers import deliver_webhooks as webhook_delivery
 from chalicelib.services import events as event_service
 from tests.conftest import FakeContext, LiveServer, start_server, stop_server
@@ -317,6 +318,7 @@ def test_never_2xx_is_failed_after_the_last_attempt(
         return bool(entries) and entries[-1]["status"] != "pending"
 
     pump(settled, timeout=15)
+    # The subject: once the schedule's last gap (0.8 s) has passed, a run sends nothing.
     time.sleep(1.0)
     deliver()
     assert receiver.count() == 4  # the first try and three retries, nothing after
@@ -412,6 +414,7 @@ def test_redeliver_only_what_failed_for_good(
     assert response.status_code == 202, response.text
     assert response.json() == {"redelivered": 1}
     pump(lambda: failing.count() >= 3)
+    # The subject: once the schedule's gap (0.2 s) has passed, a run sends no retry.
     time.sleep(0.5)
     deliver()
     assert failing.count() == 3, "a redelivery is one attempt, not a new schedule"
@@ -476,7 +479,24 @@ REFUSED_URLS = {
     "shared-cgnat": "http://100.64.0.1/hook",
     "v4-mapped-loopback": "http://[::ffff:127.0.0.1]/hook",
     "decimal-loopback": "http://2130706433/hook",
+    # IPv6 transition addresses are judged by the IPv4 address they embed.
+    "6to4-loopback": "http://[2002:7f00:1::1]/hook",
+    "6to4-private-10": "http://[2002:a01:203::1]/hook",
+    "6to4-metadata": "http://[2002:a9fe:a9fe::1]/hook",
+    # Teredo: server 93.184.215.14, client 192.168.1.1 (stored inverted: 3f57:fefe)
+    "teredo-private-client": "http://[2001:0:5db8:d70e:0:ffff:3f57:fefe]/hook",
+    "nat64-loopback": "http://[64:ff9b::7f00:1]/hook",
+    "nat64-metadata": "http://[64:ff9b::a9fe:a9fe]/hook",
+    "nat64-local-use": "http://[64:ff9b:1::a00:1]/hook",
 }
+# Refused for other reasons than the address; registration says the same for all.
+OTHER_REFUSED_URLS = [
+    "ftp://93.184.215.14/hook",
+    "http://user:secret@93.184.215.14/hook",
+    "https://93.184.215.14/hook#frag",
+    "http://no-such-host.invalid/hook",
+    "http://billing.internal/hook",
+]
 
 
 @pytest.fixture(scope="module")
@@ -500,11 +520,32 @@ def test_registration_refuses_non_public_hosts(
     assert (error["code"], error["param"]) == ("parameter_invalid", "url")
 
 
-def test_registration_accepts_a_public_address(strict_server: LiveServer, merchant: Any) -> None:
+def test_every_refused_url_gets_one_message(strict_server: LiveServer, merchant: Any) -> None:
+    """Registration must not tell which internal names resolve, or to what."""
+    messages = set()
     with strict_server.client(merchant.api_key) as client:
-        response = client.post(
-            "/api/v1/webhook_endpoints", json={"url": "https://93.184.215.14/hook"}
-        )
+        for url in [*REFUSED_URLS.values(), *OTHER_REFUSED_URLS]:
+            response = client.post("/api/v1/webhook_endpoints", json={"url": url})
+            assert response.status_code == 400, (url, response.text)
+            error = response.json()["error"]
+            assert (error["code"], error["param"]) == ("parameter_invalid", "url")
+            messages.add(error["message"])
+    assert messages == {REFUSED_MESSAGE}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://93.184.215.14/hook",
+        "https://[2002:5db8:d70e::1]/hook",  # 6to4 of a public address
+        "https://[64:ff9b::5db8:d70e]/hook",  # NAT64 of a public address
+    ],
+)
+def test_registration_accepts_a_public_address(
+    strict_server: LiveServer, merchant: Any, url: str
+) -> None:
+    with strict_server.client(merchant.api_key) as client:
+        response = client.post("/api/v1/webhook_endpoints", json={"url": url})
         assert response.status_code == 201, response.text
         client.delete(f"/api/v1/webhook_endpoints/{response.json()['id']}")
 
@@ -527,7 +568,7 @@ def test_delivery_rechecks_the_host(
     assert receiver.count() == 0
     first = deliveries(api, event_id)[0]
     assert first["response_status"] is None
-    assert first["error"].startswith("refused: url host resolves to a loopback address")
+    assert first["error"] == f"refused: {REFUSED_MESSAGE}"
 
 
 def test_a_crashed_handlers_lease_ends_and_the_delivery_is_sent(
@@ -558,3 +599,43 @@ def test_a_crashed_handlers_lease_ends_and_the_delivery_is_sent(
     assert [(d["endpoint_id"], d["attempt"], d["status"]) for d in entries] == [
         (endpoint["id"], 2, "succeeded")  # attempt 1 died with its handler
     ]
+
+
+def test_rotate_secret_shows_the_new_secret_once_and_both_sign_for_a_day(
+    api: httpx.Client,
+    merchant: Any,
+    receivers: Callable[..., Receiver],
+    endpoints_to_delete: list[str],
+) -> None:
+    receiver = receivers()
+    endpoint = register(api, receiver, endpoints_to_delete)
+    old = endpoint["secret"]
+    rotated = api.post(f"/api/v1/webhook_endpoints/{endpoint['id']}/rotate_secret")
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new.startswith("whsec_") and new != old
+    assert {k: v for k, v in rotated.json().items() if k != "secret"} == {
+        k: v for k, v in endpoint.items() if k != "secret"
+    }
+    assert all("secret" not in e for e in api.get("/api/v1/webhook_endpoints").json()["data"])
+    assert api.post("/api/v1/webhook_endpoints/we_nope/rotate_secret").status_code == 404
+    # A receiver that still has the old secret verifies, and so does one with the new.
+    for n, secret in enumerate((old, new), start=1):
+        receiver.secret = secret
+        record_events(merchant.merchant_id, 1)
+        pump(lambda n=n: receiver.count() >= n)
+        got = receiver.snapshot()[n - 1]
+        assert got.verified, got.error
+
+
+def test_rotate_secret_of_another_merchants_endpoint_is_404(
+    api: httpx.Client,
+    other_merchant: Any,
+    live_server: LiveServer,
+    receivers: Callable[..., Receiver],
+    endpoints_to_delete: list[str],
+) -> None:
+    endpoint = register(api, receivers(), endpoints_to_delete)
+    with live_server.client(other_merchant.api_key) as other:
+        answer = other.post(f"/api/v1/webhook_endpoints/{endpoint['id']}/rotate_secret")
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "resource_missing"

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,11 @@ import pytest
 import yaml
 
 from infra.stack import Stack
+from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-SERVICES = {"postgres", "redis", "localstack", "migrate", "api", "scheduler"}
+SERVICES = {"postgres", "redis", "localstack", "acquirer", "migrate", "api", "scheduler"}
 ONE_SHOT = {"migrate"}
 GATEWAY_SERVICES = ("migrate", "api", "scheduler")
 
@@ -191,11 +193,16 @@ def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) ->
     assert "/_localstack/health" in tests["localstack"]
     assert "http://127.0.0.1:8000/health" in tests["api"]
     assert "workers.scheduler --check-heartbeat" in tests["scheduler"]
+    assert "http://127.0.0.1:18090/health" in tests["acquirer"]
 
 
 def test_start_order(config: dict[str, Any]) -> None:
     svc = services(config)
-    assert svc["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    # migrate also bootstraps the emulator (secrets, the webhook KMS key): it needs LocalStack.
+    assert svc["migrate"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "localstack": {"condition": "service_healthy"},
+    }
     for name in ("api", "scheduler"):
         depends = svc[name]["depends_on"]
         assert depends["migrate"] == {"condition": "service_completed_successfully"}
@@ -204,7 +211,11 @@ def test_start_order(config: dict[str, Any]) -> None:
 
 def test_commands_are_the_ones_make_run_uses(config: dict[str, Any]) -> None:
     svc = services(config)
-    assert svc["migrate"]["command"] == ["python", "-m", "infra.migrate"]
+    assert svc["migrate"]["command"] == [
+        "sh",
+        "-c",
+        "python -m infra.migrate && python -m infra.stack bootstrap",
+    ]
     assert svc["api"]["command"] == [
         "python",
         "-m",
@@ -252,7 +263,9 @@ def test_ports_are_the_non_docker_paths(config: dict[str, Any]) -> None:
     assert _published(svc["redis"]) == {("63799", 6379)}
     assert _published(svc["localstack"]) == {("4566", 4566)}
     assert _published(svc["api"]) == {("8000", 8000)}  # ${PORT:-8000}
-    assert svc["localstack"]["environment"]["SERVICES"] == "secretsmanager,events,logs"
+    assert svc["localstack"]["environment"]["SERVICES"] == "secretsmanager,events,logs,s3"
+    assert _published(svc["acquirer"]) == {("18090", 18090)}
+    assert _mounts(svc["acquirer"])["/data"] == "acquirer-data"
     pg = svc["postgres"]
     assert pg["environment"]["POSTGRES_USER"] == "gateway"
     mounts = _mounts(pg)
@@ -302,16 +315,18 @@ def test_running_scheduler_beats(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not path.exists():
-            assert proc.poll() is None, "scheduler exited"
-            assert time.monotonic() < deadline, "no heartbeat in 60 s"
-            time.sleep(0.1)
+
+        def alive_and(condition: Callable[[], bool]) -> Callable[[], bool]:
+            def check() -> bool:
+                assert proc.poll() is None, "scheduler exited"
+                return condition()
+
+            return check
+
+        wait_until(alive_and(path.exists), timeout=60, step=0.1)
         first = path.stat().st_mtime_ns
-        while path.stat().st_mtime_ns == first:  # beats again after an invocation
-            assert proc.poll() is None, "scheduler exited"
-            assert time.monotonic() < deadline, "heartbeat not renewed"
-            time.sleep(0.1)
+        # It beats again after an invocation.
+        wait_until(alive_and(lambda: path.stat().st_mtime_ns != first), timeout=60, step=0.1)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -22,7 +22,7 @@ from chalicelib.repository import idempotency as idempotency_repo
 from chalicelib.repository import payments as payment_repo
 from chalicelib.repository import refunds as refund_repo
 from tests.conftest import ROOT, FakeContext
-from tests.integration.refund_fixtures import successful_payment_id
+from tests.integration.service_fixtures import successful_payment_id
 
 
 class InjectedFault(RuntimeError):

@@ -11,15 +11,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psycopg
 import pytest
 
 from chalicelib import db, faults
 from chalicelib.services import refunds
-from tests.conftest import ROOT
-from tests.integration.refund_fixtures import create_refund, successful_payment_id
+from tests.conftest import ROOT, wait_until
+from tests.integration.service_fixtures import create_refund, successful_payment_id
 
 RUN_ONCE = r"""
 import json
@@ -87,9 +86,11 @@ def test_crash_between_processor_refund_and_commit_never_refunds_twice(merchant,
         with db.unit_of_work(write=False) as uow:
             assert refunds.get_refund(uow.conn, merchant.merchant_id, refund_id).status == "PENDING"
 
-    time.sleep(1.2)  # past the (1 s) visibility timeout of the dead consumer
-    _run_once(VISIBILITY_TIMEOUT_S="1")
+    def taken_over() -> bool:  # once idle past the dead consumer's (1 s) visibility timeout
+        _run_once(VISIBILITY_TIMEOUT_S="1")
+        return all(_refund_state(r)["status"] == "SUCCESS" for r in refund_ids)
 
+    wait_until(taken_over, timeout=30)
     for refund_id in refund_ids:
         state = _refund_state(refund_id)
         assert state["status"] == "SUCCESS"
@@ -134,11 +135,12 @@ def test_transient_refund_error_is_retried_with_backoff(merchant, run_processor)
             (refund_id,),
         ).fetchone()
     assert (row["status"], row["attempts"], row["scheduled"]) == ("PENDING", 1, True)
-    deadline = time.monotonic() + 30
-    while _refund_state(refund_id)["status"] != "SUCCESS":
-        assert time.monotonic() < deadline
+
+    def retried() -> bool:  # once the backoff has made it due again
         run_processor()
-        time.sleep(0.3)
+        return _refund_state(refund_id)["status"] == "SUCCESS"
+
+    wait_until(retried, timeout=30, step=0.3)
     assert _refund_state(refund_id)["attempts"] >= 2
 
 

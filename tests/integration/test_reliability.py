@@ -18,13 +18,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bench.common import accept_payments
 from chalicelib import db, faults, settings
 from chalicelib.adapters.redis_client import get_redis
 from chalicelib.queue import handler as batch
-from chalicelib.queue import keys
+from chalicelib.queue import keys, operations
 from tests.conftest import ROOT, FakeContext, start_server, stop_server, wait_until
 from tests.faults import CuttableProxy
+from tests.integration.service_fixtures import accept_payments
 
 
 @pytest.fixture
@@ -70,6 +70,13 @@ def assert_charged_exactly_once(payment_ids: list[str]) -> None:
 
 
 def run_until_final(payment_ids: list[str], timeout: float = 60) -> None:
+    """Run the handler until every payment is SUCCESS.
+
+    Work abandoned by a dead handler comes back once it has been idle past the
+    visibility timeout; the runs before that find nothing to do, so this is the wait
+    for that moment as well (on the condition, not on a guess of its duration).
+    """
+
     def final() -> bool:
         batch.process_payments(FakeContext(30))
         return states(payment_ids).get("SUCCESS", 0) == len(payment_ids)
@@ -111,8 +118,7 @@ def test_sigkill_mid_batch_then_next_run_finishes_without_double_charge(
     assert states(ids) == {expected: 50}
     pending = get_redis().xpending(keys.PAYMENTS_STREAM, keys.PROCESSOR_GROUP)["pending"]
     assert pending >= 50  # nothing was acknowledged
-    time.sleep(1.1)  # past the visibility timeout
-    run_until_final(ids)
+    run_until_final(ids)  # taken over once idle past the visibility timeout
     assert_charged_exactly_once(ids)
     with db.connection() as conn:
         replays = conn.execute(
@@ -156,9 +162,13 @@ def test_redis_down_at_accept_time_still_202_and_processed_later(merchant, tmp_p
 def test_redis_flushed_every_message_lost_the_sweep_recovers(merchant, fast_visibility) -> None:
     ids = accept_payments(merchant.merchant_id, 200)
     get_redis().flushdb()  # this suite's own Redis database only
-    time.sleep(1.1)
-    first = batch.process_payments(FakeContext(30))
-    assert first["swept"] >= 200
+    swept: list[int] = []
+
+    def all_swept() -> bool:  # they are due for the sweep after the visibility timeout
+        swept.append(batch.process_payments(FakeContext(30))["swept"])
+        return sum(swept) >= 200
+
+    wait_until(all_swept, timeout=30)
     run_until_final(ids)
     assert_charged_exactly_once(ids)
 
@@ -184,8 +194,7 @@ def test_postgres_down_mid_run_fails_cleanly_and_the_next_run_completes(
     assert states(ids).get("SUCCESS", 0) == 0  # nothing finished without Postgres
     pending = get_redis().xpending(keys.PAYMENTS_STREAM, keys.PROCESSOR_GROUP)["pending"]
     assert pending >= 20  # and nothing was acknowledged
-    time.sleep(1.1)
-    run_until_final(ids)
+    run_until_final(ids)  # taken over once idle past the visibility timeout
     assert_charged_exactly_once(ids)
 
 
@@ -221,22 +230,26 @@ def test_poison_entries_are_dead_lettered_listed_and_replayed(
     with db.transaction() as conn:  # a row that cannot be rendered for its event
         conn.execute("""UPDATE payments SET metadata = '{"k": 1}' WHERE id = %s""", (poison,))
 
-    def dead_lettered() -> bool:
+    def dead_lettered() -> bool:  # each delivery after the last one's visibility timeout
         batch.process_payments(FakeContext(30))
-        time.sleep(1.1)
-        return any(d["id"] == poison for d in _dlq())
+        return any(d["id"] == poison for d in operations.list_dead_letters())
 
-    wait_until(dead_lettered, timeout=30, step=0)
+    wait_until(dead_lettered, timeout=30)
     assert states([good]) == {"SUCCESS": 1}
     letter = next(d for d in _dlq() if d["id"] == poison)
     assert "ValidationError" in letter["error"]
     stats = _admin("queue-stats")
     assert stats["dead_letters"] >= 1
     assert {"length", "pending", "oldest_pending_age_s", "retry_scheduled"} <= set(stats)
-    # Parked: later runs neither execute it nor sweep it back by themselves.
-    for _ in range(2):
-        time.sleep(1.1)
-        batch.process_payments(FakeContext(30))
+    # Parked: later runs neither execute it nor sweep it back by themselves. The
+    # witness is a payment accepted after the parking whose stream entry is lost: the
+    # sweep finds it only once the visibility timeout has passed since its acceptance,
+    # so the run that finishes it is past the timeout for the parked row too.
+    (witness,) = accept_payments(merchant.merchant_id, 1)
+    lost = [e for e, fields in get_redis().xrange(keys.PAYMENTS_STREAM) if fields["id"] == witness]
+    get_redis().xdel(keys.PAYMENTS_STREAM, *lost)
+    run_until_final([witness])
+    batch.process_payments(FakeContext(30))
     entries = get_redis().xrange(keys.PAYMENTS_STREAM)
     assert poison not in [fields.get("id") for _, fields in entries]
     with db.connection() as conn:
@@ -248,8 +261,7 @@ def test_poison_entries_are_dead_lettered_listed_and_replayed(
         conn.execute("UPDATE payments SET metadata = '{}' WHERE id = %s", (poison,))
     replayed = _admin("dlq-replay", "--id", letter["dead_letter_id"])
     assert replayed == {"replayed": 1, "removed": 1}
-    time.sleep(1.1)
-    run_until_final([poison])
+    run_until_final([poison])  # its PROCESSING row is re-run past the visibility timeout
     assert not any(d["id"] == poison for d in _dlq())
 
 

@@ -154,8 +154,18 @@ def test_zip_holds_app_chalicelib_and_runtime_wheels_only(package: Package) -> N
         pyc = f"{head + '/' if head else ''}__pycache__/{tail[:-3]}.cpython-312.pyc"
         assert source in sources and pyc in compiled, source
     assert not any(n.startswith(("pytest", "moto", "httpx", "cfnlint")) for n in top)
+    assert "aiohttp" in top  # the HTTP acquirer connector's client
     assert package.zip_path.stat().st_size < packaging.MAX_ZIP_BYTES
     assert "Could not install dependencies" not in package.stderr
+
+
+def test_zip_holds_the_dashboard_files(package: Package) -> None:
+    from chalicelib.api.dashboard import STATIC_DIR
+
+    with zipfile.ZipFile(package.zip_path) as zf:
+        names = set(zf.namelist())
+    expected = {f"chalicelib/dashboard/{p.name}" for p in STATIC_DIR.iterdir() if p.is_file()}
+    assert expected and expected <= names
 
 
 def test_package_fails_when_chalice_drops_a_dependency(package: Package, tmp_path: Path) -> None:

@@ -12,6 +12,21 @@ from chalicelib.models.refunds import CreateRefundRequest
 from chalicelib.services import payments, refunds
 
 
+def accept_payments(merchant_id: str, count: int) -> list[str]:
+    """Accept `count` UPI payments through the service (committed PENDING and added to
+    the stream), in transactions of up to 1,000; returns their ids in order."""
+    tag = uuid.uuid4().hex[:8]
+    ids: list[str] = []
+    for start in range(0, count, 1000):
+        with db.unit_of_work() as uow:
+            for i in range(start, min(count, start + 1000)):
+                request = CreatePaymentRequest(
+                    order_id=f"accept_{tag}_{i}", amount=1000 + i, currency="INR", method="upi"
+                )
+                ids.append(payments.create_payment(uow, merchant_id, request).id)
+    return ids
+
+
 def successful_payment_id(
     merchant_id: str, run_processor: Callable[..., dict[str, Any]], amount: int = 10_000
 ) -> str:

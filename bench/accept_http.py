@@ -1,0 +1,121 @@
+"""HTTP accept with wrk: 8 keep-alive connections, on the fast stack and a durable one.
+
+Each figure is the median of three alternating rounds of ours (`workers.serve`) and its
+floor (`bench.floor_server`: the same SQL and XADD behind the cheapest HTTP server we
+can write, as many worker processes), so both see the same spells of this noisy
+machine. Every request carries an Idempotency-Key (bench/accept.lua). On the durable
+stack the group-commit settings are measured too (`BENCH_COMMIT_DELAYS`).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from typing import Any
+
+import psycopg
+import redis as redis_lib
+from psycopg.rows import dict_row
+
+from bench import durable, wrk
+from bench.accept import start_server, stop_server
+from bench.common import drain_everything, new_merchant
+from chalicelib import settings
+from chalicelib.services import merchants
+
+ROUNDS = 3
+
+
+def _seconds() -> float:
+    return float(os.environ.get("BENCH_WRK_SECONDS", "8"))
+
+
+def _wrk_round(env: dict[str, str], api_key: str, floor: bool) -> dict[str, Any]:
+    process, url = start_server(env, floor=floor)
+    try:
+        wrk.run(url, api_key, 2)  # warm-up: connections, pools, caches, prepared plans
+        result = wrk.run(url, api_key, _seconds())
+    finally:
+        stop_server(process)
+    assert result["status_errors"] == 0 and result["socket_errors"] == 0, result
+    return result
+
+
+def _alternate(env: dict[str, str], api_key: str) -> tuple[dict, dict]:
+    ours: list[dict] = []
+    floors: list[dict] = []
+    for _ in range(ROUNDS):
+        ours.append(_wrk_round(env, api_key, floor=False))
+        floors.append(_wrk_round(env, api_key, floor=True))
+    return _median(ours), _median(floors)
+
+
+def _median(results: list[dict]) -> dict[str, float]:
+    return {
+        name: statistics.median(r[name] for r in results)
+        for name in ("rate", "p50_ms", "p99_ms", "requests")
+    }
+
+
+def _figures(stack: str, ours: dict, floor: dict, **extra: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f"accept_http_wrk_{stack}",
+            "value": round(ours["rate"]),
+            "unit": "payments/s",
+            "floor": round(floor["rate"]),
+            "ratio": round(ours["rate"] / floor["rate"], 2),
+            "p50_ms": round(ours["p50_ms"], 2),
+            "floor_p50_ms": round(floor["p50_ms"], 2),
+            "rounds": ROUNDS,
+            **extra,
+        },
+        {
+            "name": f"accept_http_wrk_{stack}_p99",
+            "value": round(ours["p99_ms"], 2),
+            "unit": "ms",
+            "floor": round(floor["p99_ms"], 2),
+            "ratio": round(ours["p99_ms"] / floor["p99_ms"], 2),
+            **extra,
+        },
+    ]
+
+
+def measure_fast() -> list[dict[str, Any]]:
+    """The `make bench` stack (fsync off)."""
+    drain_everything()
+    merchant = new_merchant()
+    ours, floor = _alternate({}, merchant.api_key)
+    drain_everything()
+    return _figures("fast", ours, floor)
+
+
+def _durable_merchant(url: str) -> str:
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        with conn.transaction():
+            return merchants.create_merchant(conn, "Benchmark merchant").api_key
+
+
+def measure_durable() -> list[dict[str, Any]]:
+    """A second server with fsync and synchronous_commit on; group commit measured at each
+    `BENCH_COMMIT_DELAYS` (µs, `commit_siblings` 2; 0 is off, Postgres's default), ours
+    and the floor under the same setting."""
+    delays = [int(d) for d in os.environ.get("BENCH_COMMIT_DELAYS", "0,100").split(",")]
+    redis_url = settings.redis_url().rsplit("/", 1)[0] + "/3"  # its own Redis db
+    figures: list[dict[str, Any]] = []
+    with durable.durable_postgres() as url:
+        env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
+        api_key = _durable_merchant(url)
+        for delay in delays:
+            durable.set_group_commit(url, delay, 2)
+            seen = durable.check_durable(url)
+            assert seen["fsync"] == "on" and seen["synchronous_commit"] == "on", seen
+            ours, floor = _alternate(env, api_key)
+            extra = {"commit_delay_us": delay, "commit_siblings": 2}
+            name = "durable" if delay == 0 else f"durable_delay{delay}"
+            figures += _figures(name, ours, floor, **extra)
+        durable.set_group_commit(url, 0, 5)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("TRUNCATE payments, payment_history, idempotency_keys CASCADE")
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    return figures

@@ -1,0 +1,129 @@
+"""The drain through the HTTP connector: 10,000 payments against the acquirer process.
+
+For each acquirer latency (0 ms; 300 ms median with a 2 s p99, lognormal), a
+dedicated acquirer process, then in alternating order:
+  floor — the same authorize calls made directly to that process with the same client
+          library (aiohttp) and concurrency, nothing around them (bench.acquirer_floor);
+  value — `process_payments` draining 10,000 accepted payments whose merchant routes to
+          that acquirer: claim, HTTP calls, finish, events, in a fresh process, whose
+          peak RSS is reported (the handler's memory must stay bounded at both latencies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import httpx
+
+from bench.acquirer_floor import LATENCIES, ROOT, _run_side, _wait_healthy, free_port
+
+#: Threads draining at once: each holds a database connection only to claim and to
+#: finish, so at 300 ms more batches in flight hide the tail of each batch's calls.
+DRAIN_WORKERS = int(os.environ.get("BENCH_HTTP_DRAIN_WORKERS", "6"))
+
+
+def _drain_side(url: str, count: int) -> dict[str, Any]:
+    """In this (fresh) process: accept `count` payments, then time their drain."""
+    os.environ.setdefault("STAGE", "test")
+    os.environ["DRAIN_WORKERS"] = str(DRAIN_WORKERS)
+    from workers.stage import load_stage
+
+    load_stage(os.environ["STAGE"])
+    from bench.common import Deadline, accept_payments, new_merchant, settle
+    from chalicelib import connectors, db
+    from chalicelib.connectors import routing
+    from chalicelib.connectors.acquirer import AcquirerConnector
+    from chalicelib.queue import handler
+
+    name = f"bench_acq_{free_port()}"
+    connectors.register(name, AcquirerConnector(url, name=name, deadline_s=30))
+    merchant = new_merchant()
+    with db.unit_of_work() as uow:
+        routing.set_merchant_connectors(uow.conn, merchant.merchant_id, [name])
+    accept_payments(merchant.merchant_id, count)
+    settle()
+    started = time.perf_counter()
+    done = failed = 0
+    while done + failed < count:
+        summary = handler.process_payments(Deadline(600))
+        done += summary["succeeded"]
+        failed += summary["failed"] + summary["unknown"]
+    elapsed = time.perf_counter() - started
+    assert failed == 0, f"{failed} payments did not succeed"
+    return {
+        "calls_per_s": round(count / elapsed),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _run_drain(url: str, count: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.drain_http", "--drain", url, "--count", str(count)],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=1800, env=os.environ,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def measure(count: int = 10_000, concurrency: int = 1024) -> list[dict[str, Any]]:
+    figures = []
+    for latency_ms, latency in LATENCIES.items():
+        with tempfile.TemporaryDirectory(prefix="acquirer-drain-") as data:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            server = subprocess.Popen(
+                [sys.executable, "-m", "infra.acquirer", "--port", str(port), "--data-dir", data],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+            )
+            try:
+                _wait_healthy(url)
+                httpx.put(url + "/admin/faults", json={"latency": latency}).raise_for_status()
+                floor_a = _run_side("direct", url, count, concurrency)
+                value = _run_drain(url, count)
+                floor_b = _run_side("direct", url, count, concurrency)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        floor = (floor_a["calls_per_s"] + floor_b["calls_per_s"]) / 2
+        figures.append(
+            {
+                "name": f"drain_http_latency_{latency_ms}ms",
+                "value": value["calls_per_s"],
+                "unit": "payments/s",
+                "floor": round(floor),
+                "ratio": round(value["calls_per_s"] / floor, 2),
+                "payments": count,
+                "drain_workers": DRAIN_WORKERS,
+                "concurrency": concurrency,
+                "latency": latency or {"median_ms": 0, "p99_ms": 0},
+                "peak_rss_mb": value["peak_rss_mb"],
+                "floor_peak_rss_mb": max(floor_a["peak_rss_mb"], floor_b["peak_rss_mb"]),
+                "floor_runs": [floor_a["calls_per_s"], floor_b["calls_per_s"]],
+            }
+        )
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--drain", metavar="URL")
+    parser.add_argument("--count", type=int, default=int(os.environ.get("BENCH_CALLS", "10000")))
+    args = parser.parse_args()
+    if args.drain:
+        print(json.dumps(_drain_side(args.drain, args.count)), flush=True)
+        return 0
+    for figure in measure(args.count):
+        print(json.dumps(figure), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""A durable Postgres of the benchmark's own: fsync, synchronous_commit and full-page
+writes on, as `make run` keeps them after the hardening issue.
+
+`fsync` is a server-wide setting (it cannot be turned on for one database), so the
+fast stack's server cannot stand in for it: this is a second server, in its own data
+directory, on GATEWAY_PG_PORT + 1, started and stopped by `make bench`. Group commit
+(`commit_delay`, `commit_siblings`) is set per database here so that one server
+measures every setting.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from infra import stack
+
+PORT = stack.PG_PORT + 1
+DATABASE = "gateway_bench_durable"
+OPTIONS = (
+    "-c fsync=on -c synchronous_commit=on -c full_page_writes=on "
+    "-c wal_sync_method=fdatasync -c shared_buffers=256MB -c max_connections=200"
+)
+INITDB_ARGS = ("--auth=trust", "-E", "UTF8")
+START = ("-w", "-t", "60", "start")
+
+
+def _data_dir() -> Path:
+    """Under .stack/ unless the postgres user cannot reach the project (then /var/tmp)."""
+    inside = stack.STACK_DIR / "postgres-bench-durable"
+    if os.geteuid() == 0:
+        probe = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(stack.STACK_DIR)], check=False
+        )
+        if probe.returncode != 0:
+            return Path("/var/tmp") / f"gateway-bench-durable-{PORT}"
+    return inside
+
+
+def base_url() -> str:
+    return f"postgresql://{stack.PG_USER}@{stack.HOST}:{PORT}"
+
+
+@contextmanager
+def durable_postgres() -> Iterator[str]:
+    """Start the durable server (initdb on first use), migrate its database, yield its URL,
+    stop it afterwards."""
+    bindir = stack._pg_bindir()
+    data = _data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        stack.run(["chown", "-R", "postgres:postgres", str(data)])
+    if not (data / "PG_VERSION").exists():
+        stack.run(
+            stack._as_pg_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    stack.PG_USER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+        )
+    options = f"-p {PORT} -c listen_addresses={stack.HOST} -k {data} {OPTIONS}"
+    pg_ctl = str(bindir / "pg_ctl")
+    started = not stack.port_open(stack.HOST, PORT)
+    if started:
+        stack.run(
+            stack._as_pg_user(
+                [
+                    pg_ctl,
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(data / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+        )
+    try:
+        stack.create_databases(base_url(), (DATABASE,))
+        url = f"{base_url()}/{DATABASE}"
+        from infra.migrate import migrate
+
+        migrate(url)
+        yield url
+    finally:
+        if started:
+            subprocess.run(
+                stack._as_pg_user([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
+                check=False,
+                stdout=subprocess.DEVNULL,
+            )
+
+
+def set_group_commit(url: str, delay_us: int, siblings: int) -> None:
+    """Group commit for new sessions of the database (0 µs: off, Postgres's default)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {DATABASE} SET commit_delay = {int(delay_us)}")
+        conn.execute(f"ALTER DATABASE {DATABASE} SET commit_siblings = {int(siblings)}")
+
+
+def check_durable(url: str) -> dict[str, str]:
+    """The settings a session of the durable database sees (asserted by the bench)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+            for name in ("fsync", "synchronous_commit", "full_page_writes", "commit_delay")
+        }

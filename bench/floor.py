@@ -1,0 +1,74 @@
+"""The accept floor: the statements of one accept, issued directly.
+
+Exactly what the accept path sends, with nothing around it (no Chalice, pydantic,
+services or rendering of the contract's body): in one pipelined transaction the
+key's claim and the payment + history INSERT (one round trip), then the idempotency
+record with the COMMIT (a second one), then the XADD.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from chalicelib import db, ids, settings
+from chalicelib.clock import utcnow
+from chalicelib.queue import keys
+from chalicelib.repository.idempotency import CLAIM_KEY, INSERT_RECORD
+from chalicelib.repository.payments import INSERT_PAYMENT_WITH_HISTORY
+
+TTL_S = 24 * 3600.0
+
+
+def connect(url: str | None = None) -> psycopg.Connection:
+    return psycopg.connect(
+        url or settings.database_url(), autocommit=True, row_factory=dict_row, prepare_threshold=0
+    )
+
+
+def direct_accept(
+    conn: psycopg.Connection, redis: Any, merchant_id: str, body: dict, key: str | None = None
+) -> dict[str, Any]:
+    """One accept's statements; returns the payment row."""
+    now = utcnow()
+    with db.pipelined_transaction(conn):
+        if key is not None:
+            conn.execute(CLAIM_KEY, {"merchant_id": merchant_id, "key": key, "ttl_s": TTL_S})
+        row = conn.execute(
+            INSERT_PAYMENT_WITH_HISTORY,
+            {
+                "id": ids.new_id(ids.PAYMENT),
+                "merchant_id": merchant_id,
+                "order_id": body["order_id"],
+                "amount": body["amount"],
+                "currency": body["currency"],
+                "method": body["method"],
+                "vpa": body.get("vpa"),
+                "card": None,
+                "bank": None,
+                "wallet": None,
+                "method_token": None,
+                "description": None,
+                "metadata": Jsonb({}),
+                "now": now,
+            },
+        ).fetchone()
+        if key is not None:
+            conn.execute(
+                INSERT_RECORD,
+                {
+                    "merchant_id": merchant_id,
+                    "key": key,
+                    "request_hash": hashlib.sha256(json.dumps(body).encode()).hexdigest(),
+                    "status": 202,
+                    "headers": Jsonb({}),
+                    "body": json.dumps(row, default=str).encode(),
+                },
+            )
+    redis.xadd(keys.PAYMENTS_STREAM, {"id": row["id"]})
+    return row

@@ -1,0 +1,198 @@
+"""The acquirer's wire format, and the one place its answers become our outcomes.
+
+Requests are built from the gateway's ChargeRequest/RefundRequest; answers are parsed
+into these models. `outcome_of` and `inquiry_of` map an HTTP exchange (or the failure to
+have one) to `succeeded | declined | transient_error | unknown`:
+
+  200 + status succeeded / declined        -> succeeded / declined
+  503 + {"error": {"processed": false}}    -> transient_error (the acquirer says it did nothing)
+  429                                      -> transient_error (refused before acting)
+  any other 5xx, a reset, a timeout,
+  a broken or unreadable answer            -> unknown (money may have moved)
+  422 idempotency_key_reused               -> unknown (that key holds another request: ask)
+  other 4xx                                -> declined (the request was refused as it is)
+  connection refused, nothing sent         -> transient_error
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from chalicelib.connectors.base import (
+    AttemptResult,
+    ChargeRequest,
+    InquiryResult,
+    RefundRequest,
+)
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AuthorizeWire(_Wire):
+    payment_id: str
+    amount: int
+    currency: str
+    method: str
+    vpa: str | None = None
+    token: str | None = None
+    bank: str | None = None
+    wallet: str | None = None
+
+    @classmethod
+    def of(cls, request: ChargeRequest) -> AuthorizeWire:
+        return cls(
+            payment_id=request.payment_id,
+            amount=request.amount,
+            currency=request.currency,
+            method=request.method,
+            vpa=request.vpa,
+            token=request.method_token,
+            bank=request.bank,
+            wallet=request.wallet,
+        )
+
+
+class RefundWire(_Wire):
+    charge_key: str
+    refund_id: str
+    amount: int
+    currency: str
+
+    @classmethod
+    def of(cls, request: RefundRequest) -> RefundWire:
+        # The acquirer keys a charge by the idempotency key it was made under: the payment id.
+        return cls(
+            charge_key=request.payment_id,
+            refund_id=request.refund_id,
+            amount=request.amount,
+            currency=request.currency,
+        )
+
+
+class TokenizeWire(_Wire):
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+class TokenAnswer(_Wire):
+    token: str
+    brand: str
+    last4: str
+
+
+class MoneyAnswer(_Wire):
+    """A charge or a refund as the acquirer recorded it."""
+
+    id: str
+    idempotency_key: str
+    amount: int
+    currency: str
+    status: Literal["succeeded", "declined"]
+    decline_code: str | None = None
+
+
+class ErrorDetail(_Wire):
+    type: str | None = None
+    code: str | None = None
+    message: str | None = None
+    processed: bool | None = None
+
+
+class ErrorAnswer(_Wire):
+    error: ErrorDetail
+
+
+class SettlementLine(_Wire):
+    """One line of the daily settlement CSV."""
+
+    type: Literal["capture", "refund"]
+    id: str
+    idempotency_key: str
+    payment_id: str
+    refund_id: str | None = None
+    amount: int
+    currency: str
+    created_at: str
+
+
+def _error(body: bytes) -> ErrorDetail | None:
+    try:
+        return ErrorAnswer.model_validate_json(body).error
+    except ValidationError:
+        return None
+
+
+def unknown(reason: str, latency_ms: int) -> AttemptResult:
+    return AttemptResult("unknown", "acquirer_unknown", reason, latency_ms)
+
+
+def not_sent(reason: str, latency_ms: int) -> AttemptResult:
+    """Connection refused before anything was sent: certainly not acted on."""
+    return AttemptResult("transient_error", "processor_unavailable", reason, latency_ms)
+
+
+def outcome_of_failure(exc: BaseException, latency_ms: int) -> AttemptResult:
+    """The outcome of a call that got no HTTP answer: only a refused connect is safe."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return not_sent(f"could not connect: {exc.os_error.strerror or exc}", latency_ms)
+    if isinstance(exc, TimeoutError):
+        return unknown("no answer within the deadline", latency_ms)
+    return unknown(f"{type(exc).__name__} during the call", latency_ms)
+
+
+def inquiry_of_failure(exc: BaseException, latency_ms: int) -> InquiryResult:
+    """An inquiry that got no answer settles nothing."""
+    return InquiryResult("unknown", "acquirer_unknown", type(exc).__name__, latency_ms)
+
+
+def outcome_of(status: int, body: bytes, latency_ms: int, replayed: bool) -> AttemptResult:
+    """The outcome of an authorize or refund call that got an HTTP answer."""
+    if status == 200:
+        try:
+            answer = MoneyAnswer.model_validate_json(body)
+        except ValidationError:
+            return unknown("unreadable 200 answer", latency_ms)
+        if answer.status == "succeeded":
+            return AttemptResult("succeeded", latency_ms=latency_ms, replayed=replayed)
+        return AttemptResult(
+            "declined", answer.decline_code, "Declined by the acquirer", latency_ms, replayed
+        )
+    detail = _error(body)
+    if status == 503 and detail is not None and detail.processed is False:
+        return AttemptResult(
+            "transient_error", detail.code or "processor_unavailable", detail.message, latency_ms
+        )
+    if status == 429:
+        return AttemptResult("transient_error", "rate_limited", "Acquirer rate limit", latency_ms)
+    if status >= 500:
+        return unknown(f"acquirer answered {status}", latency_ms)
+    if detail is not None and detail.code == "idempotency_key_reused":
+        return unknown("the key holds another request at the acquirer", latency_ms)
+    code = detail.code if detail is not None and detail.code else "invalid_request"
+    message = detail.message if detail is not None else f"acquirer answered {status}"
+    return AttemptResult("declined", code, message, latency_ms)
+
+
+def inquiry_of(status: int, body: bytes, latency_ms: int) -> InquiryResult:
+    """The status an inquiry answer gives; anything unclear is `unknown`."""
+    if status == 200:
+        try:
+            answer = MoneyAnswer.model_validate_json(body)
+        except ValidationError:
+            return InquiryResult("unknown", latency_ms=latency_ms)
+        if answer.status == "succeeded":
+            return InquiryResult("succeeded", latency_ms=latency_ms)
+        return InquiryResult(
+            "declined", answer.decline_code, "Declined by the acquirer", latency_ms
+        )
+    detail = _error(body)
+    if status == 404 and detail is not None and detail.code == "not_found":
+        return InquiryResult("not_found", latency_ms=latency_ms)
+    return InquiryResult("unknown", "acquirer_unknown", f"inquiry answered {status}", latency_ms)

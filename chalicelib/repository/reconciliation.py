@@ -1,0 +1,58 @@
+"""SQL for reconciliation: the gateway's side of an acquirer's settlement day.
+
+Reads only. A payment counts on the day it became SUCCESS (its history row), a refund
+on the day it became SUCCESS (its `updated_at`: a SUCCESS refund never changes again).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.db import Connection
+
+FIND_PAYMENTS_BY_IDS = """
+SELECT id, merchant_id, amount, currency, status FROM payments WHERE id = ANY(%(ids)s)
+"""
+
+FIND_PAYMENTS_SUCCEEDED_BETWEEN = """
+SELECT p.id, p.merchant_id, p.amount, p.currency, p.status
+FROM payment_history h JOIN payments p ON p.id = h.payment_id
+WHERE h.to_status = 'SUCCESS' AND h.at >= %(start)s AND h.at < %(end)s
+  AND (%(merchant_id)s::text IS NULL OR p.merchant_id = %(merchant_id)s)
+"""
+
+FIND_REFUNDS_BY_IDS = """
+SELECT id, merchant_id, payment_id, amount, currency, status FROM refunds
+WHERE id = ANY(%(ids)s)
+"""
+
+FIND_REFUNDS_SUCCEEDED_BETWEEN = """
+SELECT id, merchant_id, payment_id, amount, currency, status FROM refunds
+WHERE status = 'SUCCESS' AND updated_at >= %(start)s AND updated_at < %(end)s
+  AND (%(merchant_id)s::text IS NULL OR merchant_id = %(merchant_id)s)
+"""
+
+
+def find_payments_by_ids(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(FIND_PAYMENTS_BY_IDS, {"ids": ids}).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def find_payments_succeeded_between(
+    conn: Connection, start: datetime, end: datetime, merchant_id: str | None
+) -> list[dict[str, Any]]:
+    params = {"start": start, "end": end, "merchant_id": merchant_id}
+    return conn.execute(FIND_PAYMENTS_SUCCEEDED_BETWEEN, params).fetchall()
+
+
+def find_refunds_by_ids(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(FIND_REFUNDS_BY_IDS, {"ids": ids}).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def find_refunds_succeeded_between(
+    conn: Connection, start: datetime, end: datetime, merchant_id: str | None
+) -> list[dict[str, Any]]:
+    params = {"start": start, "end": end, "merchant_id": merchant_id}
+    return conn.execute(FIND_REFUNDS_SUCCEEDED_BETWEEN, params).fetchall()

@@ -1,0 +1,329 @@
+"""The acquirer service: an aiohttp app that charges, refunds, answers inquiries and
+settles, with fault injection. A stand-in for a real acquirer, as moto is for AWS.
+
+    POST /v1/tokens                        card details -> token (no CVC kept)
+    POST /v1/authorizations                charge (Idempotency-Key)
+    GET  /v1/authorizations/{key}          inquiry: the charge made under that key, or 404
+    POST /v1/refunds                       refund part of a charge (Idempotency-Key)
+    GET  /v1/refunds/{key}                 inquiry for a refund, or 404
+    GET  /v1/settlements/{YYYY-MM-DD}.csv  the day's captures and refunds
+    GET  /admin/books                      totals (or ?payment_id=... for its charges)
+    GET|PUT|DELETE /admin/faults           the global faults (faults.py)
+    POST /admin/down {"seconds": N}        refuse connections for N seconds
+    GET  /health
+
+A replay (same key, same body) answers the recorded result with
+`Idempotent-Replayed: true` and moves no money; the same key with another body is 422.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import random
+import secrets
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from infra.acquirer.books import Books, now_iso
+from infra.acquirer.faults import Decision, FaultConfig, Target, decide
+from infra.acquirer.models import (
+    CARD_SCENARIOS,
+    DECLINE_MESSAGES,
+    VPA_SCENARIOS,
+    AuthorizeBody,
+    RefundBody,
+    TokenizeBody,
+    card_brand,
+    error,
+    idempotency_key,
+    parse,
+)
+
+BOOKS = web.AppKey("books", Books)
+STATE = web.AppKey("state", dict)
+FAULT_HEADER = "Acquirer-Fault"
+CSV_FIELDS = (
+    "type",
+    "id",
+    "idempotency_key",
+    "payment_id",
+    "refund_id",
+    "amount",
+    "currency",
+    "created_at",
+)
+
+
+def _record(row: Any) -> dict[str, Any]:
+    return {k: row[k] for k in row.keys() if k not in ("fingerprint", "scenario")}
+
+
+def _answer(row: Any, replayed: bool, kind: str) -> web.Response:
+    body = {"object": kind, **_record(row)}
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return web.json_response(body, headers=headers)
+
+
+def _not_processed(message: str) -> web.Response:
+    """An explicit "nothing done, retry": the only 5xx a client may treat as not charged."""
+    return error(503, "processor_unavailable", message, processed=False)
+
+
+async def _hang(request: web.Request) -> None:
+    """Never answer: wait until the client gives up and closes the connection."""
+    while request.transport is not None and not request.transport.is_closing():
+        await asyncio.sleep(0.25)
+
+
+def _reset(request: web.Request) -> None:
+    """Close the connection with a TCP RST (SO_LINGER 0) instead of an answer."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+async def _with_faults(
+    request: web.Request, target: Target, act: Callable[[], web.Response]
+) -> web.Response:
+    """Delay, then apply the fault decided for this call around `act` (the books' write)."""
+    state = request.app[STATE]
+    try:
+        decision: Decision = decide(
+            state["faults"], target, request.headers.get(FAULT_HEADER), state["rng"]
+        )
+    except ValueError as exc:
+        return error(400, "fault_invalid", str(exc))
+    if decision.delay_s:
+        await asyncio.sleep(decision.delay_s)
+    if decision.mode == "hang":
+        await _hang(request)
+        return web.Response(status=204)  # never delivered: the client has gone
+    if decision.mode == "5xx_before":
+        return error(500, "internal_error", "Injected failure before acting")
+    response = act()
+    if decision.mode == "5xx_after":
+        return error(500, "internal_error", "Injected failure after acting")
+    if decision.mode == "reset_after":
+        _reset(request)
+        return web.Response(status=204)  # never delivered: the connection is reset
+    return response
+
+
+# ---------------------------------------------------------------------- tokens
+async def tokenize(request: web.Request) -> web.Response:
+    key = idempotency_key(request)
+    if isinstance(key, web.Response):
+        return key
+    body = await parse(request, TokenizeBody)
+    if isinstance(body, web.Response):
+        return body
+    books = request.app[BOOKS]
+    existing = books.token_for_key(key)
+    row = existing or books.add_token(
+        {
+            "token": f"tok_{secrets.token_urlsafe(18)}",
+            "idempotency_key": key,
+            "brand": card_brand(body.number),
+            "last4": body.number[-4:],
+            "exp_month": body.exp_month,
+            "exp_year": body.exp_year,
+            "scenario": CARD_SCENARIOS.get(body.number, "ok"),
+        }
+    )
+    return _answer(row, existing is not None, "token")
+
+
+# ---------------------------------------------------------------------- charges
+GATEWAY_TEST_TOKEN = "tok_sim_"  # noqa: S105  # nosec B105: a token prefix, not a secret
+
+
+def _scenario(books: Books, body: AuthorizeBody) -> str | web.Response:
+    if body.method == "upi":
+        return VPA_SCENARIOS.get((body.vpa or "").lower(), "ok")
+    if body.method == "card":
+        if (body.token or "").startswith(GATEWAY_TEST_TOKEN):
+            # The gateway's test-mode vault token, standing for a network token that
+            # every acquirer in test mode accepts (so a card payment can fail over):
+            # `tok_sim_<scenario>_<random>`, the scenario with `-` for `_`.
+            return body.token.split("_")[2].replace("-", "_")  # type: ignore[union-attr]
+        token = books.token(body.token or "")
+        if token is None:
+            return error(400, "token_invalid", "No such card token", "token")
+        return str(token["scenario"])
+    return "ok"
+
+
+def _authorize_now(books: Books, key: str, body: AuthorizeBody) -> web.Response:
+    existing = books.charge(key)
+    if existing is not None:
+        if existing["fingerprint"] != body.fingerprint():
+            return error(422, "idempotency_key_reused", "Key used with another request body")
+        return _answer(existing, True, "charge")
+    scenario = _scenario(books, body)
+    if isinstance(scenario, web.Response):
+        return scenario
+    if scenario == "down" or (scenario == "flaky" and books.first_transient_answer(key)):
+        return _not_processed("The processor is unavailable")
+    row, inserted = books.record_charge(
+        {
+            "idempotency_key": key,
+            "id": f"ch_{secrets.token_hex(12)}",
+            "fingerprint": body.fingerprint(),
+            "payment_id": body.payment_id,
+            "amount": body.amount,
+            "currency": body.currency,
+            "status": "declined" if scenario in DECLINE_MESSAGES else "succeeded",
+            "decline_code": scenario if scenario in DECLINE_MESSAGES else None,
+        }
+    )
+    return _answer(row, not inserted, "charge")
+
+
+async def authorize(request: web.Request) -> web.Response:
+    key = idempotency_key(request)
+    if isinstance(key, web.Response):
+        return key
+    body = await parse(request, AuthorizeBody)
+    if isinstance(body, web.Response):
+        return body
+    books = request.app[BOOKS]
+    return await _with_faults(request, "authorize", lambda: _authorize_now(books, key, body))
+
+
+# ---------------------------------------------------------------------- refunds
+def _refund_now(books: Books, key: str, body: RefundBody) -> web.Response:
+    existing = books.refund(key)
+    if existing is not None:
+        if existing["fingerprint"] != body.fingerprint():
+            return error(422, "idempotency_key_reused", "Key used with another request body")
+        return _answer(existing, True, "refund")
+    charge = books.charge(body.charge_key)
+    status, code = "succeeded", None
+    if charge is None or charge["status"] != "succeeded":
+        status, code = "declined", "charge_not_captured"
+    elif charge["currency"] != body.currency:
+        status, code = "declined", "currency_mismatch"
+    row, inserted = books.record_refund(
+        {
+            "idempotency_key": key,
+            "id": f"rf_{secrets.token_hex(12)}",
+            "fingerprint": body.fingerprint(),
+            "charge_key": body.charge_key,
+            "refund_id": body.refund_id,
+            "amount": body.amount,
+            "currency": body.currency,
+            "status": status,
+            "decline_code": code,
+        }
+    )
+    return _answer(row, not inserted, "refund")
+
+
+async def refund(request: web.Request) -> web.Response:
+    key = idempotency_key(request)
+    if isinstance(key, web.Response):
+        return key
+    body = await parse(request, RefundBody)
+    if isinstance(body, web.Response):
+        return body
+    books = request.app[BOOKS]
+    return await _with_faults(request, "refund", lambda: _refund_now(books, key, body))
+
+
+# ---------------------------------------------------------------------- inquiries
+def _inquiry(find: Callable[[Books, str], Any], kind: str):  # type: ignore[no-untyped-def]
+    async def handler(request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        books = request.app[BOOKS]
+
+        def look() -> web.Response:
+            row = find(books, key)
+            if row is None:
+                return error(404, "not_found", f"No {kind} was made under this key")
+            return _answer(row, False, kind)
+
+        return await _with_faults(request, "inquiry", look)
+
+    return handler
+
+
+# ---------------------------------------------------------------------- reports
+async def settlement(request: web.Request) -> web.Response:
+    try:
+        day = date.fromisoformat(request.match_info["day"])
+    except ValueError:
+        return error(400, "parameter_invalid", "The date must be YYYY-MM-DD", "day")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in request.app[BOOKS].settlement(day):
+        writer.writerow(row)
+    return web.Response(text=out.getvalue(), content_type="text/csv")
+
+
+async def books_view(request: web.Request) -> web.Response:
+    books = request.app[BOOKS]
+    payment_id = request.query.get("payment_id")
+    if payment_id:
+        return web.json_response({"charges": books.charges_for_payment(payment_id)})
+    return web.json_response({"at": now_iso(), **books.summary()})
+
+
+async def faults_view(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    if request.method == "PUT":
+        try:
+            state["faults"] = FaultConfig.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return error(400, "parameter_invalid", exc.errors()[0]["msg"])
+    elif request.method == "DELETE":
+        state["faults"] = FaultConfig()
+    return web.json_response(state["faults"].model_dump())
+
+
+async def down_view(request: web.Request) -> web.StreamResponse:
+    try:
+        seconds = float((await request.json())["seconds"])
+        if not 0 < seconds <= 3600:
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return error(400, "parameter_invalid", "seconds must be a number in (0, 3600]", "seconds")
+    response = web.json_response({"down_for_s": seconds}, status=202)
+    await response.prepare(request)
+    await response.write_eof()
+    await request.app[STATE]["go_down"](seconds)
+    return response
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def build_app(books: Books, go_down: Callable[[float], Awaitable[None]]) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    app[BOOKS] = books
+    app[STATE] = {"faults": FaultConfig(), "rng": random.Random(), "go_down": go_down}
+    app.router.add_post("/v1/tokens", tokenize)
+    app.router.add_post("/v1/authorizations", authorize)
+    app.router.add_get("/v1/authorizations/{key}", _inquiry(Books.charge, "charge"))
+    app.router.add_post("/v1/refunds", refund)
+    app.router.add_get("/v1/refunds/{key}", _inquiry(Books.refund, "refund"))
+    app.router.add_get(r"/v1/settlements/{day}.csv", settlement)
+    app.router.add_get("/admin/books", books_view)
+    for method in ("GET", "PUT", "DELETE"):
+        app.router.add_route(method, "/admin/faults", faults_view)
+    app.router.add_post("/admin/down", down_view)
+    app.router.add_get("/health", health)
+    return app

@@ -1,0 +1,263 @@
+"""The local HTTP server and request handler: Chalice's own, with our socket settings and limits.
+
+`make_server` gives Chalice's `LocalDevServer` with `GatewayHTTPServer` (no Nagle
+stall, a deep listen backlog, a bound on connections) and `QuietRequestHandler`
+(the contract's error body for everything the server refuses itself, and the
+limits of `workers.http_limits`).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+from chalice import local
+
+from chalicelib.errors import GatewayError, InvalidRequestError, RequestTimeoutError
+from workers.http_limits import (
+    TOO_MANY_CONNECTIONS,
+    HeadReader,
+    Limits,
+    Reaper,
+    RequestRefusedError,
+    Watch,
+    content_length,
+    error_for_status,
+    error_response,
+    framing_error,
+)
+
+LINGER_S = 1.0
+LINGER_MAX_BYTES = 1 << 20
+
+_peer = threading.local()
+
+
+class PeerEventConverter(local.LambdaEventConverter):
+    """Chalice's local gateway says every caller is 127.0.0.1; API Gateway gives the real
+    address in `requestContext.identity.sourceIp`, and so does this (auth's per-address
+    limit of failed keys reads it)."""
+
+    def create_lambda_event(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        event = super().create_lambda_event(*args, **kwargs)
+        address = getattr(_peer, "address", None)
+        if address:
+            event["requestContext"]["identity"]["sourceIp"] = address
+        return event
+
+
+local.LambdaEventConverter = PeerEventConverter  # type: ignore[misc]
+
+
+class GatewayHTTPServer(local.ThreadedHTTPServer):
+    """Threaded server: TCP_NODELAY, backlog 1024, at most `max_connections` at once."""
+
+    request_queue_size = 1024
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.limits = Limits.from_env()
+        self.reaper = Reaper()
+        # Made before the workers fork: each worker process gets its own count.
+        self._slots = threading.BoundedSemaphore(self.limits.max_connections)
+
+    def get_request(self):  # type: ignore[no-untyped-def]
+        conn, addr = super().get_request()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, addr
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        if not self._slots.acquire(blocking=False):
+            self._turn_away(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _turn_away(self, sock: socket.socket) -> None:
+        """503 on the accepting thread, without starting one: the answer fits any send buffer."""
+        try:
+            sock.sendall(TOO_MANY_CONNECTIONS)
+            # Read what already arrived, so that closing sends FIN and not a reset
+            # that could discard our answer before the client reads it.
+            while sock.recv(65536, socket.MSG_DONTWAIT):
+                pass
+        except OSError:
+            pass  # BlockingIOError: nothing more to read; or the client is gone
+        self.shutdown_request(sock)
+
+
+class QuietRequestHandler(local.ChaliceRequestHandler):
+    """The app logs one JSON line per request; the stdlib access log is dropped.
+
+    Chalice's local gateway answers a path no route matches with a 403 whose body
+    echoes the Authorization header, that is, the API key. We keep the status (API
+    Gateway's) and answer in the contract's format without echoing anything.
+    Every answer the server gives itself (limits, malformed requests) is in the
+    contract's format too.
+    """
+
+    server: GatewayHTTPServer
+    _watch: Watch | None = None
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        # Any other method (TRACE, CONNECT, made-up ones) goes to the app too, which
+        # answers 405 in the contract's format instead of the stdlib's HTML 501.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    def setup(self) -> None:
+        # The socket timeout: how long a kept-alive connection may say nothing, and
+        # how long a write may stall on a client that does not read.
+        self.timeout = self.server.limits.idle_timeout_s
+        super().setup()
+
+    def handle_one_request(self) -> None:
+        try:
+            if not self.rfile.peek(1):  # the client closed its kept-alive connection
+                self.close_connection = True
+                return
+        except OSError:  # TimeoutError: idle for too long
+            self.close_connection = True
+            return
+        _peer.address = self.client_address[0]
+        # From the request's first byte, its head and body must arrive in time.
+        self._watch = self.server.reaper.watch(self.connection, self.server.limits.read_timeout_s)
+        try:
+            super().handle_one_request()
+        except RequestRefusedError as refused:
+            self._refuse(refused.error)
+        finally:
+            self._stop_watch()
+
+    def parse_request(self) -> bool:
+        rfile = self.rfile
+        self.rfile = HeadReader(rfile)  # type: ignore[assignment]
+        try:
+            parsed = super().parse_request()
+        finally:
+            self.rfile = rfile
+        if not parsed:
+            return False  # an error has been answered
+        if self._late():  # the head was cut short by the deadline
+            self._refuse(RequestTimeoutError("The request did not arrive in time."))
+            return False
+        error = framing_error(self.headers)
+        if error is not None:
+            self._refuse(error)
+            return False
+        return True
+
+    def handle_expect_100(self) -> bool:
+        # Refuse a bad or too large body before inviting the client to send it.
+        error = framing_error(self.headers)
+        if error is not None:
+            self._refuse(error)
+            return False
+        return super().handle_expect_100()
+
+    def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
+        length = content_length(self.headers)  # checked by parse_request
+        body = self.rfile.read(length) if length > 0 else None
+        if body is not None and len(body) < length:  # cut by the deadline, or the client left
+            raise RequestRefusedError(
+                RequestTimeoutError("The request did not arrive in time.")
+                if self._late()
+                else InvalidRequestError("The body is shorter than its Content-Length.")
+            )
+        self._stop_watch()  # the app's own time is not the client's
+        return dict(self.headers), body
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own refusals (400, 414, 431, 505) in the contract's format."""
+        if self._late():
+            self._refuse(RequestTimeoutError("The request did not arrive in time."))
+        else:
+            self._refuse(error_for_status(int(code)))
+
+    def _send_error_response(self, error: local.LocalGatewayException) -> None:
+        body = json.dumps(
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "message": "No route matches this method and path.",
+                }
+            }
+        )
+        headers = {k: v for k, v in error.headers.items() if k.lower() != "x-amzn-errortype"}
+        headers["Content-Type"] = "application/json"
+        self._send_http_response(error.CODE, headers, body)
+
+    def _late(self) -> bool:
+        return self._watch is not None and self._watch.expired
+
+    def _stop_watch(self) -> None:
+        self.server.reaper.unwatch(self._watch)
+        if self._watch is not None and not self._watch.expired:
+            self._watch = None
+
+    def _refuse(self, error: GatewayError) -> None:
+        """Answer `error` in the contract's format and close: the body was not read."""
+        self.close_connection = True
+        status, payload, headers = error_response(
+            error, head_only=getattr(self, "command", "") == "HEAD"
+        )
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(payload)
+            self.wfile.flush()
+            self._linger()
+        except OSError:
+            pass  # the client is gone
+
+    def _linger(self) -> None:
+        """Half-close, then discard what the client still sends, briefly.
+
+        Closing with unread bytes (the body we refused) sends a reset, which can
+        make the client drop our answer before reading it.
+        """
+        sock = self.connection
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(LINGER_S)
+        deadline = time.monotonic() + LINGER_S
+        discarded = 0
+        while time.monotonic() < deadline and discarded < LINGER_MAX_BYTES:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            discarded += len(chunk)
+
+
+def make_server(app, config, host: str, port: int) -> local.LocalDevServer:  # type: ignore[no-untyped-def]
+    """Chalice's LocalDevServer with our socket settings and a per-thread current_request."""
+    local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
+    app.__class__ = local.CustomLocalChalice
+    return local.LocalDevServer(
+        app,
+        config,
+        host,
+        port,
+        handler_cls=QuietRequestHandler,
+        server_cls=GatewayHTTPServer,
+    )
