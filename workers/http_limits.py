@@ -49,7 +49,7 @@ from chalicelib.errors import (
     error_body,
 )
 
-MAX_BODY_BYTES = 16_384  # API.md: bodies over 16,384 bytes get 413
+MAX_BODY_BYTES = 16_384  # docs/api.md: bodies over 16,384 bytes get 413
 MAX_HEADER_FIELDS = 64
 MAX_HEADER_BYTES = 16_384  # all header lines together, as Node's default
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,12}")
