@@ -49,11 +49,12 @@ def unknown_cursor(case: Any, error: dict[str, Any]) -> bool:
 
 
 def unresolvable_webhook_host(case: Any, error: dict[str, Any]) -> bool:
-    """A webhook URL whose host does not resolve (or, in prod, resolves to a private address)."""
-    message = error.get("message", "")
-    return error.get("param") == "url" and (
-        "does not resolve" in message or "resolves to" in message
-    )
+    """A webhook URL whose host does not resolve (or, in prod, resolves to a private
+    address): no schema can say where a name resolves. The guard answers one message for
+    every refused URL (so that a merchant cannot map internal names), this one."""
+    from chalicelib.adapters.url_guard import REFUSED_MESSAGE
+
+    return error.get("param") == "url" and error.get("message") == REFUSED_MESSAGE
 
 
 def card_number_or_expiry(case: Any, error: dict[str, Any]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -255,7 +256,11 @@ def test_admin_create_merchant_prints_one_json_line(live_server) -> None:
         stored = conn.execute(
             "SELECT key_hash FROM api_keys WHERE merchant_id = %s", (created["merchant_id"],)
         ).fetchone()
-    assert stored["key_hash"] != created["api_key"] and len(stored["key_hash"]) == 64
+    # A keyed hash (HMAC under the server key), never the key nor its bare SHA-256.
+    assert stored["key_hash"].startswith("hmac-sha256:")
+    assert created["api_key"] not in stored["key_hash"]
+    bare = hashlib.sha256(created["api_key"].encode()).hexdigest()
+    assert bare not in stored["key_hash"]
 
 
 def test_admin_rejects_an_empty_name() -> None:

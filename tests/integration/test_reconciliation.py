@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import connectors, settings
+from chalicelib import connectors, db, settings
 from chalicelib.adapters import s3_reports
 from chalicelib.connectors import runner
 from chalicelib.connectors.acquirer import AcquirerConnector
@@ -61,7 +61,8 @@ def _successful_refund(
 
     def done() -> bool:
         run_processor()
-        return refunds.get_refund(merchant_id, refund_id).status == "SUCCESS"
+        with db.unit_of_work(write=False) as uow:
+            return refunds.get_refund(uow.conn, merchant_id, refund_id).status == "SUCCESS"
 
     wait_until(done)
     return refund_id

@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from chalicelib import db
+from chalicelib import db, settings
 from chalicelib.services.merchants import CreatedMerchant
 from tests.packaging.conftest import ROOT, Package
 
@@ -166,6 +166,9 @@ def _run_child(package: Package, tmp_path: Path, api_key: str, order_id: str) ->
         "STAGE": "test",
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "REDIS_URL": os.environ["REDIS_URL"],
+        # The server key the stored key hashes were made with (prod reads it from
+        # Secrets Manager with boto3, which the zip does not carry).
+        "IDEMPOTENCY_HMAC_KEY": settings.idempotency_hmac_key().decode(),
         "AWS_DEFAULT_REGION": "us-east-1",
         "LOG_LEVEL": "WARNING",
     }
