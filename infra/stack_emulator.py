@@ -1,0 +1,91 @@
+"""What the app expects in the AWS emulator: secrets, the KMS key, the reports bucket."""
+
+from __future__ import annotations
+
+import os
+
+from infra.stack_base import STACK_DIR
+
+
+def create_reconciliation_bucket(env: dict[str, str]) -> None:
+    """The S3 bucket reconciliation reports go to (RECONCILIATION_BUCKET)."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    bucket = env.get("RECONCILIATION_BUCKET", "gateway-reconciliation")
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        pass
+
+
+IDEMPOTENCY_HMAC_SECRET = "gateway/local/idempotency-hmac-key"  # noqa: S105 - a secret's name
+WEBHOOK_KEY_ALIAS = "alias/gateway-local-webhook-secrets"
+
+
+def _local_hmac_key(existing: str | None) -> str:
+    """This stack's idempotency HMAC key, generated once and kept under .stack/ (0600), so
+    that fingerprints stay comparable across restarts of the emulator. A key the
+    emulator already holds is kept (the Docker path has no .stack/ of its own)."""
+    import secrets
+
+    path = STACK_DIR / "idempotency-hmac.key"
+    if path.exists():
+        return path.read_text().strip()
+    key = existing or secrets.token_urlsafe(48)
+    STACK_DIR.mkdir(exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
+
+
+def bootstrap_emulator(env: dict[str, str]) -> dict[str, str]:
+    """Create what the app expects in the AWS emulator: the connection-URL secrets, the
+    idempotency HMAC key's secret and the webhook secrets' KMS key. Returns the settings
+    that name them (IDEMPOTENCY_HMAC_SECRET_ID, WEBHOOK_SECRETS_KMS_KEY_ID)."""
+    import boto3
+
+    session = boto3.session.Session(
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    client = session.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"])
+    try:
+        existing = client.get_secret_value(SecretId=IDEMPOTENCY_HMAC_SECRET)["SecretString"]
+    except client.exceptions.ResourceNotFoundException:
+        existing = None
+    for name, value in (
+        ("gateway/local/database-url", env["DATABASE_URL"]),
+        ("gateway/local/redis-url", env["REDIS_URL"]),
+        (IDEMPOTENCY_HMAC_SECRET, _local_hmac_key(existing)),
+    ):
+        try:
+            client.create_secret(Name=name, SecretString=value)
+        except client.exceptions.ResourceExistsException:
+            client.put_secret_value(SecretId=name, SecretString=value)
+    create_reconciliation_bucket(env)
+    kms = session.client("kms", endpoint_url=env["AWS_ENDPOINT_URL"])
+    try:
+        key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    except kms.exceptions.NotFoundException:
+        # The emulator keeps keys in memory: a restarted emulator gets a new key, and
+        # secrets sealed under the old one are unreadable (docs/webhooks.md: rotate).
+        key_id = kms.create_key(Description="webhook signing secrets (local stack)")["KeyMetadata"][
+            "KeyId"
+        ]
+        try:
+            kms.create_alias(AliasName=WEBHOOK_KEY_ALIAS, TargetKeyId=key_id)
+        except kms.exceptions.AlreadyExistsException:  # another stack start won the race
+            key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    return {
+        "IDEMPOTENCY_HMAC_SECRET_ID": IDEMPOTENCY_HMAC_SECRET,
+        "WEBHOOK_SECRETS_KMS_KEY_ID": key_id,
+    }
