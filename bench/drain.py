@@ -96,7 +96,15 @@ def _direct_loop(latency_s: float) -> None:
             with conn.transaction():
                 claimed = conn.execute(
                     PAYMENTS_TABLE.claim,
-                    {"ids": [f["id"] for _, f in entries], "now": now, "stale_before": stale},
+                    {
+                        "ids": [f["id"] for _, f in entries],
+                        "now": now,
+                        "stale_before": stale,
+                        # the same routing parameters as the handler (no merchant's own)
+                        "route_merchants": [],
+                        "route_connectors": [],
+                        "default_connector": "simulator",
+                    },
                 ).fetchall()
             if latency_s:
                 asyncio.run(asyncio.sleep(latency_s))  # the batch's calls overlap
@@ -127,6 +135,8 @@ def _direct_loop(latency_s: float) -> None:
                         "next_attempt_ats": [None] * n,
                         "latencies": [0] * n,
                         "attempt_codes": [None] * n,
+                        "inquiry_ids": [None] * n,
+                        "inquiry_due": now,
                         "now": now,
                     },
                 ).fetchall()
