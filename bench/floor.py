@@ -8,7 +8,7 @@ record with the COMMIT (a second one), then the XADD.
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -64,7 +64,11 @@ def direct_accept(
                 {
                     "merchant_id": merchant_id,
                     "key": key,
-                    "request_hash": hashlib.sha256(json.dumps(body).encode()).hexdigest(),
+                    # keyed, as the gateway's fingerprint is (services.idempotency)
+                    "request_hash": "hmac-sha256:"
+                    + hmac.new(
+                        settings.idempotency_hmac_key(), json.dumps(body).encode(), "sha256"
+                    ).hexdigest(),
                     "status": 202,
                     "headers": Jsonb({}),
                     "body": json.dumps(row, default=str).encode(),
