@@ -102,7 +102,9 @@ def test_revocation_takes_effect_within_a_second_in_every_warm_process(tmp_path,
                     for _ in range(5):
                         assert client.get("/api/v1/payments").status_code == 401
                     return took
-                assert status == 200
+                # 429: the key was accepted, then its rate limit (which these loops,
+                # asking as fast as they can, exhaust) refused the request.
+                assert status in (200, 429), status
             pytest.fail("the revoked key still worked 3 s after revocation")
 
         with ThreadPoolExecutor(len(clients)) as pool:

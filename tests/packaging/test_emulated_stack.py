@@ -86,6 +86,8 @@ class Deployed:
         if (rtype, attribute) == ("AWS::KMS::Key", "Arn"):
             key = _client("kms").describe_key(KeyId=self.physical[logical])["KeyMetadata"]
             return str(key["Arn"])
+        if (rtype, attribute) == ("AWS::S3::Bucket", "Arn"):
+            return f"arn:aws:s3:::{self.physical[logical]}"
         raise AssertionError(f"GetAtt {logical}.{attribute} is not looked up here")
 
     def declared(self, logical: str) -> dict[str, Any]:
@@ -186,7 +188,10 @@ def test_the_bucket_is_encrypted_with_kms(deployed: Deployed) -> None:
 def test_each_function_has_its_log_group_with_retention(deployed: Deployed) -> None:
     logs = _client("logs")
     groups = deployed.of_type("AWS::Logs::LogGroup")
-    assert len(groups) == 5
+    import app
+
+    # One per function: every scheduled and plain Lambda function, and the API handler.
+    assert len(groups) == len(app.app.event_sources) + len(app.app.pure_lambda_functions) + 1
     for logical in groups:
         declared = deployed.declared(logical)
         found = logs.describe_log_groups(logGroupNamePrefix=declared["LogGroupName"])["logGroups"]
