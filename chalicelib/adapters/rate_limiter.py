@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] bucket; ARGV: rate per second, burst, cost. Uses the server's clock so
-# that every API instance agrees. Returns {allowed (0/1), seconds until 1 token}.
-BUCKET_SCRIPT_LUA = """
+# Both scripts read a token bucket the same way: KEYS[1] the bucket (a hash: tokens,
+# at); ARGV rate per second, burst, cost. The server's clock, so every instance agrees.
+_READ_BUCKET_LUA = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -32,7 +32,10 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1])
 local at = tonumber(state[2])
-if tokens == nil then
+"""
+
+# Returns {allowed (0/1), seconds until 1 token}.
+BUCKET_SCRIPT_LUA = _READ_BUCKET_LUA + """if tokens == nil then
   tokens = burst
   at = now
 end
@@ -53,16 +56,7 @@ return {allowed, tostring(wait)}
 # Failed authentications per client address. KEYS[1] bucket; ARGV: rate per second,
 # burst, cost (0 to look, 1 to take a failure). Returns {tokens >= 1 (0/1), seconds
 # until one token}. A failure is always counted; the bucket never goes below 0.
-AUTH_FAILURE_LUA = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1])
-local at = tonumber(state[2])
-if tokens == nil then
+AUTH_FAILURE_LUA = _READ_BUCKET_LUA + """if tokens == nil then
   if cost == 0 then
     return {1, '0'}
   end
