@@ -35,7 +35,9 @@ local at = tonumber(state[2])
 """
 
 # Returns {allowed (0/1), seconds until 1 token}.
-BUCKET_SCRIPT_LUA = _READ_BUCKET_LUA + """if tokens == nil then
+BUCKET_SCRIPT_LUA = (
+    _READ_BUCKET_LUA
+    + """if tokens == nil then
   tokens = burst
   at = now
 end
@@ -52,11 +54,14 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {allowed, tostring(wait)}
 """
+)
 
 # Failed authentications per client address. KEYS[1] bucket; ARGV: rate per second,
 # burst, cost (0 to look, 1 to take a failure). Returns {tokens >= 1 (0/1), seconds
 # until one token}. A failure is always counted; the bucket never goes below 0.
-AUTH_FAILURE_LUA = _READ_BUCKET_LUA + """if tokens == nil then
+AUTH_FAILURE_LUA = (
+    _READ_BUCKET_LUA
+    + """if tokens == nil then
   if cost == 0 then
     return {1, '0'}
   end
@@ -74,6 +79,7 @@ if tokens >= 1 then
 end
 return {0, tostring((1 - tokens) / rate)}
 """
+)
 
 _script: redis.commands.core.Script | None = None
 _auth_script: redis.commands.core.Script | None = None
