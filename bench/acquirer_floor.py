@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +150,26 @@ def _acquirer_peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+@contextmanager
+def acquirer_process(latency: dict[str, int] | None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A dedicated acquirer process with that latency (None: none): its URL and process."""
+    with tempfile.TemporaryDirectory(prefix="acquirer-bench-") as data:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "infra.acquirer", "--port", str(port), "--data-dir", data],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            _wait_healthy(url)
+            httpx.put(url + "/admin/faults", json={"latency": latency}).raise_for_status()
+            yield url, server
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def _mean(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {k: round(sum(r[k] for r in runs) / len(runs), 1) for k in runs[0]}
 
@@ -159,27 +181,14 @@ def measure(
     concurrency = concurrency or int(os.environ.get("ACQUIRER_CONCURRENCY", "1024"))
     figures = []
     for latency_ms, latency in LATENCIES.items():
-        with tempfile.TemporaryDirectory(prefix="acquirer-bench-") as data:
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            server = subprocess.Popen(
-                [sys.executable, "-m", "infra.acquirer", "--port", str(port), "--data-dir", data],
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-            )
-            try:
-                _wait_healthy(url)
-                httpx.put(url + "/admin/faults", json={"latency": latency}).raise_for_status()
-                # Two rounds in alternating order (floor, connector, connector, floor), so
-                # a drift of the machine's load weighs on both sides alike.
-                sides: dict[str, list[dict[str, Any]]] = {"direct": [], "connector": []}
-                for side in ("direct", "connector", "connector", "direct")[: 2 * rounds]:
-                    sides[side].append(_run_side(side, url, count, concurrency))
-                floor, value = _mean(sides["direct"]), _mean(sides["connector"])
-                acquirer_rss = _acquirer_peak_rss_mb(server.pid)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
+        with acquirer_process(latency) as (url, server):
+            # Two rounds in alternating order (floor, connector, connector, floor), so
+            # a drift of the machine's load weighs on both sides alike.
+            sides: dict[str, list[dict[str, Any]]] = {"direct": [], "connector": []}
+            for side in ("direct", "connector", "connector", "direct")[: 2 * rounds]:
+                sides[side].append(_run_side(side, url, count, concurrency))
+            floor, value = _mean(sides["direct"]), _mean(sides["connector"])
+            acquirer_rss = _acquirer_peak_rss_mb(server.pid)
         figures.append(
             {
                 "name": f"acquirer_connector_latency_{latency_ms}ms",

@@ -17,13 +17,10 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
-import httpx
-
-from bench.acquirer_floor import LATENCIES, ROOT, _run_side, _wait_healthy, free_port
+from bench.acquirer_floor import LATENCIES, ROOT, _run_side, acquirer_process, free_port
 
 #: Threads draining at once: each holds a database connection only to claim and to
 #: finish, so at 300 ms more batches in flight hide the tail of each batch's calls.
@@ -75,23 +72,10 @@ def _run_drain(url: str, count: int) -> dict[str, Any]:
 def measure(count: int = 10_000, concurrency: int = 1024) -> list[dict[str, Any]]:
     figures = []
     for latency_ms, latency in LATENCIES.items():
-        with tempfile.TemporaryDirectory(prefix="acquirer-drain-") as data:
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            server = subprocess.Popen(
-                [sys.executable, "-m", "infra.acquirer", "--port", str(port), "--data-dir", data],
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-            )
-            try:
-                _wait_healthy(url)
-                httpx.put(url + "/admin/faults", json={"latency": latency}).raise_for_status()
-                floor_a = _run_side("direct", url, count, concurrency)
-                value = _run_drain(url, count)
-                floor_b = _run_side("direct", url, count, concurrency)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
+        with acquirer_process(latency) as (url, _server):
+            floor_a = _run_side("direct", url, count, concurrency)
+            value = _run_drain(url, count)
+            floor_b = _run_side("direct", url, count, concurrency)
         floor = (floor_a["calls_per_s"] + floor_b["calls_per_s"]) / 2
         figures.append(
             {

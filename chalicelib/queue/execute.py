@@ -60,8 +60,10 @@ def execute_batch(kind: WorkKind, claimed: list[Row], summary: Counter[str]) -> 
 def _observe_attempts(kind: WorkKind, claimed: list[Row], answers: list[Any]) -> None:
     """Feed the breakers and the run's connector figures; one log line per unknown."""
     per_connector: dict[str, list[Any]] = {}
+    failovers: Counter[str] = Counter()
     for row, answer in zip(claimed, answers, strict=True):
         per_connector.setdefault(row["connector"], []).append(answer)
+        failovers[row["connector"]] += bool(row.get("failed_over"))
         if answer.outcome == "unknown":
             log.warning(
                 "attempt outcome unknown",
@@ -77,8 +79,7 @@ def _observe_attempts(kind: WorkKind, claimed: list[Row], answers: list[Any]) ->
     for name, results in per_connector.items():
         failed = sum(r.outcome in ("unknown", "transient_error") for r in results)
         routing.record_calls(name, len(results) - failed, failed)
-        failovers = sum(1 for row in claimed if row["connector"] == name and row.get("failed_over"))
-        connector_metrics.record(name, results, failovers)
+        connector_metrics.record(name, results, failovers[name])
 
 
 def _log_resolutions(kind: WorkKind, finished: list[Row]) -> None:
