@@ -22,20 +22,21 @@ from typing import Any
 
 from bench.acquirer_floor import LATENCIES, ROOT, _run_side, acquirer_process, free_port
 
-#: Threads draining at once: each holds a database connection only to claim and to
-#: finish, so at 300 ms more batches in flight hide the tail of each batch's calls.
-DRAIN_WORKERS = int(os.environ.get("BENCH_HTTP_DRAIN_WORKERS", "6"))
+#: The handler's own settings unless told otherwise: DRAIN_WORKERS threads sharing
+#: DRAIN_IN_FLIGHT calls in flight, each row finished as its answer comes.
+DRAIN_WORKERS = int(os.environ.get("BENCH_HTTP_DRAIN_WORKERS", "0")) or None
 
 
 def _drain_side(url: str, count: int) -> dict[str, Any]:
     """In this (fresh) process: accept `count` payments, then time their drain."""
     os.environ.setdefault("STAGE", "test")
-    os.environ["DRAIN_WORKERS"] = str(DRAIN_WORKERS)
+    if DRAIN_WORKERS:
+        os.environ["DRAIN_WORKERS"] = str(DRAIN_WORKERS)
     from workers.stage import load_stage
 
     load_stage(os.environ["STAGE"])
     from bench.common import Deadline, accept_payments, new_merchant, settle
-    from chalicelib import connectors, db
+    from chalicelib import connectors, db, settings
     from chalicelib.connectors import routing
     from chalicelib.connectors.acquirer import AcquirerConnector
     from chalicelib.queue import handler
@@ -55,8 +56,11 @@ def _drain_side(url: str, count: int) -> dict[str, Any]:
         failed += summary["failed"] + summary["unknown"]
     elapsed = time.perf_counter() - started
     assert failed == 0, f"{failed} payments did not succeed"
+    cfg = settings.get_settings()
     return {
         "calls_per_s": round(count / elapsed),
+        "drain_workers": cfg.drain_workers,
+        "in_flight": cfg.drain_in_flight,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -69,7 +73,12 @@ def _run_drain(url: str, count: int) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def measure(count: int = 10_000, concurrency: int = 1024) -> list[dict[str, Any]]:
+def measure(count: int = 10_000) -> list[dict[str, Any]]:
+    # The floor's concurrency is the drain's: as many calls in flight.
+    from chalicelib.settings import Settings
+
+    default = Settings.model_fields["drain_in_flight"].default
+    concurrency = int(os.environ.get("DRAIN_IN_FLIGHT") or default)
     figures = []
     for latency_ms, latency in LATENCIES.items():
         with acquirer_process(latency) as (url, _server):
@@ -85,7 +94,8 @@ def measure(count: int = 10_000, concurrency: int = 1024) -> list[dict[str, Any]
                 "floor": round(floor),
                 "ratio": round(value["calls_per_s"] / floor, 2),
                 "payments": count,
-                "drain_workers": DRAIN_WORKERS,
+                "drain_workers": value["drain_workers"],
+                "in_flight": value["in_flight"],
                 "concurrency": concurrency,
                 "latency": latency or {"median_ms": 0, "p99_ms": 0},
                 "peak_rss_mb": value["peak_rss_mb"],

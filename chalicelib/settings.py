@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # Threads draining new entries in one invocation; each holds up to two connections
     # (its batch, and the simulated processor's ledger): DB_POOL_MAX_SIZE >= 2 x this.
     drain_workers: int = Field(default=3, ge=1, le=16)
+    # Rows of one kind whose connector calls may be in flight at once, shared by the
+    # workers; each worker finishes rows as their answers come. At most the HTTP
+    # connector's pool (ACQUIRER_CONCURRENCY), so that no call waits for a connection.
+    drain_in_flight: int = Field(default=1024, ge=1, le=10_000)
     visibility_timeout_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
     retry_base_s: float = Field(default=1.0, gt=0)

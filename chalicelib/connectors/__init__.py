@@ -8,8 +8,6 @@ Which connector a payment goes to is the router's choice (`connectors.routing`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Coroutine
-from typing import Any
 
 from chalicelib.connectors.base import Connector
 
@@ -66,10 +64,3 @@ def _build(name: str) -> Connector:
         concurrency=cfg.acquirer_concurrency,
         report_deadline_s=cfg.acquirer_report_deadline_s,
     )
-
-
-def run[T](coro: Coroutine[Any, Any, T]) -> T:
-    """Run connector calls from synchronous code (the batch handlers' threads)."""
-    from chalicelib.connectors import runner
-
-    return runner.run(coro)

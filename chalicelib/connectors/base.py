@@ -92,6 +92,9 @@ class Connector(ABC):
     concurrency: int = 256
     #: the whole-call deadline, in seconds
     deadline_s: float = 10.0
+    #: each call answers on its own (a network acquirer): the drain then calls row by
+    #: row and finishes rows as their answers come, not when a whole batch has answered
+    answers_each_call: bool = False
 
     @abstractmethod
     def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:

@@ -5,11 +5,13 @@ For one kind, a run:
   claim   — takes entries idle past the visibility timeout from dead consumers
             (XAUTOCLAIM; those delivered too often go to the dead-letter stream and
             their rows are parked), then new entries (XREADGROUP), and locks their
-            rows PENDING → PROCESSING (`sql.claim`);
-  execute — `execute.execute_batch`: connector calls, then the finishing transaction;
-  ack     — everything but the entries whose work failed unexpectedly.
-A batch that fails unexpectedly is re-executed row by row, so that one poison row
-does not hold the others back; the connector replays calls it already answered.
+            rows PENDING → PROCESSING (`sql.claim`), while the worker has room;
+  call    — starts their connector calls without waiting for them (`inflight`);
+  finish  — `execute.finish_isolating_failures`: the answers that have come back, in
+            one transaction, as they come;
+  ack     — the entries of finished rows, and of rows that were not claimable.
+Rows whose finish failed unexpectedly stay un-acked: they come back after the
+visibility timeout and are dead-lettered after too many deliveries.
 """
 
 from __future__ import annotations
@@ -19,47 +21,47 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import psycopg
-import redis
-
 from chalicelib import db, settings
 from chalicelib.clock import utcnow
 from chalicelib.connectors import routing
 from chalicelib.deadline import RunClock
-from chalicelib.errors import ServiceUnavailableError
 from chalicelib.queue import sql, stream
-from chalicelib.queue.execute import execute_batch
+from chalicelib.queue.execute import INFRASTRUCTURE_ERRORS, finish_isolating_failures
+from chalicelib.queue.inflight import Answered, InFlight
 from chalicelib.queue.kinds import Row, WorkKind
 from chalicelib.queue.stream import StreamEntry
 
 log = logging.getLogger(__name__)
 
-INFRASTRUCTURE_ERRORS = (psycopg.OperationalError, redis.RedisError, ServiceUnavailableError)
+__all__ = ["COUNTERS", "INFRASTRUCTURE_ERRORS", "drain", "sweep"]
+
 COUNTERS = ("claimed", "succeeded", "failed", "retried", "unknown", "dead_lettered", "swept")
 
 
 def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str]) -> None:
     """Sweep, then process stale and new entries of this kind while time lasts.
 
-    New entries are drained by DRAIN_WORKERS threads, each claiming and finishing its
-    own batches, so that one batch's connector calls overlap another's database work.
-    They are safe together for the same reasons as concurrent handlers: SKIP LOCKED,
-    compare-and-set transitions and the connector's idempotency keys.
+    New entries are drained by DRAIN_WORKERS threads, each with its share of
+    DRAIN_IN_FLIGHT rows whose calls are running, so that one worker's database work
+    overlaps the others' and the calls in flight. They are safe together for the same
+    reasons as concurrent handlers: SKIP LOCKED, compare-and-set transitions and the
+    connector's idempotency keys.
     """
     cfg = settings.get_settings()
     for name in COUNTERS:
         summary[kind.counter_prefix + name] += 0
     stream.ensure_group(kind.stream)
     summary[kind.counter_prefix + "swept"] += sweep(kind, cfg.sweep_limit)
-    _drain_loop(kind, consumer, clock, summary, stale=True)
+    _drain_loop(kind, consumer, clock, summary, stale=True, capacity=cfg.drain_in_flight)
     workers = cfg.drain_workers
+    capacity = max(1, cfg.drain_in_flight // workers)
     if workers == 1:
-        _drain_loop(kind, consumer, clock, summary, stale=False)
+        _drain_loop(kind, consumer, clock, summary, stale=False, capacity=capacity)
         return
     counters = [Counter() for _ in range(workers)]
     with ThreadPoolExecutor(workers, thread_name_prefix=f"drain-{kind.name}") as pool:
         futures = [
-            pool.submit(_drain_loop, kind, f"{consumer}-{i}", clock, counters[i], stale=False)
+            pool.submit(_worker, kind, f"{consumer}-{i}", clock, counters[i], capacity)
             for i in range(workers)
         ]
     for counter in counters:
@@ -68,21 +70,53 @@ def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str])
         future.result()  # re-raise a worker's infrastructure error, after all have stopped
 
 
-def _drain_loop(
-    kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str], *, stale: bool
+def _worker(
+    kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str], capacity: int
 ) -> None:
+    _drain_loop(kind, consumer, clock, summary, stale=False, capacity=capacity)
+
+
+def _drain_loop(
+    kind: WorkKind,
+    consumer: str,
+    clock: RunClock,
+    summary: Counter[str],
+    *,
+    stale: bool,
+    capacity: int,
+) -> None:
+    """Claim while there is room, finish what has been answered; until nothing is left."""
     cfg = settings.get_settings()
     idle_ms = int(cfg.visibility_timeout_s * 1000)
-    while clock.has_time():
-        if stale:
-            entries = stream.claim_stale(kind.stream, consumer, idle_ms, cfg.batch_size)
-            entries = _dead_letter_poison(kind, entries, summary)
-        else:
-            entries = stream.claim_new(kind.stream, consumer, cfg.batch_size)
-        if not entries:
+    group = max(1, min(cfg.batch_size, capacity) // 4)  # claim and finish in such steps
+    # Every call ends within its connector's deadline; waiting longer means it was lost.
+    wait_s = cfg.acquirer_deadline_s + 5
+    inflight = InFlight(kind, capacity)
+    entries_of: dict[str, list[StreamEntry]] = {}
+    more = True
+    while True:
+        while more and clock.has_time() and (inflight.room >= group or not inflight.count):
+            count = min(cfg.batch_size, inflight.room)
+            if stale:
+                entries = stream.claim_stale(kind.stream, consumer, idle_ms, count)
+                entries = _dead_letter_poison(kind, entries, summary)
+            else:
+                entries = stream.claim_new(kind.stream, consumer, count)
+            if not entries:
+                more = False
+                break
+            summary[kind.counter_prefix + "claimed"] += len(entries)
+            claimed = _claim(kind, entries)
+            _hold_or_ack(kind, entries, claimed, entries_of)
+            if claimed:
+                inflight.start(claimed)
+        if not inflight.count:
             return
-        summary[kind.counter_prefix + "claimed"] += len(entries)
-        process_batch(kind, entries, summary)
+        answered = inflight.answered(wait_s, group)
+        if not answered:
+            log.error("%s calls lost: no answer in %ss", kind.name, wait_s)
+            return  # their entries stay un-acked: redelivered after the visibility timeout
+        _finish(kind, answered, summary, entries_of)
 
 
 def sweep(kind: WorkKind, limit: int) -> int:
@@ -96,15 +130,11 @@ def sweep(kind: WorkKind, limit: int) -> int:
     return len(ids)
 
 
-def process_batch(kind: WorkKind, entries: list[StreamEntry], summary: Counter[str]) -> None:
-    """Claim, execute and acknowledge a batch of entries.
-
-    Entries whose row failed unexpectedly stay un-acked: they come back after the
-    visibility timeout and are dead-lettered after too many deliveries. Entries
-    whose row was not claimable (final, cancelled, parked, not due, or being run by
-    another handler) are acknowledged: Postgres and the sweep own them now.
-    """
+def _claim(kind: WorkKind, entries: list[StreamEntry]) -> list[Row]:
+    """Lock the entries' rows PENDING → PROCESSING (routing them, for payments)."""
     ids = list(dict.fromkeys(e.object_id for e in entries if e.object_id))
+    if not ids:
+        return []
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.get_settings().visibility_timeout_s)
     with db.unit_of_work() as uow:
@@ -112,11 +142,53 @@ def process_batch(kind: WorkKind, entries: list[StreamEntry], summary: Counter[s
         claimed = sql.claim(uow.conn, kind.table, ids, now, stale_before, routes)
     if routes is not None:
         _mark_failovers(claimed, routes)
-    errors = _execute_isolating_failures(kind, claimed, summary) if claimed else {}
+    return claimed
+
+
+def _hold_or_ack(
+    kind: WorkKind,
+    entries: list[StreamEntry],
+    claimed: list[Row],
+    entries_of: dict[str, list[StreamEntry]],
+) -> None:
+    """Hold the entries of claimed rows until they finish. The others are acknowledged:
+    their row was not claimable (final, cancelled, parked, not due, or being run by
+    another handler or already by this one), and Postgres and the sweep own it now."""
+    taken = {row["id"] for row in claimed}
+    unclaimed = []
     for entry in entries:
-        if entry.object_id in errors:
-            stream.record_error(entry, errors[entry.object_id])
-    stream.ack(kind.stream, [e.entry_id for e in entries if e.object_id not in errors])
+        if entry.object_id in taken:
+            entries_of.setdefault(entry.object_id, []).append(entry)
+        else:
+            unclaimed.append(entry.entry_id)
+    stream.ack(kind.stream, unclaimed)
+
+
+def _finish(
+    kind: WorkKind,
+    answered: list[Answered],
+    summary: Counter[str],
+    entries_of: dict[str, list[StreamEntry]],
+) -> None:
+    """Finish the answered rows; acknowledge their entries, except where that failed."""
+    errors = {
+        a.row["id"]: f"{type(a.answer).__name__}: {a.answer}"[:1000]
+        for a in answered
+        if isinstance(a.answer, BaseException)
+    }
+    ok = [a for a in answered if a.row["id"] not in errors]
+    if ok:
+        errors |= finish_isolating_failures(
+            kind, [a.row for a in ok], [a.answer for a in ok], summary
+        )
+    acked = []
+    for a in answered:
+        for entry in entries_of.pop(a.row["id"], []):
+            if a.row["id"] in errors:
+                stream.record_error(entry, errors[a.row["id"]])
+            else:
+                acked.append(entry.entry_id)
+    stream.ack(kind.stream, acked)
 
 
 def _mark_failovers(claimed: list[Row], routes: dict) -> None:  # type: ignore[type-arg]
@@ -125,27 +197,6 @@ def _mark_failovers(claimed: list[Row], routes: dict) -> None:  # type: ignore[t
     for row in claimed:
         primary = primaries.get(row["merchant_id"], primaries[""])
         row["failed_over"] = row["previous_status"] == "PENDING" and row["connector"] != primary
-
-
-def _execute_isolating_failures(
-    kind: WorkKind, claimed: list[Row], summary: Counter[str]
-) -> dict[str, str]:
-    try:
-        execute_batch(kind, claimed, summary)
-        return {}
-    except INFRASTRUCTURE_ERRORS:
-        raise
-    except Exception:
-        log.exception("%s batch failed; re-executing its rows one by one", kind.name)
-    errors: dict[str, str] = {}
-    for row in claimed:
-        try:
-            execute_batch(kind, [row], summary)
-        except INFRASTRUCTURE_ERRORS:
-            raise
-        except Exception as exc:
-            errors[row["id"]] = f"{type(exc).__name__}: {exc}"[:1000]
-    return errors
 
 
 def _dead_letter_poison(

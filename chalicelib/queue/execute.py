@@ -1,9 +1,10 @@
-"""The one execute-and-finish path, the same for every kind of work.
+"""The one finish path, the same for every kind of work.
 
-  call    — the connector calls of a claimed batch run concurrently, each keyed by
-            the row's id, so a redelivered row is never charged or refunded twice;
-  finish  — every result, its history and its events (the transactional outbox)
-            commit in one set-based statement and one transaction.
+  call    — the connector calls of claimed rows run concurrently (`inflight`), each
+            keyed by the row's id, so a redelivered row is never charged or refunded
+            twice;
+  finish  — the answers that have come back, their history and their events (the
+            transactional outbox) commit in one set-based statement and one transaction.
 A crash between the two is safe: the stream entry comes back after the visibility
 timeout, the row is claimed again at the same attempt and connector, and the
 connector replays the answer it already gave.
@@ -16,19 +17,48 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import connectors, db, faults, settings
+import psycopg
+import redis
+
+from chalicelib import db, faults, settings
 from chalicelib.clock import utcnow
 from chalicelib.connectors import routing
+from chalicelib.errors import ServiceUnavailableError
 from chalicelib.queue import connector_metrics, retry, sql
-from chalicelib.queue.kinds import Row, WorkKind, call_per_connector
+from chalicelib.queue.kinds import Row, WorkKind
 from chalicelib.services import events
 
 log = logging.getLogger("gateway.queue")
 
+INFRASTRUCTURE_ERRORS = (psycopg.OperationalError, redis.RedisError, ServiceUnavailableError)
 
-def execute_batch(kind: WorkKind, claimed: list[Row], summary: Counter[str]) -> None:
-    """Run the connector calls of a claimed batch, then write every result at once."""
-    answers = connectors.run(call_per_connector(kind, claimed))
+
+def finish_isolating_failures(
+    kind: WorkKind, rows: list[Row], answers: list[Any], summary: Counter[str]
+) -> dict[str, str]:
+    """Finish answered rows in one transaction; if that fails unexpectedly, finish them
+    one by one, so that one poison row does not hold the others back. Returns the rows
+    that could not be finished, with the error (their entries are not acknowledged)."""
+    try:
+        finish(kind, rows, answers, summary)
+        return {}
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception:
+        log.exception("%s finish failed; finishing its rows one by one", kind.name)
+    errors: dict[str, str] = {}
+    for row, answer in zip(rows, answers, strict=True):
+        try:
+            finish(kind, [row], [answer], summary)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as exc:
+            errors[row["id"]] = f"{type(exc).__name__}: {exc}"[:1000]
+    return errors
+
+
+def finish(kind: WorkKind, claimed: list[Row], answers: list[Any], summary: Counter[str]) -> None:
+    """Write the answers of claimed rows, their history and their events, at once."""
     faults.crash_point(kind.crash_after_call)
     if kind.is_attempt:
         _observe_attempts(kind, claimed, answers)

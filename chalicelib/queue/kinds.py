@@ -2,7 +2,7 @@
 
 A kind names its stream and table statements, the connector calls for a claimed
 batch, how one answer becomes the row's finishing values, the finish statement,
-and the events that a final status records. `execute.execute_batch` does the rest,
+and the events that a final status records. `inflight` and `execute` do the rest,
 the same way for every kind:
   payments          — authorize at the routed connector;
   refunds           — refund at the connector that charged the payment;
@@ -13,7 +13,6 @@ the same way for every kind:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib import faults, ids
-from chalicelib.connectors import get_connector
 from chalicelib.connectors.base import AttemptResult, ChargeRequest, Connector, RefundRequest
 from chalicelib.queue import finish_sql, keys, retry, sql
 
@@ -40,6 +38,8 @@ class WorkKind:
     table: sql.QueuedTable
     #: one connector's calls for its rows of a claimed batch, in their order
     call: Callable[[Connector, list[Row]], Awaitable[list[Any]]]
+    #: the call for one row (connectors that answer each call on its own)
+    call_one: Callable[[Connector, Row], Awaitable[Any]]
     #: one claimed row and its answer → the values of the finish statement's arrays
     finish_values: Callable[[Row, Any, datetime], dict[str, Any]]
     finish_statement: str
@@ -55,45 +55,32 @@ class WorkKind:
     routed: bool = False
 
 
-async def call_per_connector(kind: WorkKind, rows: list[Row]) -> list[Any]:
-    """Each row's answer, calling every connector of the batch concurrently."""
-    groups: dict[str, list[int]] = {}
-    for index, row in enumerate(rows):
-        groups.setdefault(row["connector"], []).append(index)
-    answers: list[Any] = [None] * len(rows)
-
-    async def one(name: str, indexes: list[int]) -> None:
-        results = await kind.call(get_connector(name), [rows[i] for i in indexes])
-        for index, result in zip(indexes, results, strict=True):
-            answers[index] = result
-
-    await asyncio.gather(*(one(name, indexes) for name, indexes in groups.items()))
-    return answers
-
-
 def _inquiry_id(state: retry.NextState) -> str | None:
     return ids.new_id(ids.INQUIRY) if state.status == "PROCESSING" else None
 
 
 # --------------------------------------------------------------------------- payments
-def _authorize(connector: Connector, rows: list[Row]) -> Awaitable[list[AttemptResult]]:
-    return connector.authorize_many(
-        [
-            ChargeRequest(
-                idempotency_key=row["id"],
-                payment_id=row["id"],
-                amount=row["amount"],
-                currency=row["currency"],
-                method=row["method"],
-                attempt=row["attempts"],
-                vpa=row["vpa"],
-                method_token=row["method_token"],
-                bank=row["bank"],
-                wallet=row["wallet"],
-            )
-            for row in rows
-        ]
+def _charge(row: Row) -> ChargeRequest:
+    return ChargeRequest(
+        idempotency_key=row["id"],
+        payment_id=row["id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        method=row["method"],
+        attempt=row["attempts"],
+        vpa=row["vpa"],
+        method_token=row["method_token"],
+        bank=row["bank"],
+        wallet=row["wallet"],
     )
+
+
+def _authorize(connector: Connector, rows: list[Row]) -> Awaitable[list[AttemptResult]]:
+    return connector.authorize_many([_charge(row) for row in rows])
+
+
+def _authorize_one(connector: Connector, row: Row) -> Awaitable[AttemptResult]:
+    return connector.authorize(_charge(row))
 
 
 def _payment_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
@@ -134,6 +121,7 @@ PAYMENTS = WorkKind(
     counter_prefix="",
     table=sql.PAYMENTS,
     call=_authorize,
+    call_one=_authorize_one,
     finish_values=_payment_values,
     finish_statement=finish_sql.PAYMENTS,
     event_types=PAYMENT_EVENTS,
@@ -145,20 +133,23 @@ PAYMENTS = WorkKind(
 
 
 # --------------------------------------------------------------------------- refunds
-def _refund(connector: Connector, rows: list[Row]) -> Awaitable[list[AttemptResult]]:
-    return connector.refund_many(
-        [
-            RefundRequest(
-                idempotency_key=row["id"],
-                refund_id=row["id"],
-                payment_id=row["payment_id"],
-                amount=row["amount"],
-                currency=row["currency"],
-                attempt=row["attempts"],
-            )
-            for row in rows
-        ]
+def _refund_request(row: Row) -> RefundRequest:
+    return RefundRequest(
+        idempotency_key=row["id"],
+        refund_id=row["id"],
+        payment_id=row["payment_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        attempt=row["attempts"],
     )
+
+
+def _refund(connector: Connector, rows: list[Row]) -> Awaitable[list[AttemptResult]]:
+    return connector.refund_many([_refund_request(row) for row in rows])
+
+
+def _refund_one(connector: Connector, row: Row) -> Awaitable[AttemptResult]:
+    return connector.refund(_refund_request(row))
 
 
 def _refund_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
@@ -193,6 +184,7 @@ REFUNDS = WorkKind(
     counter_prefix="refunds_",
     table=sql.REFUNDS,
     call=_refund,
+    call_one=_refund_one,
     finish_values=_refund_values,
     finish_statement=finish_sql.REFUNDS,
     event_types=REFUND_EVENTS,
@@ -235,12 +227,21 @@ def _retrieve_refunds(connector: Connector, rows: list[Row]) -> Awaitable[list[A
     return connector.retrieve_refunds([row["object_id"] for row in rows])
 
 
+def _retrieve_payment(connector: Connector, row: Row) -> Awaitable[Any]:
+    return connector.retrieve_payment(row["object_id"])
+
+
+def _retrieve_refund(connector: Connector, row: Row) -> Awaitable[Any]:
+    return connector.retrieve_refund(row["object_id"])
+
+
 PAYMENT_INQUIRIES = WorkKind(
     name="payment_inquiries",
     stream=keys.PAYMENT_INQUIRIES_STREAM,
     counter_prefix="payment_inquiries_",
     table=sql.PAYMENT_INQUIRIES,
     call=_retrieve_payments,
+    call_one=_retrieve_payment,
     finish_values=_inquiry_values,
     finish_statement=finish_sql.PAYMENT_INQUIRIES,
     event_types=PAYMENT_EVENTS,
@@ -255,6 +256,7 @@ REFUND_INQUIRIES = WorkKind(
     counter_prefix="refund_inquiries_",
     table=sql.REFUND_INQUIRIES,
     call=_retrieve_refunds,
+    call_one=_retrieve_refund,
     finish_values=_inquiry_values,
     finish_statement=finish_sql.REFUND_INQUIRIES,
     event_types=REFUND_EVENTS,

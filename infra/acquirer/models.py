@@ -25,7 +25,14 @@ CARD_SCENARIOS = {
     "4000000000000341": "flaky",
     "4000000000000119": "down",
 }
-VPA_SCENARIOS = {"failure@upi": "payment_declined", "flaky@upi": "flaky", "down@upi": "down"}
+VPA_SCENARIOS = {
+    "failure@upi": "payment_declined",
+    "flaky@upi": "flaky",
+    "down@upi": "down",
+    "slow@upi": "slow",
+}
+#: The `slow` scenario charges like `ok`, after this long (one slow call among fast ones).
+SLOW_SCENARIO_S = 3.0
 
 
 class _Body(BaseModel):

@@ -37,6 +37,7 @@ from infra.acquirer.faults import Decision, FaultConfig, Target, decide
 from infra.acquirer.models import (
     CARD_SCENARIOS,
     DECLINE_MESSAGES,
+    SLOW_SCENARIO_S,
     VPA_SCENARIOS,
     AuthorizeBody,
     RefundBody,
@@ -199,6 +200,8 @@ async def authorize(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     books = request.app[BOOKS]
+    if body.method == "upi" and VPA_SCENARIOS.get((body.vpa or "").lower()) == "slow":
+        await asyncio.sleep(SLOW_SCENARIO_S)
     return await _with_faults(request, "authorize", lambda: _authorize_now(books, key, body))
 
 

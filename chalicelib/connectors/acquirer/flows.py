@@ -37,6 +37,8 @@ _JSON = {"Content-Type": "application/json"}
 class AcquirerConnector(Connector):
     """An acquirer reached at `base_url`."""
 
+    answers_each_call = True
+
     def __init__(
         self,
         base_url: str,
