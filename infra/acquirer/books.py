@@ -95,14 +95,17 @@ class Books:
 
     def record_charge(self, row: dict[str, Any]) -> tuple[sqlite3.Row, bool]:
         """Insert the charge unless its key exists: (the recorded row, inserted?)."""
-        cursor = self.db.execute(
+        # fetchall: the statement runs to its end, so autocommit commits it here.
+        inserted = self.db.execute(
             "INSERT INTO charges (idempotency_key, id, fingerprint, payment_id, amount,"
             " currency, status, decline_code, created_at) VALUES (:idempotency_key, :id,"
             " :fingerprint, :payment_id, :amount, :currency, :status, :decline_code,"
-            " :created_at) ON CONFLICT (idempotency_key) DO NOTHING",
+            " :created_at) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
             {**row, "created_at": now_iso()},
-        )
-        return self.charge(row["idempotency_key"]), cursor.rowcount == 1  # type: ignore[return-value]
+        ).fetchall()
+        if inserted:
+            return inserted[0], True
+        return self.charge(row["idempotency_key"]), False  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ refunds
     def refund(self, key: str) -> sqlite3.Row | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -66,8 +67,9 @@ class FaultConfig(BaseModel):
         return self
 
 
-class Decision(BaseModel):
-    """What happens to one call."""
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happens to one call (a plain dataclass: one is made per call)."""
 
     delay_s: float = 0.0
     mode: Mode | None = None

@@ -167,21 +167,23 @@ def _scenario(books: Books, body: AuthorizeBody) -> str | web.Response:
 
 
 def _authorize_now(books: Books, key: str, body: AuthorizeBody) -> web.Response:
-    existing = books.charge(key)
-    if existing is not None:
-        if existing["fingerprint"] != body.fingerprint():
-            return error(422, "idempotency_key_reused", "Key used with another request body")
-        return _answer(existing, True, "charge")
+    fingerprint = body.fingerprint()
     scenario = _scenario(books, body)
-    if isinstance(scenario, web.Response):
-        return scenario
-    if scenario == "down" or (scenario == "flaky" and books.first_transient_answer(key)):
-        return _not_processed("The processor is unavailable")
+    if not isinstance(scenario, str) or scenario in ("down", "flaky"):
+        # A key that already charged is answered from the books, whatever its scenario.
+        existing = books.charge(key)
+        if existing is not None:
+            return _replay(existing, fingerprint, "charge")
+        if not isinstance(scenario, str):
+            return scenario
+        if scenario == "down" or books.first_transient_answer(key):
+            return _not_processed("The processor is unavailable")
+    # One statement for a new key; a replay finds the key taken and answers its row.
     row, inserted = books.record_charge(
         {
             "idempotency_key": key,
             "id": f"ch_{secrets.token_hex(12)}",
-            "fingerprint": body.fingerprint(),
+            "fingerprint": fingerprint,
             "payment_id": body.payment_id,
             "amount": body.amount,
             "currency": body.currency,
@@ -189,7 +191,14 @@ def _authorize_now(books: Books, key: str, body: AuthorizeBody) -> web.Response:
             "decline_code": scenario if scenario in DECLINE_MESSAGES else None,
         }
     )
-    return _answer(row, not inserted, "charge")
+    return _answer(row, False, "charge") if inserted else _replay(row, fingerprint, "charge")
+
+
+def _replay(existing: Any, fingerprint: str, kind: str) -> web.Response:
+    """The recorded answer for a repeated key; 422 if the key came with another body."""
+    if existing["fingerprint"] != fingerprint:
+        return error(422, "idempotency_key_reused", "Key used with another request body")
+    return _answer(existing, True, kind)
 
 
 async def authorize(request: web.Request) -> web.Response:
@@ -209,9 +218,7 @@ async def authorize(request: web.Request) -> web.Response:
 def _refund_now(books: Books, key: str, body: RefundBody) -> web.Response:
     existing = books.refund(key)
     if existing is not None:
-        if existing["fingerprint"] != body.fingerprint():
-            return error(422, "idempotency_key_reused", "Key used with another request body")
-        return _answer(existing, True, "refund")
+        return _replay(existing, body.fingerprint(), "refund")
     charge = books.charge(body.charge_key)
     status, code = "succeeded", None
     if charge is None or charge["status"] != "succeeded":
