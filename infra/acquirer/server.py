@@ -23,8 +23,6 @@ import csv
 import io
 import random
 import secrets
-import socket
-import struct
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -33,7 +31,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from infra.acquirer.books import Books, now_iso
-from infra.acquirer.faults import Decision, FaultConfig, Target, decide
+from infra.acquirer.fault_actions import STATE, with_faults
+from infra.acquirer.faults import FaultConfig
 from infra.acquirer.models import (
     CARD_SCENARIOS,
     DECLINE_MESSAGES,
@@ -49,8 +48,6 @@ from infra.acquirer.models import (
 )
 
 BOOKS = web.AppKey("books", Books)
-STATE = web.AppKey("state", dict)
-FAULT_HEADER = "Acquirer-Fault"
 CSV_FIELDS = (
     "type",
     "id",
@@ -76,50 +73,6 @@ def _answer(row: Any, replayed: bool, kind: str) -> web.Response:
 def _not_processed(message: str) -> web.Response:
     """An explicit "nothing done, retry": the only 5xx a client may treat as not charged."""
     return error(503, "processor_unavailable", message, processed=False)
-
-
-async def _hang(request: web.Request) -> None:
-    """Never answer: wait until the client gives up and closes the connection."""
-    while request.transport is not None and not request.transport.is_closing():
-        await asyncio.sleep(0.25)
-
-
-def _reset(request: web.Request) -> None:
-    """Close the connection with a TCP RST (SO_LINGER 0) instead of an answer."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
-async def _with_faults(
-    request: web.Request, target: Target, act: Callable[[], web.Response]
-) -> web.Response:
-    """Delay, then apply the fault decided for this call around `act` (the books' write)."""
-    state = request.app[STATE]
-    try:
-        decision: Decision = decide(
-            state["faults"], target, request.headers.get(FAULT_HEADER), state["rng"]
-        )
-    except ValueError as exc:
-        return error(400, "fault_invalid", str(exc))
-    if decision.delay_s:
-        await asyncio.sleep(decision.delay_s)
-    if decision.mode == "hang":
-        await _hang(request)
-        return web.Response(status=204)  # never delivered: the client has gone
-    if decision.mode == "5xx_before":
-        return error(500, "internal_error", "Injected failure before acting")
-    response = act()
-    if decision.mode == "5xx_after":
-        return error(500, "internal_error", "Injected failure after acting")
-    if decision.mode == "reset_after":
-        _reset(request)
-        return web.Response(status=204)  # never delivered: the connection is reset
-    return response
 
 
 # ---------------------------------------------------------------------- tokens
@@ -211,7 +164,7 @@ async def authorize(request: web.Request) -> web.Response:
     books = request.app[BOOKS]
     if body.method == "upi" and VPA_SCENARIOS.get((body.vpa or "").lower()) == "slow":
         await asyncio.sleep(SLOW_SCENARIO_S)
-    return await _with_faults(request, "authorize", lambda: _authorize_now(books, key, body))
+    return await with_faults(request, "authorize", lambda: _authorize_now(books, key, body))
 
 
 # ---------------------------------------------------------------------- refunds
@@ -249,7 +202,7 @@ async def refund(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     books = request.app[BOOKS]
-    return await _with_faults(request, "refund", lambda: _refund_now(books, key, body))
+    return await with_faults(request, "refund", lambda: _refund_now(books, key, body))
 
 
 # ---------------------------------------------------------------------- inquiries
@@ -264,7 +217,7 @@ def _inquiry(find: Callable[[Books, str], Any], kind: str):  # type: ignore[no-u
                 return error(404, "not_found", f"No {kind} was made under this key")
             return _answer(row, False, kind)
 
-        return await _with_faults(request, "inquiry", look)
+        return await with_faults(request, "inquiry", look)
 
     return handler
 
