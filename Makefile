@@ -55,7 +55,7 @@ browser: venv
 	$(PY) -m infra.browser
 
 test: venv browser
-	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) --no-durability -- \
+	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) --no-durability --fresh -- \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 # Operator commands against the stack `make run` started (its settings: .stack/gateway.env).

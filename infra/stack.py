@@ -54,6 +54,7 @@ from infra.stack_postgres import (  # noqa: F401
     _pg_bindir,
     _pg_data_dir,
     create_databases,
+    drop_database,
     start_postgres,
     stop_postgres,
 )
@@ -153,17 +154,28 @@ def down(services: list[str] | None = None) -> None:
         stoppers[name]()
 
 
-def run_with_stack(database: str, redis_db: int, command: list[str], durable: bool = True) -> int:
-    """Bring the stack up, migrate, run `command`, then stop what was started here."""
+def run_with_stack(
+    database: str, redis_db: int, command: list[str], durable: bool = True, fresh: bool = False
+) -> int:
+    """Bring the stack up, migrate, run `command`, then stop what was started here.
+
+    `fresh`: start from an empty database and Redis db (the test suite's, so that no
+    run sees what an earlier run left)."""
     from infra import durability
 
     stack = up()
     child: subprocess.Popen | None = None
     settings_file: Path | None = None
     try:
-        if stack.mode != "given":
+        if fresh:
+            drop_database(stack.database_base_url, database)
+        if fresh or stack.mode != "given":
             create_databases(stack.database_base_url, (database,))
         env = {**os.environ, **stack.env(database, redis_db)}
+        if fresh:
+            import redis
+
+            redis.Redis.from_url(env["REDIS_URL"]).flushdb()
         durability.apply(
             mode=stack.mode,
             database_base_url=stack.database_base_url,
@@ -215,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="synchronous_commit off for this database (test and bench stacks only)",
     )
+    run_p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="drop the database and flush the Redis db first (the test suite's stack)",
+    )
     run_p.add_argument("command", nargs=argparse.REMAINDER)
     up_p = sub.add_parser("up", help="start the local services and leave them running")
     up_p.add_argument("--database", default="gateway", choices=DATABASES)
@@ -247,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("run needs a command after --")
-    return run_with_stack(args.database, args.redis_db, command, durable=not args.no_durability)
+    return run_with_stack(
+        args.database, args.redis_db, command, durable=not args.no_durability, fresh=args.fresh
+    )
 
 
 if __name__ == "__main__":

@@ -143,6 +143,14 @@ def stop_postgres(data: Path | None = None) -> None:
         )
 
 
+def drop_database(base_url: str, name: str) -> None:
+    """Drop `name` (closing its sessions), so that the next create starts it empty."""
+    import psycopg
+
+    with psycopg.connect(f"{base_url}/postgres", autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def create_databases(base_url: str, names: tuple[str, ...] = DATABASES) -> None:
     import psycopg
 
