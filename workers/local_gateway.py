@@ -10,7 +10,8 @@ gives a Lambda), with two differences:
   The match is Chalice's: same order (concrete routes before captures), same trailing
   slash rule, same query parsing; `pathParameters` hold the matched route's captures
   only, as API Gateway's do (Chalice's own matcher also kept those of routes it tried
-  first under the same name).
+  first under the same name);
+- the Lambda context's settings are read from the config once, not per request.
 """
 
 from __future__ import annotations
@@ -21,10 +22,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from chalice import local
-
-#: A request target that `urlparse` would change beyond its path: a query, a fragment,
-#: `;params`, or a `//netloc`. Anything else is its own path.
-_NOT_A_PLAIN_PATH = ("?", "#", ";")
 
 _peer = threading.local()
 
@@ -49,13 +46,21 @@ class RouteTable(local.RouteMatcher):
                 for part in route_url.split("/")
             )
             self._by_length.setdefault(len(pattern), []).append((route_url, pattern))
+        #: Routes without captures that Chalice matches to themselves: found by one lookup.
+        chalice_match = super().match_route
+        self._exact = frozenset(
+            route_url
+            for route_url in self.route_urls
+            if "{" not in route_url and chalice_match(route_url).route == route_url
+        )
 
     def match_route(self, url: str) -> local.MatchResult:
-        if (
-            url.startswith("/")
-            and not url.startswith("//")
-            and not any(c in url for c in _NOT_A_PLAIN_PATH)
-        ):
+        # A target that `urlparse` would change beyond its path has a query, a fragment,
+        # `;params` or a `//netloc`; any other target is its own path.
+        plain = url.startswith("/") and not url.startswith("//")
+        if plain and "?" not in url and "#" not in url and ";" not in url:
+            if url in self._exact:
+                return local.MatchResult(url, {}, {})
             path, query_params = url, {}
         else:
             parsed = urlparse(url)
@@ -94,10 +99,26 @@ class GatewayEventConverter(local.LambdaEventConverter):
 
 
 class GatewayLocalGateway(local.LocalGateway):
-    """Chalice's `LocalGateway` with `GatewayEventConverter` over the app's `RouteTable`."""
+    """Chalice's `LocalGateway` with `GatewayEventConverter` over the app's `RouteTable`, and
+    the Lambda context's settings read from the config once (each read walks the config's
+    chain of stage and function settings: ~30 µs of every request, measured)."""
 
     def __init__(self, app_object: Any, config: Any) -> None:
         super().__init__(app_object, config)
         self.event_converter = GatewayEventConverter(
             route_table(app_object), self._app_object.api.binary_types
         )
+        self._context_settings = lambda_context_settings(config)
+
+    def _generate_lambda_context(self) -> local.LambdaContext:
+        function_name, memory_size, max_runtime_ms = self._context_settings
+        return local.LambdaContext(function_name, memory_size, max_runtime_ms=max_runtime_ms)
+
+
+@functools.cache
+def lambda_context_settings(config: Any) -> tuple[str, int, int]:
+    """What Chalice's LocalGateway reads from the config for every request's context."""
+    timeout_s = config.lambda_timeout
+    if timeout_s is None:
+        timeout_s = local.LocalGateway.MAX_LAMBDA_EXECUTION_TIME
+    return config.function_name, config.lambda_memory_size, timeout_s * 1000

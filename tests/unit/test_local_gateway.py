@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 from chalice import local
+from chalice.config import Config
 
 import app as app_module
 from workers import local_gateway
@@ -71,6 +72,19 @@ def test_the_event_is_chalices_with_the_callers_address() -> None:
         assert identity["sourceIp"] == "10.1.2.3"
         identity["sourceIp"] = expected["requestContext"]["identity"]["sourceIp"]
         assert event == expected
+
+
+@pytest.mark.parametrize("timeout_s", [None, 60])
+def test_the_lambda_context_is_chalices(timeout_s: int | None) -> None:
+    timeout = {} if timeout_s is None else {"lambda_timeout": timeout_s}
+    config = Config.create(function_name="api_handler", lambda_memory_size=512, **timeout)
+    expected = local.LocalGateway(app_module.app, config)._generate_lambda_context()
+    got = local_gateway.GatewayLocalGateway(app_module.app, config)._generate_lambda_context()
+    assert isinstance(got, local.LambdaContext)
+    names = ("function_name", "function_version", "memory_limit_in_mb", "_max_runtime")
+    assert [getattr(got, n) for n in names] == [getattr(expected, n) for n in names]
+    assert got.aws_request_id != expected.aws_request_id  # one per request, as Chalice's
+    assert abs(got.get_remaining_time_in_millis() - expected.get_remaining_time_in_millis()) < 1000
 
 
 class _Written:
