@@ -12,6 +12,8 @@ import json
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 from chalice import local
 
@@ -28,27 +30,13 @@ from workers.http_limits import (
     error_response,
     framing_error,
 )
+from workers.local_gateway import GatewayLocalGateway, set_peer_address
 
 LINGER_S = 1.0
 LINGER_MAX_BYTES = 1 << 20
 
-_peer = threading.local()
-
-
-class PeerEventConverter(local.LambdaEventConverter):
-    """Chalice's local gateway says every caller is 127.0.0.1; API Gateway gives the real
-    address in `requestContext.identity.sourceIp`, and so does this (auth's per-address
-    limit of failed keys reads it)."""
-
-    def create_lambda_event(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        event = super().create_lambda_event(*args, **kwargs)
-        address = getattr(_peer, "address", None)
-        if address:
-            event["requestContext"]["identity"]["sourceIp"] = address
-        return event
-
-
-local.LambdaEventConverter = PeerEventConverter  # type: ignore[misc]
+#: (second, its Date header value), shared by the process's handler threads
+_date: tuple[int, str] = (0, "")
 
 
 class GatewayHTTPServer(local.ThreadedHTTPServer):
@@ -110,8 +98,45 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
     server: GatewayHTTPServer
     _watch: Watch | None = None
 
+    def __init__(self, request, client_address, server, app_object, config) -> None:  # type: ignore[no-untyped-def]
+        # Chalice's handler makes its LocalGateway here, then serves the connection
+        # (the stdlib handles it inside __init__): ours must be in place first.
+        self.local_gateway = GatewayLocalGateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
     def log_message(self, format: str, *args: object) -> None:
         return
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, formatted once a second (the stdlib formats it per answer
+        through `email.utils`: ~4 µs, 1-2 % of an accept's CPU)."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        global _date
+        second = int(time.time())
+        if _date[0] != second:
+            _date = (second, super().date_time_string(second))
+        return _date[1]
+
+    def _send_http_response_with_body(
+        self, code: int, headers: dict[str, Any], body: str | bytes
+    ) -> None:
+        """Chalice's answer (the same status line and headers, in the same order), with
+        head and body in one send: Chalice's `end_headers` sends the head alone, one
+        more syscall and TCP segment per answer."""
+        self.send_response(code)
+        if not isinstance(body, bytes):
+            body = body.encode("utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        for name, value in headers.items():
+            for one in value if isinstance(value, list) else (value,):
+                self.send_header(name, one)
+        if self.request_version != "HTTP/0.9":  # as end_headers: 0.9 answers have no head
+            self._headers_buffer.append(b"\r\n")
+        head = b"".join(getattr(self, "_headers_buffer", ()))
+        self._headers_buffer = []
+        self.wfile.write(head + body)
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         # Any other method (TRACE, CONNECT, made-up ones) goes to the app too, which
@@ -134,7 +159,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
         except OSError:  # TimeoutError: idle for too long
             self.close_connection = True
             return
-        _peer.address = self.client_address[0]
+        set_peer_address(self.client_address[0])
         # From the request's first byte, its head and body must arrive in time.
         self._watch = self.server.reaper.watch(self.connection, self.server.limits.read_timeout_s)
         try:

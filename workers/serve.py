@@ -1,15 +1,17 @@
 """Serve the API with Chalice's own local server, minus its measured traps.
 
-- Replies are written in two sends (headers, then body); on a kept-alive
+- Chalice writes replies in two sends (headers, then body); on a kept-alive
   connection Nagle's algorithm and the client's delayed ACK then stall every
-  request by ~40 ms. `TCP_NODELAY` on each accepted socket removes the stall.
+  request by ~40 ms. `TCP_NODELAY` on each accepted socket removes the stall, and
+  an answer with a body goes out in one send (`workers/http_server.py`).
 - The standard library listens with a backlog of 5; a burst of new connections
   gets resets. The backlog is raised.
 - `app.current_request` is per thread (Chalice's LocalChalice), so concurrent
   requests never see each other's body or key.
 - Abusive clients are refused (body framing, header caps, read deadlines, a bound
   on connections): see `workers/http_limits.py`; the server and its request
-  handler are in `workers/http_server.py`.
+  handler are in `workers/http_server.py`, Chalice's local gateway with the caller's
+  address and a route table built once in `workers/local_gateway.py`.
 - One Python process serves at most one core's worth of requests (the GIL): the
   server forks `--workers` processes (default: one per core, at least 2) that
   accept on the same listening socket, as gunicorn's workers do. Measured on 2

@@ -225,18 +225,19 @@ def http_middleware(event: Any, get_response: Callable[[Any], Response]) -> Resp
         log.exception("unhandled error", extra={"request_id": request_id})
         response = error_response(RuntimeError())
     response.headers[REQUEST_ID_HEADER] = request_id
-    fields = _log_fields()
-    log.info(
-        "request",
-        extra={
-            "request_id": request_id,
-            "method": getattr(event, "method", None),
-            "path": context.get("path") or getattr(event, "path", None),
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "merchant_id": fields.get("merchant_id"),
-            **({"idempotent_replay": True} if fields.get("idempotent_replay") else {}),
-        },
-    )
+    if log.isEnabledFor(logging.INFO):  # the line's fields are not gathered for nothing
+        fields = _log_fields()
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": getattr(event, "method", None),
+                "path": context.get("path") or getattr(event, "path", None),
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "merchant_id": fields.get("merchant_id"),
+                **({"idempotent_replay": True} if fields.get("idempotent_replay") else {}),
+            },
+        )
     _state.fields = {}
     return response

@@ -76,14 +76,16 @@ def _nul_path(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
     return None
 
 
+#: Made once: `json.loads` with hooks builds a decoder and its scanner on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
+
+
 def loads(raw: bytes) -> Any:
     """The body's JSON value; InvalidJsonError or InvalidRequestError (400) otherwise."""
     if too_deep(raw):
         raise InvalidJsonError(f"The request body is nested deeper than {MAX_DEPTH} levels.")
     try:
-        value = json.loads(
-            raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=_parse_int
-        )
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidJsonError("The request body is not valid JSON.") from exc
     if _NUL_ESCAPE in raw:

@@ -14,7 +14,6 @@ stores 500s because its side effects can be partial; ours cannot.)
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -81,7 +80,7 @@ def request_fingerprint(method: str, path: str, body: BaseModel | dict[str, Any]
     data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
     data = _without_card_data(data, key)
     canonical = json.dumps([method, path, data], sort_keys=True, separators=(",", ":"))
-    return FINGERPRINT_SCHEME + hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+    return FINGERPRINT_SCHEME + hmac.digest(key, canonical.encode(), "sha256").hex()
 
 
 def _without_card_data(data: Any, key: bytes) -> Any:
@@ -91,7 +90,7 @@ def _without_card_data(data: Any, key: bytes) -> Any:
     if isinstance(card.get("number"), str):
         # Domain-separated from the body's HMAC: this value is never the fingerprint itself.
         pan = b"card.number\x00" + card["number"].encode()
-        card["number"] = "hmac:" + hmac.new(key, pan, hashlib.sha256).hexdigest()
+        card["number"] = "hmac:" + hmac.digest(key, pan, "sha256").hex()
     return {**data, "card": card}
 
 
