@@ -95,8 +95,10 @@ def _drain_loop(
     entries_of: dict[str, list[StreamEntry]] = {}
     more = True
     while True:
-        while more and clock.has_time() and (inflight.room >= group or not inflight.count):
-            count = min(cfg.batch_size, inflight.room)
+        while more and clock.has_time():
+            count = inflight.claimable(cfg.batch_size, group)
+            if not count:
+                break
             if stale:
                 entries = stream.claim_stale(kind.stream, consumer, idle_ms, count)
                 entries = _dead_letter_poison(kind, entries, summary)

@@ -36,20 +36,35 @@ class Answered:
 
 
 class InFlight:
-    """At most `capacity` rows of one kind whose calls are running."""
+    """The rows of one kind whose calls are running: at most `capacity` calls to
+    connectors that answer each call on its own, or one batch for the others."""
 
     def __init__(self, kind: WorkKind, capacity: int) -> None:
         self.kind = kind
         self.capacity = capacity
         self.count = 0
+        self._each_call = 0  # rows in flight on connectors that answer call by call
+        self._batched = 0  # rows in flight on connectors that answer a batch at once
+        self._last_claim_each_call = True
         self._arrived: queue.SimpleQueue[Answered] = queue.SimpleQueue()
 
-    @property
-    def room(self) -> int:
-        return self.capacity - self.count
+    def claimable(self, batch_size: int, step: int) -> int:
+        """How many rows to claim now; 0 while a batch is out or there is no room for
+        `step` more calls. After a claim that went only to batch connectors (the
+        simulator), a whole batch: such a batch is answered at once, as before."""
+        if self._batched:
+            return 0
+        if not self._last_claim_each_call:
+            return batch_size if not self.count else 0
+        room = self.capacity - self._each_call
+        return min(batch_size, room) if room >= step or not self.count else 0
 
     def start(self, rows: list[Row]) -> None:
         """Start the calls of `rows` (claimed, committed); their answers arrive later."""
+        each_call = sum(_answers_each_call(row["connector"]) for row in rows)
+        self._each_call += each_call
+        self._batched += len(rows) - each_call
+        self._last_claim_each_call = each_call > 0
         self.count += len(rows)
         put = self._arrived.put
         asyncio.run_coroutine_threadsafe(call_all(self.kind, rows, put), runner.loop())
@@ -75,7 +90,17 @@ class InFlight:
             except queue.Empty:
                 break
         self.count -= len(got)
+        each_call = sum(_answers_each_call(a.row["connector"]) for a in got)
+        self._each_call -= each_call
+        self._batched -= len(got) - each_call
         return got
+
+
+def _answers_each_call(name: str) -> bool:
+    try:
+        return get_connector(name).answers_each_call
+    except Exception:  # an unknown connector: its rows fail alone, in call_all
+        return False
 
 
 async def call_all(kind: WorkKind, rows: list[Row], deliver: Callable[[Answered], Any]) -> None:
