@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,12 @@ class AcquirerProcess:
 
     def books(self) -> dict[str, Any]:
         return self.admin.get("/admin/books").json()
+
+
+def started(data_dir: Path) -> Iterator[AcquirerProcess]:
+    """An acquirer process keeping its books in `data_dir`, for a fixture's lifetime
+    (`yield from started(path)`); stopped when the fixture ends."""
+    process = AcquirerProcess(data_dir)
+    process.start()
+    yield process
+    process.stop()

@@ -19,15 +19,12 @@ from tests.integration.acquirer_drain import (
     register,
     statuses,
 )
-from tests.integration.acquirer_process import AcquirerProcess
+from tests.integration.acquirer_process import AcquirerProcess, started
 
 
 def _process(path: Path) -> Iterator[AcquirerProcess]:
     path.mkdir()
-    process = AcquirerProcess(path)
-    process.start()
-    yield process
-    process.stop()
+    yield from started(path)
 
 
 @pytest.fixture

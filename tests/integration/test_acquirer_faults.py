@@ -25,7 +25,7 @@ from tests.integration.acquirer_drain import (
     register,
     statuses,
 )
-from tests.integration.acquirer_process import AcquirerProcess
+from tests.integration.acquirer_process import AcquirerProcess, started
 
 PAYMENTS = 200
 REFUNDS = 50
@@ -33,10 +33,7 @@ REFUNDS = 50
 
 @pytest.fixture
 def acquirer(tmp_path: Path) -> Iterator[AcquirerProcess]:
-    process = AcquirerProcess(tmp_path)
-    process.start()
-    yield process
-    process.stop()
+    yield from started(tmp_path)
 
 
 def _assert_books_and_reconciliation(

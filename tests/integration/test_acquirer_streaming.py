@@ -21,15 +21,12 @@ from chalicelib.queue import keys
 from chalicelib.services import payments
 from tests.conftest import wait_until
 from tests.integration.acquirer_drain import accept_payments, merchant_on, register, statuses
-from tests.integration.acquirer_process import AcquirerProcess
+from tests.integration.acquirer_process import AcquirerProcess, started
 
 
 @pytest.fixture
 def acquirer(tmp_path: Path) -> Iterator[AcquirerProcess]:
-    process = AcquirerProcess(tmp_path)
-    process.start()
-    yield process
-    process.stop()
+    yield from started(tmp_path)
 
 
 def _stream_ids() -> set[str]:
