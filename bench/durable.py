@@ -22,12 +22,6 @@ from infra import stack
 
 PORT = stack.PG_PORT + 1
 DATABASE = "gateway_bench_durable"
-OPTIONS = (
-    "-c fsync=on -c synchronous_commit=on -c full_page_writes=on "
-    "-c wal_sync_method=fdatasync -c shared_buffers=256MB -c max_connections=200"
-)
-INITDB_ARGS = ("--auth=trust", "-E", "UTF8")
-START = ("-w", "-t", "60", "start")
 
 
 def _data_dir() -> Path:
@@ -49,50 +43,11 @@ def base_url() -> str:
 @contextmanager
 def durable_postgres() -> Iterator[str]:
     """Start the durable server (initdb on first use), migrate its database, yield its URL,
-    stop it afterwards."""
-    bindir = stack._pg_bindir()
+    stop it afterwards. It is the stack's own server start (`stack.start_postgres`: fsync,
+    synchronous_commit and full-page writes on) in another data directory and port."""
     data = _data_dir()
     data.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        stack.run(["chown", "-R", "postgres:postgres", str(data)])
-    if not (data / "PG_VERSION").exists():
-        stack.run(
-            stack._as_pg_user(
-                [
-                    str(bindir / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    stack.PG_USER,
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                ]
-            ),
-            stdout=subprocess.DEVNULL,
-        )
-    options = f"-p {PORT} -c listen_addresses={stack.HOST} -k {data} {OPTIONS}"
-    pg_ctl = str(bindir / "pg_ctl")
-    started = not stack.port_open(stack.HOST, PORT)
-    if started:
-        stack.run(
-            stack._as_pg_user(
-                [
-                    pg_ctl,
-                    "-D",
-                    str(data),
-                    "-o",
-                    options,
-                    "-l",
-                    str(data / "server.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ]
-            ),
-            stdout=subprocess.DEVNULL,
-        )
+    started = stack.start_postgres(data, PORT)
     try:
         stack.create_databases(base_url(), (DATABASE,))
         url = f"{base_url()}/{DATABASE}"
@@ -102,11 +57,7 @@ def durable_postgres() -> Iterator[str]:
         yield url
     finally:
         if started:
-            subprocess.run(
-                stack._as_pg_user([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
-                check=False,
-                stdout=subprocess.DEVNULL,
-            )
+            stack.stop_postgres(data)
 
 
 def set_group_commit(url: str, delay_us: int, siblings: int) -> None:
