@@ -33,6 +33,8 @@ class Answered:
     row: Row
     #: the connector's answer, or the exception its call raised
     answer: Any
+    #: answered by a connector that answers each call on its own (not a batch call)
+    each_call: bool = False
 
 
 class InFlight:
@@ -90,7 +92,7 @@ class InFlight:
             except queue.Empty:
                 break
         self.count -= len(got)
-        each_call = sum(_answers_each_call(a.row["connector"]) for a in got)
+        each_call = sum(a.each_call for a in got)
         self._each_call -= each_call
         self._batched -= len(got) - each_call
         return got
@@ -133,7 +135,7 @@ async def _one(kind: WorkKind, connector: Any, row: Row, deliver: Callable) -> N
         answer = await kind.call_one(connector, row)
     except Exception as exc:
         answer = exc
-    deliver(Answered(row, answer))
+    deliver(Answered(row, answer, each_call=True))
 
 
 async def _batch(kind: WorkKind, connector: Any, rows: list[Row], deliver: Callable) -> None:  # type: ignore[type-arg]

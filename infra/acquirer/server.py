@@ -28,7 +28,7 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from infra.acquirer.books import Books, now_iso
 from infra.acquirer.fault_actions import STATE, with_faults
@@ -75,14 +75,25 @@ def _not_processed(message: str) -> web.Response:
     return error(503, "processor_unavailable", message, processed=False)
 
 
-# ---------------------------------------------------------------------- tokens
-async def tokenize(request: web.Request) -> web.Response:
+async def _keyed_body[B: BaseModel](
+    request: web.Request, model: type[B]
+) -> tuple[str, B] | web.Response:
+    """The call's Idempotency-Key and its parsed body, or the 400 that refuses it."""
     key = idempotency_key(request)
     if isinstance(key, web.Response):
         return key
-    body = await parse(request, TokenizeBody)
+    body = await parse(request, model)
     if isinstance(body, web.Response):
         return body
+    return key, body
+
+
+# ---------------------------------------------------------------------- tokens
+async def tokenize(request: web.Request) -> web.Response:
+    keyed = await _keyed_body(request, TokenizeBody)
+    if isinstance(keyed, web.Response):
+        return keyed
+    key, body = keyed
     books = request.app[BOOKS]
     existing = books.token_for_key(key)
     row = existing or books.add_token(
@@ -155,12 +166,10 @@ def _replay(existing: Any, fingerprint: str, kind: str) -> web.Response:
 
 
 async def authorize(request: web.Request) -> web.Response:
-    key = idempotency_key(request)
-    if isinstance(key, web.Response):
-        return key
-    body = await parse(request, AuthorizeBody)
-    if isinstance(body, web.Response):
-        return body
+    keyed = await _keyed_body(request, AuthorizeBody)
+    if isinstance(keyed, web.Response):
+        return keyed
+    key, body = keyed
     books = request.app[BOOKS]
     if body.method == "upi" and VPA_SCENARIOS.get((body.vpa or "").lower()) == "slow":
         await asyncio.sleep(SLOW_SCENARIO_S)
@@ -195,12 +204,10 @@ def _refund_now(books: Books, key: str, body: RefundBody) -> web.Response:
 
 
 async def refund(request: web.Request) -> web.Response:
-    key = idempotency_key(request)
-    if isinstance(key, web.Response):
-        return key
-    body = await parse(request, RefundBody)
-    if isinstance(body, web.Response):
-        return body
+    keyed = await _keyed_body(request, RefundBody)
+    if isinstance(keyed, web.Response):
+        return keyed
+    key, body = keyed
     books = request.app[BOOKS]
     return await with_faults(request, "refund", lambda: _refund_now(books, key, body))
 

@@ -17,7 +17,7 @@ import pytest
 from chalicelib.connectors import runner
 from chalicelib.connectors.acquirer import AcquirerConnector
 from chalicelib.connectors.base import ChargeRequest, RefundRequest
-from tests.integration.acquirer_process import AcquirerProcess
+from tests.integration.acquirer_process import AcquirerProcess, started
 
 DEADLINE_S = 1.0
 MARGIN_S = 0.5
@@ -25,10 +25,7 @@ MARGIN_S = 0.5
 
 @pytest.fixture(scope="module")
 def acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcquirerProcess]:
-    process = AcquirerProcess(Path(tmp_path_factory.mktemp("acquirer")))
-    process.start()
-    yield process
-    process.stop()
+    yield from started(Path(tmp_path_factory.mktemp("acquirer")))
 
 
 @pytest.fixture

@@ -16,15 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.acquirer_process import AcquirerProcess
+from tests.integration.acquirer_process import AcquirerProcess, started
 
 
 @pytest.fixture(scope="module")
 def acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcquirerProcess]:
-    process = AcquirerProcess(Path(tmp_path_factory.mktemp("acquirer")))
-    process.start()
-    yield process
-    process.stop()
+    yield from started(Path(tmp_path_factory.mktemp("acquirer")))
 
 
 @pytest.fixture
