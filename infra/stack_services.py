@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from infra.stack_base import (
@@ -74,7 +75,28 @@ def start_redis() -> bool:
         ]
     )
     wait_for_port(HOST, REDIS_PORT, "Redis")
+    _wait_until_loaded()
     return True
+
+
+def _wait_until_loaded(seconds: float = 120) -> None:
+    """Redis listens before it has replayed its append-only file, and until then answers
+    every command with LOADING: wait for it, so that the first request is not refused."""
+    import redis
+
+    client = redis.Redis(host=HOST, port=REDIS_PORT, socket_timeout=5)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.BusyLoadingError:
+            if time.monotonic() > deadline:
+                message = f"[stack] Redis was still loading its data after {seconds:.0f}s"
+                raise SystemExit(message) from None
+            time.sleep(0.1)
+        finally:
+            client.close()
 
 
 def stop_redis() -> None:

@@ -11,8 +11,8 @@ headers one byte at a time holds a thread for as long as it likes. Here:
   413 at once, and `Transfer-Encoding` (chunked) is 411. The connection is then
   closed, since its body was not read.
 - The header section is capped at `MAX_HEADER_FIELDS` fields and
-  `MAX_HEADER_BYTES` bytes (431), the request line at the standard library's
-  64 KiB (414).
+  `MAX_HEADER_BYTES` bytes (431, checked by `workers.http_head` as it reads them),
+  the request line at the standard library's 64 KiB (414).
 - Once a request's first byte arrives, its head and body must all arrive within
   `read_timeout_s`: a `Reaper` thread shuts the read side of a late connection,
   which wakes the blocked read at once, and the handler answers 408. A socket
@@ -34,6 +34,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.errors import (
     BodyTooLargeError,
@@ -48,6 +49,9 @@ from chalicelib.errors import (
     UriTooLongError,
     error_body,
 )
+
+if TYPE_CHECKING:
+    from workers.http_head import Fields
 
 MAX_BODY_BYTES = 16_384  # docs/api.md: bodies over 16,384 bytes get 413
 MAX_HEADER_FIELDS = 64
@@ -127,7 +131,7 @@ def error_for_status(status: int) -> GatewayError:
     return known.get(status) or InvalidRequestError("The request line or headers are malformed.")
 
 
-def framing_error(headers: http.client.HTTPMessage) -> GatewayError | None:
+def framing_error(headers: Fields) -> GatewayError | None:
     """Why the body framing is refused, before any body byte is read; None if it is fine."""
     if headers.get("Transfer-Encoding") is not None:
         return LengthRequiredError(
@@ -147,33 +151,9 @@ def framing_error(headers: http.client.HTTPMessage) -> GatewayError | None:
     return None
 
 
-def content_length(headers: http.client.HTTPMessage) -> int:
+def content_length(headers: Fields) -> int:
     """The checked Content-Length (0 when absent); call `framing_error` first."""
     return int((headers.get("Content-Length") or "0").strip())
-
-
-class HeadReader:
-    """Stands in for `rfile` while the headers are parsed, counting fields and bytes.
-
-    Going over a cap raises the standard library's `HTTPException`, which its
-    `parse_request` answers with 431, before the excess is read into memory.
-    """
-
-    def __init__(self, rfile, max_fields: int = MAX_HEADER_FIELDS) -> None:  # type: ignore[no-untyped-def]
-        self._rfile = rfile
-        self._bytes_left = MAX_HEADER_BYTES
-        self._lines_left = max_fields + 1  # and the blank line that ends the section
-
-    def readline(self, limit: int = -1) -> bytes:
-        size = self._bytes_left + 1 if limit < 0 else min(limit, self._bytes_left + 1)
-        line = self._rfile.readline(size)
-        self._bytes_left -= len(line)
-        self._lines_left -= 1
-        if self._bytes_left < 0:
-            raise http.client.HTTPException("header section too large")
-        if self._lines_left < 0 and line not in (b"\r\n", b"\n", b""):
-            raise http.client.HTTPException("too many header fields")
-        return line
 
 
 class Watch:

@@ -18,9 +18,9 @@ from typing import Any
 from chalice import local
 
 from chalicelib.errors import GatewayError, InvalidRequestError, RequestTimeoutError
+from workers.http_head import Fields, HeadError, parse_request_line, read_fields
 from workers.http_limits import (
     TOO_MANY_CONNECTIONS,
-    HeadReader,
     Limits,
     Reaper,
     RequestRefusedError,
@@ -96,6 +96,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
     """
 
     server: GatewayHTTPServer
+    fields: Fields
     _watch: Watch | None = None
 
     def __init__(self, request, client_address, server, app_object, config) -> None:  # type: ignore[no-untyped-def]
@@ -170,33 +171,45 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
             self._stop_watch()
 
     def parse_request(self) -> bool:
-        rfile = self.rfile
-        self.rfile = HeadReader(rfile)  # type: ignore[assignment]
+        """The standard library's parse (command, path, version, keep-alive, headers), by
+        `workers.http_head` instead of `email.parser`; then our framing checks."""
+        self.command = None  # as the standard library: set in case the line is refused
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         try:
-            parsed = super().parse_request()
-        finally:
-            self.rfile = rfile
-        if not parsed:
-            return False  # an error has been answered
+            line = parse_request_line(
+                self.raw_requestline, self.default_request_version, self.protocol_version
+            )
+            if line is None:
+                return False
+            self.request_version = line.version
+            self.close_connection = not line.keep_alive
+            self.command, self.path = line.command, line.path
+            self.fields = read_fields(self.rfile.readline)
+        except HeadError as refused:
+            self.send_error(refused.status)
+            return False
+        self.headers = self.fields.as_message()  # type: ignore[assignment]
         if self._late():  # the head was cut short by the deadline
             self._refuse(RequestTimeoutError("The request did not arrive in time."))
             return False
-        error = framing_error(self.headers)
+        connection = (self.fields.get("Connection") or "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+            self.close_connection = False
+        error = framing_error(self.fields)  # before a 100 Continue invites the body
         if error is not None:
             self._refuse(error)
             return False
+        expect = (self.fields.get("Expect") or "").lower()
+        if expect == "100-continue" and self.protocol_version >= self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
         return True
 
-    def handle_expect_100(self) -> bool:
-        # Refuse a bad or too large body before inviting the client to send it.
-        error = framing_error(self.headers)
-        if error is not None:
-            self._refuse(error)
-            return False
-        return super().handle_expect_100()
-
     def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
-        length = content_length(self.headers)  # checked by parse_request
+        length = content_length(self.fields)  # checked by parse_request
         body = self.rfile.read(length) if length > 0 else None
         if body is not None and len(body) < length:  # cut by the deadline, or the client left
             raise RequestRefusedError(
@@ -205,7 +218,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
                 else InvalidRequestError("The body is shorter than its Content-Length.")
             )
         self._stop_watch()  # the app's own time is not the client's
-        return dict(self.headers), body
+        return self.fields.as_dict(), body
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's own refusals (400, 414, 431, 505) in the contract's format."""

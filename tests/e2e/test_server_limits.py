@@ -141,6 +141,18 @@ def test_an_ordinary_request_with_many_headers_still_passes(live_server) -> None
     assert status == 200 and body["status"] == "ok"
 
 
+@pytest.mark.parametrize(
+    "field", ["Authorization : Bearer x", " folded", "NoColon", "X-Nul: a\x00"]
+)
+def test_a_malformed_header_line_is_400_and_closed(live_server, field: str) -> None:
+    # The standard library's parser dropped or folded such lines and served the request.
+    raw = f"GET /health HTTP/1.1\r\nHost: x\r\n{field}\r\n\r\n".encode()
+    status, _headers, body, closed = exchange(_port(live_server), raw)
+    assert status == 400
+    assert body["error"]["type"] == "invalid_request_error" and body["error"]["message"]
+    assert closed
+
+
 def test_a_too_long_request_line_is_414_in_the_contract_format(live_server) -> None:
     raw = f"GET /health?{'a' * 70_000} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
     status, _headers, body, _closed = exchange(_port(live_server), raw)
