@@ -18,6 +18,7 @@ from typing import Any
 from chalice import local
 
 from chalicelib.errors import GatewayError, InvalidRequestError, RequestTimeoutError
+from workers.accept_balance import AcceptBalance
 from workers.http_head import Fields, HeadError, parse_request_line, read_fields
 from workers.http_limits import (
     TOO_MANY_CONNECTIONS,
@@ -43,6 +44,8 @@ class GatewayHTTPServer(local.ThreadedHTTPServer):
     """Threaded server: TCP_NODELAY, backlog 1024, at most `max_connections` at once."""
 
     request_queue_size = 1024
+    #: Set by `workers.serve` when several worker processes share the socket.
+    balance: AcceptBalance | None = None
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -52,6 +55,8 @@ class GatewayHTTPServer(local.ThreadedHTTPServer):
         self._slots = threading.BoundedSemaphore(self.limits.max_connections)
 
     def get_request(self):  # type: ignore[no-untyped-def]
+        if self.balance is not None:
+            self.balance.wait_turn()
         conn, addr = super().get_request()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn, addr
@@ -60,17 +65,27 @@ class GatewayHTTPServer(local.ThreadedHTTPServer):
         if not self._slots.acquire(blocking=False):
             self._turn_away(request)
             return
+        self._opened()
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self._closed()
             raise
 
     def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._closed()
+
+    def _opened(self) -> None:
+        if self.balance is not None:
+            self.balance.opened()
+
+    def _closed(self) -> None:
+        self._slots.release()
+        if self.balance is not None:
+            self.balance.closed()
 
     def _turn_away(self, sock: socket.socket) -> None:
         """503 on the accepting thread, without starting one: the answer fits any send buffer."""

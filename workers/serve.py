@@ -16,8 +16,9 @@
   server forks `--workers` processes (default: one per core, at least 2) that
   accept on the same listening socket, as gunicorn's workers do. Measured on 2
   cores with 8 keep-alive clients: 1 process ~410-520 payments/s, 2 processes
-  ~600-690/s. The parent only supervises: it restarts a worker that dies and stops
-  them all on SIGINT/SIGTERM.
+  ~600-690/s. The workers take turns so that kept-alive connections spread evenly
+  over them (`workers/accept_balance.py`). The parent only supervises: it restarts
+  a worker that dies and stops them all on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import traceback
 
 from chalice import local
 
+from workers.accept_balance import AcceptBalance
 from workers.http_server import make_server
 from workers.stage import load_stage
 
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers == 1:
         _install_stop_handlers()
         return _serve(server)
+    server.server.balance = AcceptBalance(args.workers)
     return _supervise(server, args.workers)
 
 
@@ -96,24 +99,28 @@ def _supervise(server: local.LocalDevServer, workers: int) -> int:
     """
     _install_stop_handlers()
     started: dict[int, float] = {}
+    slot: dict[int, int] = {}  # worker pid -> its slot in the accept balance
     quick_deaths = 0
     try:
-        for _ in range(workers):
-            pid = _fork_worker(server)
-            started[pid] = time.monotonic()
+        for index in range(workers):
+            pid = _fork_worker(server, index)
+            started[pid], slot[pid] = time.monotonic(), index
         while True:
             pid, status = os.wait()
             if pid not in started:
                 continue
             lived = time.monotonic() - started.pop(pid)
+            index = slot.pop(pid)
+            if server.server.balance is not None:
+                server.server.balance.reset(index)
             code = os.waitstatus_to_exitcode(status)
             print(f"worker {pid} exited ({code}) after {lived:.1f} s", file=sys.stderr, flush=True)
             quick_deaths = quick_deaths + 1 if lived < 5 else 0
             if quick_deaths >= 3:
                 print("workers keep dying at start; stopping", file=sys.stderr, flush=True)
                 return 1
-            pid = _fork_worker(server)
-            started[pid] = time.monotonic()
+            pid = _fork_worker(server, index)
+            started[pid], slot[pid] = time.monotonic(), index
     except SystemExit:
         return 0
     finally:
@@ -121,10 +128,12 @@ def _supervise(server: local.LocalDevServer, workers: int) -> int:
         server.server.server_close()
 
 
-def _fork_worker(server: local.LocalDevServer) -> int:
+def _fork_worker(server: local.LocalDevServer, index: int) -> int:
     pid = os.fork()
     if pid:
         return pid
+    if server.server.balance is not None:
+        server.server.balance.join(index)
     # The worker: serve until told to stop, or until the parent is gone.
     code = 1
     try:  # the stop handlers are the parent's, inherited
