@@ -4,10 +4,10 @@ Every worker waits on the same socket and the kernel hands each new connection t
 whichever accepts first, so a client's kept-alive connections (wrk's eight, an SDK's
 pool) often land 5 and 3 or 6 and 2 and stay there for their whole life. Each
 process runs Python one thread at a time, so the busier one caps the throughput
-while the other has time to spare. Measured with 8 keep-alive connections on 2 cores
-(durable stack): 3-and-5 splits in 6 runs of 7, and about 1,000 µs more server CPU
-per accept than a 4-and-4 split; forcing 4 and 4 took the rate from 410-503 to
-537-587 payments/s.
+while the other has time to spare. Measured with 8 keep-alive connections (wrk) on
+2 cores, durable stack: 3-and-5 splits in 6 runs of 7; six such runs of ours made
+323-503 payments/s (median 437) at 2,104-2,727 µs of server CPU per accept, eight
+runs split 4 and 4 made 370-638/s (median 541) at 1,679-2,608 µs.
 
 So each worker counts its open connections in a shared array (one slot per worker,
 written only by its owner), and a worker that holds more than the least loaded one
