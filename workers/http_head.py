@@ -7,12 +7,16 @@ module gives the same command, path, version, keep-alive and fields on every
 well-formed head (`tests/unit/test_http_head.py` compares them with the standard
 library's), and refuses what RFC 9112 says a server must not guess at, where the
 standard library guessed (it dropped a line without a colon *and every field after
-it*, joined a folded line to the field before with its CRLF, kept a NUL):
+it*, joined a folded line to the field before with its CRLF):
 
 - a field line without a colon, with an empty or non-token name, or with
   whitespace before the colon (RFC 9112 section 5.1) is 400;
 - a folded line (obs-fold, a line starting with a space or tab) is 400 (section 5.2);
-- a value with a NUL or a bare CR is 400.
+- a value with a bare CR is 400 (the standard library cut the value there and
+  dropped every field after it).
+
+A NUL in a value is passed on as the standard library did: the app refuses it in
+the headers it reads, naming the header (`Idempotency-Key`'s `param`).
 
 The caps are ours (`MAX_HEADER_FIELDS`, `MAX_HEADER_BYTES`: 431), checked as each
 line arrives, before an excess is read into memory.
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from workers.http_limits import MAX_HEADER_BYTES, MAX_HEADER_FIELDS
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(r"[\x00\r\n]")
+_BAD_VALUE = re.compile(r"[\r\n]")
 _END = (b"\r\n", b"\n", b"")
 
 

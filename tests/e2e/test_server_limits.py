@@ -141,9 +141,7 @@ def test_an_ordinary_request_with_many_headers_still_passes(live_server) -> None
     assert status == 200 and body["status"] == "ok"
 
 
-@pytest.mark.parametrize(
-    "field", ["Authorization : Bearer x", " folded", "NoColon", "X-Nul: a\x00"]
-)
+@pytest.mark.parametrize("field", ["Authorization : Bearer x", " folded", "NoColon", "X-Cr: a\rb"])
 def test_a_malformed_header_line_is_400_and_closed(live_server, field: str) -> None:
     # The standard library's parser dropped or folded such lines and served the request.
     raw = f"GET /health HTTP/1.1\r\nHost: x\r\n{field}\r\n\r\n".encode()
@@ -164,9 +162,11 @@ def test_a_too_long_request_line_is_414_in_the_contract_format(live_server) -> N
 MAX_CONNECTIONS = 2
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One worker, two connections at most, one second to send a request."""
+    """One worker, two connections at most, one second to send a request. Its own for
+    each test: connections another test just closed would still hold the slots until
+    the server has seen them go."""
     server = start_server(
         tmp_path_factory.mktemp("tight"),
         {
