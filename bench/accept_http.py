@@ -47,10 +47,15 @@ def _alternate(env: dict[str, str], api_key: str) -> tuple[dict, dict]:
     for _ in range(ROUNDS):
         ours.append(_wrk_round(env, api_key, floor=False))
         floors.append(_wrk_round(env, api_key, floor=True))
-    return _median(ours), _median(floors)
+    median = _median(ours)
+    # Each round's own ratio: this machine's spells move both sides, so the spread of
+    # these says more about a change than the medians' ratio alone.
+    pairs = zip(ours, floors, strict=True)
+    median["round_ratios"] = [round(o["rate"] / f["rate"], 2) for o, f in pairs]
+    return median, _median(floors)
 
 
-def _median(results: list[dict]) -> dict[str, float]:
+def _median(results: list[dict]) -> dict[str, Any]:
     return {
         name: statistics.median(r[name] for r in results)
         for name in ("rate", "p50_ms", "p99_ms", "requests")
@@ -68,6 +73,7 @@ def _figures(stack: str, ours: dict, floor: dict, **extra: Any) -> list[dict[str
             "p50_ms": round(ours["p50_ms"], 2),
             "floor_p50_ms": round(floor["p50_ms"], 2),
             "rounds": ROUNDS,
+            "round_ratios": ours["round_ratios"],
             **extra,
         },
         {
