@@ -61,19 +61,21 @@ def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str])
     counters = [Counter() for _ in range(workers)]
     with ThreadPoolExecutor(workers, thread_name_prefix=f"drain-{kind.name}") as pool:
         futures = [
-            pool.submit(_worker, kind, f"{consumer}-{i}", clock, counters[i], capacity)
+            pool.submit(
+                _drain_loop,
+                kind,
+                f"{consumer}-{i}",
+                clock,
+                counters[i],
+                stale=False,
+                capacity=capacity,
+            )
             for i in range(workers)
         ]
     for counter in counters:
         summary.update(counter)
     for future in futures:
         future.result()  # re-raise a worker's infrastructure error, after all have stopped
-
-
-def _worker(
-    kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str], capacity: int
-) -> None:
-    _drain_loop(kind, consumer, clock, summary, stale=False, capacity=capacity)
 
 
 def _drain_loop(

@@ -44,11 +44,15 @@ class InFlight:
     def __init__(self, kind: WorkKind, capacity: int) -> None:
         self.kind = kind
         self.capacity = capacity
-        self.count = 0
         self._each_call = 0  # rows in flight on connectors that answer call by call
         self._batched = 0  # rows in flight on connectors that answer a batch at once
         self._last_claim_each_call = True
         self._arrived: queue.SimpleQueue[Answered] = queue.SimpleQueue()
+
+    @property
+    def count(self) -> int:
+        """Rows whose calls are in flight."""
+        return self._each_call + self._batched
 
     def claimable(self, batch_size: int, step: int) -> int:
         """How many rows to claim now; 0 while a batch is out or there is no room for
@@ -67,7 +71,6 @@ class InFlight:
         self._each_call += each_call
         self._batched += len(rows) - each_call
         self._last_claim_each_call = each_call > 0
-        self.count += len(rows)
         put = self._arrived.put
         asyncio.run_coroutine_threadsafe(call_all(self.kind, rows, put), runner.loop())
 
@@ -91,7 +94,6 @@ class InFlight:
                 got.append(self._arrived.get(timeout=left))
             except queue.Empty:
                 break
-        self.count -= len(got)
         each_call = sum(a.each_call for a in got)
         self._each_call -= each_call
         self._batched -= len(got) - each_call
