@@ -52,10 +52,11 @@ class RequestLine:
     keep_alive: bool  # HTTP/1.1 or later: kept alive unless its Connection header says close
 
 
-def parse_request_line(raw: bytes, default_version: str, protocol: str) -> RequestLine | None:
-    """The request line as `BaseHTTPRequestHandler.parse_request` reads it; None for a
-    blank line (the standard library answers nothing and closes)."""
-    words = str(raw, "iso-8859-1").rstrip("\r\n").split()
+def parse_request_line(line: str, default_version: str, protocol: str) -> RequestLine | None:
+    """The request line (decoded as ISO-8859-1, its line end stripped) as
+    `BaseHTTPRequestHandler.parse_request` reads it; None for a blank line (the
+    standard library answers nothing and closes)."""
+    words = line.split()
     if not words:
         return None
     version, keep_alive = default_version, False

@@ -194,7 +194,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         try:
             line = parse_request_line(
-                self.raw_requestline, self.default_request_version, self.protocol_version
+                self.requestline, self.default_request_version, self.protocol_version
             )
             if line is None:
                 return False

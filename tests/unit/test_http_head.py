@@ -105,12 +105,12 @@ def test_a_bad_request_line_is_refused_as_the_standard_library_does(line: str, s
     assert stdlib.refused == status
     assert ours.refused == status and ours.parsed is False
     with pytest.raises(HeadError) as refused:
-        parse_request_line((line + "\r\n").encode(), "HTTP/0.9", "HTTP/1.1")
+        parse_request_line(line, "HTTP/0.9", "HTTP/1.1")
     assert refused.value.status == status
 
 
 def test_a_blank_request_line_is_ignored_as_the_standard_library_does() -> None:
-    assert parse_request_line(b"\r\n", "HTTP/0.9", "HTTP/1.1") is None
+    assert parse_request_line("", "HTTP/0.9", "HTTP/1.1") is None
     assert _parse(_Ours, "", "").parsed is False and _parse(_Stdlib, "", "").parsed is False
 
 
