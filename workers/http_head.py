@@ -135,3 +135,36 @@ def read_fields(
         if _BAD_VALUE.search(value):
             raise HeadError(400)
         lines.append((name, value))
+
+
+#: The versions a clean head may carry (anything else takes the general path).
+_CLEAN_VERSIONS = {"HTTP/1.1": True, "HTTP/1.0": False}
+
+
+def parse_clean_head(head: bytes) -> tuple[RequestLine, Fields] | None:
+    """A whole head (request line to blank line, CRLF line ends) in one go, as
+    `parse_request_line` (for a server speaking HTTP/1.1) and `read_fields` read it, or
+    None when it is anything but plain: then those two read it line by line and decide,
+    refusals included. Plain: three words separated by single spaces, HTTP/1.1 or 1.0,
+    a path starting with one slash, at most `MAX_HEADER_FIELDS` well-formed fields
+    without bare CR or LF. Never refuses anything itself."""
+    lines = str(head, "iso-8859-1").split("\r\n")
+    words = lines[0].split()
+    if len(words) != 3 or " ".join(words) != lines[0]:
+        return None
+    if lines[-2:] != ["", ""] or len(lines) - 3 > MAX_HEADER_FIELDS:
+        return None
+    command, path, version = words
+    keep_alive = _CLEAN_VERSIONS.get(version)
+    if keep_alive is None or not command or not path.startswith("/") or path.startswith("//"):
+        return None
+    fields: list[tuple[str, str]] = []
+    for line in lines[1:-2]:
+        name, colon, value = line.partition(":")
+        if not colon or not _TOKEN.fullmatch(name):
+            return None
+        value = value.lstrip(" \t")
+        if "\r" in value or "\n" in value:
+            return None
+        fields.append((name, value))
+    return RequestLine(command, path, version, keep_alive), Fields(fields)

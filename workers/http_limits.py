@@ -151,6 +151,22 @@ def framing_error(headers: Fields) -> GatewayError | None:
     return None
 
 
+def clean_content_length(headers: Fields) -> int | None:
+    """The body's length when its framing is plainly fine (no `Transfer-Encoding` or
+    `Expect`, no field given twice, `Content-Length` absent or well-formed and within
+    the limit); None when `framing_error` must look, and answer if it finds fault."""
+    first = headers.first
+    if len(first) != len(headers.lines) or "transfer-encoding" in first or "expect" in first:
+        return None
+    value = first.get("content-length")
+    if value is None:
+        return 0
+    value = value.strip()
+    if not _CONTENT_LENGTH.fullmatch(value) or int(value) > MAX_BODY_BYTES:
+        return None
+    return int(value)
+
+
 def content_length(headers: Fields) -> int:
     """The checked Content-Length (0 when absent); call `framing_error` first."""
     return int((headers.get("Content-Length") or "0").strip())

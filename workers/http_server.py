@@ -8,6 +8,7 @@ limits of `workers.http_limits`).
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -19,13 +20,21 @@ from chalice import local
 
 from chalicelib.errors import GatewayError, InvalidRequestError, RequestTimeoutError
 from workers.accept_balance import AcceptBalance
-from workers.http_head import Fields, HeadError, parse_request_line, read_fields
+from workers.http_head import (
+    Fields,
+    HeadError,
+    parse_clean_head,
+    parse_request_line,
+    read_fields,
+)
 from workers.http_limits import (
+    MAX_HEADER_BYTES,
     TOO_MANY_CONNECTIONS,
     Limits,
     Reaper,
     RequestRefusedError,
     Watch,
+    clean_content_length,
     content_length,
     error_for_status,
     error_response,
@@ -112,6 +121,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
 
     server: GatewayHTTPServer
     fields: Fields
+    _message: Any = None
     _watch: Watch | None = None
 
     def __init__(self, request, client_address, server, app_object, config) -> None:  # type: ignore[no-untyped-def]
@@ -139,20 +149,49 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
     ) -> None:
         """Chalice's answer (the same status line and headers, in the same order), with
         head and body in one send: Chalice's `end_headers` sends the head alone, one
-        more syscall and TCP segment per answer."""
-        self.send_response(code)
+        more syscall and TCP segment per answer. The head is formatted in one go, as
+        `send_response` and `send_header` would, line by line, format it."""
         if not isinstance(body, bytes):
             body = body.encode("utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        if self.request_version == "HTTP/0.9":  # as end_headers: 0.9 answers have no head
+            self.wfile.write(body)
+            return
+        reason = self.responses[code][0] if code in self.responses else ""
+        content_type = headers.pop("Content-Type", "application/json")
+        head = [
+            f"{self.protocol_version} {code} {reason}\r\n"
+            f"Server: {self.server_version} {self.sys_version}\r\n"
+            f"Date: {self.date_time_string()}\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Content-Type: {content_type}\r\n"
+        ]
         for name, value in headers.items():
             for one in value if isinstance(value, list) else (value,):
-                self.send_header(name, one)
-        if self.request_version != "HTTP/0.9":  # as end_headers: 0.9 answers have no head
-            self._headers_buffer.append(b"\r\n")
-        head = b"".join(getattr(self, "_headers_buffer", ()))
-        self._headers_buffer = []
-        self.wfile.write(head + body)
+                head.append(f"{name}: {one}\r\n")
+                if name.lower() == "connection":  # as send_header
+                    if one.lower() == "close":
+                        self.close_connection = True
+                    elif one.lower() == "keep-alive":
+                        self.close_connection = False
+        head.append("\r\n")
+        self.wfile.write("".join(head).encode("latin-1", "strict") + body)
+
+    def _generic_handle(self) -> None:
+        """Chalice's: the request to the gateway, its answer to the client (without
+        copying the answer's headers first: Chalice's `to_dict` made them a dict of
+        their own)."""
+        headers, body = self._parse_payload()
+        try:
+            response = self.local_gateway.handle_request(self.command, self.path, headers, body)
+        except local.LocalGatewayException as error:
+            self._send_error_response(error)
+            return
+        headers = response["headers"]
+        headers.update(response["multiValueHeaders"])
+        body = response["body"]
+        if response.get("isBase64Encoded"):
+            body = base64.b64decode(body)
+        self._send_http_response(response["statusCode"], headers, body)
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         # Any other method (TRACE, CONNECT, made-up ones) goes to the app too, which
@@ -179,11 +218,52 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
         # From the request's first byte, its head and body must arrive in time.
         self._watch = self.server.reaper.watch(self.connection, self.server.limits.read_timeout_s)
         try:
-            super().handle_one_request()
+            if not self._serve_plain_request():
+                super().handle_one_request()
         except RequestRefusedError as refused:
             self._refuse(refused.error)
+        except TimeoutError:  # an answer stalled: as the standard library's path, close
+            self.close_connection = True
         finally:
             self._stop_watch()
+
+    def _serve_plain_request(self) -> bool:
+        """Serve a request whose whole head is already buffered and plain (see
+        `parse_clean_head`, `clean_content_length`) as `handle_one_request` would, in
+        one pass; False, having read nothing, for any other: the general path decides."""
+        buffered = self.rfile.peek()
+        end = buffered.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES)
+        if end < 0:
+            return False
+        parsed = parse_clean_head(buffered[: end + 4])
+        if parsed is None:
+            return False
+        line, fields = parsed
+        if clean_content_length(fields) is None:
+            return False
+        self.rfile.read(end + 4)  # the whole head, now parsed
+        self.requestline = f"{line.command} {line.path} {line.version}"
+        self.raw_requestline = (self.requestline + "\r\n").encode("iso-8859-1")
+        self.command, self.path, self.request_version = line.command, line.path, line.version
+        self.fields, self._message = fields, None
+        connection = (fields.get("Connection") or "").lower()
+        self.close_connection = connection == "close" or (
+            not line.keep_alive and connection != "keep-alive"
+        )
+        self._generic_handle()
+        self.wfile.flush()
+        return True
+
+    @property
+    def headers(self):  # type: ignore[no-untyped-def]
+        """The standard library's `HTTPMessage` of the fields, made when first asked for."""
+        if self._message is None:
+            self._message = self.fields.as_message()
+        return self._message
+
+    @headers.setter
+    def headers(self, message) -> None:  # type: ignore[no-untyped-def]
+        self._message = message
 
     def parse_request(self) -> bool:
         """The standard library's parse (command, path, version, keep-alive, headers), by
@@ -205,7 +285,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
         except HeadError as refused:
             self.send_error(refused.status)
             return False
-        self.headers = self.fields.as_message()  # type: ignore[assignment]
+        self._message = None  # `headers`, made when first asked for
         if self._late():  # the head was cut short by the deadline
             self._refuse(RequestTimeoutError("The request did not arrive in time."))
             return False

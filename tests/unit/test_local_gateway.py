@@ -84,6 +84,8 @@ def test_the_lambda_context_is_chalices(timeout_s: int | None) -> None:
     names = ("function_name", "function_version", "memory_limit_in_mb", "_max_runtime")
     assert [getattr(got, n) for n in names] == [getattr(expected, n) for n in names]
     assert got.aws_request_id != expected.aws_request_id  # one per request, as Chalice's
+    assert got.aws_request_id == got.aws_request_id  # drawn once, when first read
+    assert vars(got).keys() == vars(expected).keys()  # every attribute Chalice sets
     assert abs(got.get_remaining_time_in_millis() - expected.get_remaining_time_in_millis()) < 1000
 
 
