@@ -1,10 +1,11 @@
 """HTTP accept with wrk: 8 keep-alive connections, on the fast stack and a durable one.
 
 Each figure is the median of five alternating rounds (`BENCH_ROUNDS`) of ours
-(`workers.serve`) and its floor (`bench.floor_server`: the same SQL and XADD behind the cheapest HTTP server we
-can write, as many worker processes), so both see the same spells of this noisy
-machine. Every request carries an Idempotency-Key (bench/accept.lua). On the durable
-stack the group-commit settings are measured too (`BENCH_COMMIT_DELAYS`).
+(`workers.serve`) and its floor (`bench.floor_server`: the same SQL and XADD behind
+the cheapest HTTP server we can write, as many worker processes), so both see the same
+spells of this noisy machine. Every request carries an Idempotency-Key
+(bench/accept.lua). On the durable stack the group-commit settings are measured too
+(`BENCH_COMMIT_DELAYS`).
 """
 
 from __future__ import annotations
