@@ -129,13 +129,23 @@ def test_pipelined_requests_get_the_general_paths_answers(
     assert all(taken)
 
 
-def test_a_head_not_yet_all_buffered_takes_the_general_path(port: int) -> None:
+def test_a_head_not_yet_all_buffered_takes_the_general_path(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[bool] = []
+
+    def counting(self: QuietRequestHandler) -> bool:
+        taken.append(ORIGINAL(self))
+        return taken[-1]
+
+    monkeypatch.setattr(QuietRequestHandler, "_serve_plain_request", counting)
     request = REQUESTS[2]
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(request[:20])
         threading.Event().wait(0.2)  # the server's first read has only these bytes
         sock.sendall(request[20:])
         answer = sock.recv(65536)
+    assert taken == [False]
     assert answer.startswith(b"HTTP/1.1 201 ")
     assert b'"thing_id":"t2"' in answer
 
