@@ -93,8 +93,8 @@ def _exchange(port: int, payload: bytes) -> bytes:
     return re.sub(rb"(Date|x-amzn-RequestId): [^\r]*", rb"\1: -", answers)
 
 
-def _both_ways(port: int, payload: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple:
-    """(plain path's answers, general path's answers, what the plain path took)."""
+def _count_plain_path(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each request's outcome of `_serve_plain_request` (True: it served it), from now on."""
     taken: list[bool] = []
 
     def counting(self: QuietRequestHandler) -> bool:
@@ -102,6 +102,12 @@ def _both_ways(port: int, payload: bytes, monkeypatch: pytest.MonkeyPatch) -> tu
         return taken[-1]
 
     monkeypatch.setattr(QuietRequestHandler, "_serve_plain_request", counting)
+    return taken
+
+
+def _both_ways(port: int, payload: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """(plain path's answers, general path's answers, what the plain path took)."""
+    taken = _count_plain_path(monkeypatch)
     plain = _exchange(port, payload)
     monkeypatch.setattr(QuietRequestHandler, "_serve_plain_request", lambda self: False)
     general = _exchange(port, payload)
@@ -132,13 +138,7 @@ def test_pipelined_requests_get_the_general_paths_answers(
 def test_a_head_not_yet_all_buffered_takes_the_general_path(
     port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[bool] = []
-
-    def counting(self: QuietRequestHandler) -> bool:
-        taken.append(ORIGINAL(self))
-        return taken[-1]
-
-    monkeypatch.setattr(QuietRequestHandler, "_serve_plain_request", counting)
+    taken = _count_plain_path(monkeypatch)
     request = REQUESTS[2]
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(request[:20])
