@@ -127,14 +127,34 @@ def read_fields(
             return Fields(lines)
         if len(lines) == max_fields:
             raise HeadError(431)
-        text = str(line, "iso-8859-1")
-        name, colon, value = text.partition(":")
-        if not colon or not _TOKEN.fullmatch(name):
-            raise HeadError(400)  # no colon, obs-fold, whitespace before the colon, bad name
-        value = value.lstrip(" \t").rstrip("\r\n")
-        if _BAD_VALUE.search(value):
+        field = _field_line(str(line, "iso-8859-1").rstrip("\r\n"))
+        if field is None:
             raise HeadError(400)
-        lines.append((name, value))
+        lines.append(field)
+
+
+def _field_line(text: str) -> tuple[str, str] | None:
+    """(name, value) of a field line (its line end stripped); None when it is malformed:
+    no colon, obs-fold, whitespace before the colon, a bad name, or a CR or LF left in
+    the value."""
+    name, colon, value = text.partition(":")
+    if not colon or not _TOKEN.fullmatch(name):
+        return None
+    value = value.lstrip(" \t")
+    if _BAD_VALUE.search(value):
+        return None
+    return name, value
+
+
+def closes_after(line: RequestLine, fields: Fields, protocol: str) -> bool:
+    """Whether the connection closes after this request's answer, as the standard library
+    decides: the version's default, then its Connection header."""
+    connection = (fields.get("Connection") or "").lower()
+    if connection == "close":
+        return True
+    if connection == "keep-alive" and protocol >= "HTTP/1.1":
+        return False
+    return not line.keep_alive
 
 
 #: The versions a clean head may carry (anything else takes the general path).
@@ -160,11 +180,8 @@ def parse_clean_head(head: bytes) -> tuple[RequestLine, Fields] | None:
         return None
     fields: list[tuple[str, str]] = []
     for line in lines[1:-2]:
-        name, colon, value = line.partition(":")
-        if not colon or not _TOKEN.fullmatch(name):
+        field = _field_line(line)
+        if field is None:
             return None
-        value = value.lstrip(" \t")
-        if "\r" in value or "\n" in value:
-            return None
-        fields.append((name, value))
+        fields.append(field)
     return RequestLine(command, path, version, keep_alive), Fields(fields)

@@ -23,6 +23,7 @@ from workers.accept_balance import AcceptBalance
 from workers.http_head import (
     Fields,
     HeadError,
+    closes_after,
     parse_clean_head,
     parse_request_line,
     read_fields,
@@ -246,10 +247,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
         self.raw_requestline = (self.requestline + "\r\n").encode("iso-8859-1")
         self.command, self.path, self.request_version = line.command, line.path, line.version
         self.fields, self._message = fields, None
-        connection = (fields.get("Connection") or "").lower()
-        self.close_connection = connection == "close" or (
-            not line.keep_alive and connection != "keep-alive"
-        )
+        self.close_connection = closes_after(line, fields, self.protocol_version)
         self._generic_handle()
         self.wfile.flush()
         return True
@@ -279,9 +277,9 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
             if line is None:
                 return False
             self.request_version = line.version
-            self.close_connection = not line.keep_alive
             self.command, self.path = line.command, line.path
             self.fields = read_fields(self.rfile.readline)
+            self.close_connection = closes_after(line, self.fields, self.protocol_version)
         except HeadError as refused:
             self.send_error(refused.status)
             return False
@@ -289,11 +287,6 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
         if self._late():  # the head was cut short by the deadline
             self._refuse(RequestTimeoutError("The request did not arrive in time."))
             return False
-        connection = (self.fields.get("Connection") or "").lower()
-        if connection == "close":
-            self.close_connection = True
-        elif connection == "keep-alive" and self.protocol_version >= "HTTP/1.1":
-            self.close_connection = False
         error = framing_error(self.fields)  # before a 100 Continue invites the body
         if error is not None:
             self._refuse(error)
