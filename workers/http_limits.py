@@ -156,15 +156,11 @@ def clean_content_length(headers: Fields) -> int | None:
     `Expect`, no field given twice, `Content-Length` absent or well-formed and within
     the limit); None when `framing_error` must look, and answer if it finds fault."""
     first = headers.first
-    if len(first) != len(headers.lines) or "transfer-encoding" in first or "expect" in first:
+    if len(first) != len(headers.lines) or "expect" in first:
         return None
-    value = first.get("content-length")
-    if value is None:
-        return 0
-    value = value.strip()
-    if not _CONTENT_LENGTH.fullmatch(value) or int(value) > MAX_BODY_BYTES:
+    if framing_error(headers) is not None:
         return None
-    return int(value)
+    return content_length(headers)
 
 
 def content_length(headers: Fields) -> int:
