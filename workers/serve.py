@@ -98,19 +98,17 @@ def _supervise(server: local.LocalDevServer, workers: int) -> int:
     pools lazily), so each worker starts clean.
     """
     _install_stop_handlers()
-    started: dict[int, float] = {}
-    slot: dict[int, int] = {}  # worker pid -> its slot in the accept balance
+    running: dict[int, tuple[float, int]] = {}  # pid -> (started, slot in the accept balance)
     quick_deaths = 0
     try:
         for index in range(workers):
-            pid = _fork_worker(server, index)
-            started[pid], slot[pid] = time.monotonic(), index
+            running[_fork_worker(server, index)] = (time.monotonic(), index)
         while True:
             pid, status = os.wait()
-            if pid not in started:
+            if pid not in running:
                 continue
-            lived = time.monotonic() - started.pop(pid)
-            index = slot.pop(pid)
+            started, index = running.pop(pid)
+            lived = time.monotonic() - started
             if server.server.balance is not None:
                 server.server.balance.reset(index)
             code = os.waitstatus_to_exitcode(status)
@@ -119,12 +117,11 @@ def _supervise(server: local.LocalDevServer, workers: int) -> int:
             if quick_deaths >= 3:
                 print("workers keep dying at start; stopping", file=sys.stderr, flush=True)
                 return 1
-            pid = _fork_worker(server, index)
-            started[pid], slot[pid] = time.monotonic(), index
+            running[_fork_worker(server, index)] = (time.monotonic(), index)
     except SystemExit:
         return 0
     finally:
-        _stop_workers(list(started))
+        _stop_workers(list(running))
         server.server.server_close()
 
 
