@@ -44,10 +44,13 @@ for _ in range(2):  # two environments restored from the same snapshot
         if run_restore:
             for func, args, kwargs in hooks.get_after_restore():
                 func(*args, **kwargs)
+        # Drawn before the pool exists: its worker threads draw from random too (the
+        # jitter of each new connection's lifetime), at moments that differ per child.
+        drawn = [random.random() for _ in range(3)]
         with db.connection() as conn:
             backend = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
         out = {"backend": backend, "redis": redis_client.get_redis().client_id(),
-               "random": [random.random() for _ in range(3)], "ids": ids.new_ids("pay", 3)}
+               "random": drawn, "ids": ids.new_ids("pay", 3)}
         os.write(writer, (json.dumps(out) + "\n").encode())
         db.close_pool()
         os._exit(0)
