@@ -1,6 +1,6 @@
 """HTTP accept with wrk: 8 keep-alive connections, on the fast stack and a durable one.
 
-Each figure is the median of five alternating rounds (`BENCH_ROUNDS`) of ours
+Each figure is the median of five alternating rounds (`BENCH_ROUNDS`, in ABBA order) of ours
 (`workers.serve`) and its floor (`bench.floor_server`: the same SQL and XADD behind
 the cheapest HTTP server we can write, as many worker processes), so both see the same
 spells of this noisy machine. Every request carries an Idempotency-Key
@@ -46,9 +46,11 @@ def _wrk_round(env: dict[str, str], api_key: str, floor: bool) -> dict[str, Any]
 def _alternate(env: dict[str, str], api_key: str) -> tuple[dict, dict]:
     ours: list[dict] = []
     floors: list[dict] = []
-    for _ in range(ROUNDS):
-        ours.append(_wrk_round(env, api_key, floor=False))
-        floors.append(_wrk_round(env, api_key, floor=True))
+    for index in range(ROUNDS):
+        # ABBA: ours first in even rounds, the floor first in odd ones, so that neither
+        # side always runs on the state the other left (the tables grow every round).
+        for floor in (False, True) if index % 2 == 0 else (True, False):
+            (floors if floor else ours).append(_wrk_round(env, api_key, floor=floor))
     median = _median(ours)
     # Each round's own ratio: this machine's spells move both sides, so the spread of
     # these says more about a change than the medians' ratio alone.
