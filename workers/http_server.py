@@ -40,6 +40,7 @@ from workers.http_limits import (
     error_for_status,
     error_response,
     framing_error,
+    kernel_timeouts,
 )
 from workers.local_gateway import GatewayLocalGateway, set_peer_address
 
@@ -202,9 +203,10 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
         raise AttributeError(name)
 
     def setup(self) -> None:
-        # The socket timeout: how long a kept-alive connection may say nothing, and
-        # how long a write may stall on a client that does not read.
-        self.timeout = self.server.limits.idle_timeout_s
+        # How long a kept-alive connection may say nothing, and how long a write may
+        # stall on a client that does not read: in the kernel, else Python's timeout.
+        idle = self.server.limits.idle_timeout_s
+        self.timeout = None if kernel_timeouts(self.request, idle) else idle
         super().setup()
 
     def handle_one_request(self) -> None:
@@ -223,7 +225,7 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
                 super().handle_one_request()
         except RequestRefusedError as refused:
             self._refuse(refused.error)
-        except TimeoutError:  # an answer stalled: as the standard library's path, close
+        except (TimeoutError, BlockingIOError):  # a read or an answer stalled: close
             self.close_connection = True
         finally:
             self._stop_watch()
@@ -298,7 +300,8 @@ class QuietRequestHandler(local.ChaliceRequestHandler):
 
     def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
         length = content_length(self.fields)  # checked by parse_request
-        body = self.rfile.read(length) if length > 0 else None
+        # The socket file reads None when the kernel's read timeout expired on nothing.
+        body = (self.rfile.read(length) or b"") if length > 0 else None
         if body is not None and len(body) < length:  # cut by the deadline, or the client left
             raise RequestRefusedError(
                 RequestTimeoutError("The request did not arrive in time.")
