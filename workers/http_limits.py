@@ -92,8 +92,10 @@ def kernel_timeouts(sock: socket.socket, seconds: float) -> bool:
     raises `BlockingIOError` where Python's raised `TimeoutError`. A write is bounded
     per send call, not in total: a client that takes something every `seconds` is
     still served. Both timeouts are tested in tests/e2e/test_server_timeouts.py."""
-    whole = int(seconds)
-    timeval = struct.pack("@ll", whole, int((seconds - whole) * 1_000_000))
+    whole, micro = int(seconds), int((seconds - int(seconds)) * 1_000_000)
+    if whole <= 0 and micro <= 0:
+        return False  # a zero timeval means no timeout at all to the kernel
+    timeval = struct.pack("@ll", whole, micro)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
