@@ -1,6 +1,6 @@
 """What an acquirer connector must do for the gateway.
 
-A connector is the adapter for one outside acquirer (DESIGN.md, "Real acquirers"):
+A connector is the adapter for one outside acquirer (docs/architecture.md, "Connectors"):
   authorize         — charge a payment;
   refund            — refund (part of) a captured payment;
   retrieve_payment  — status inquiry for an earlier authorize, by its idempotency key;
@@ -19,8 +19,19 @@ An attempt's outcome is one of:
 Each connector maps its wire answers to these in exactly one place.
 
 An inquiry answers `succeeded` or `declined` (the acquirer has a final record),
-`not_found` (the acquirer never acted on that key: safe to retry or to fail), or
-`unknown` (the inquiry itself could not be answered: ask again later).
+`not_charged` (the acquirer says the key is voided: nothing stands under it, nor ever
+will), `not_found` (the acquirer holds no record of the key *yet*), or `unknown` (still
+in progress, or the inquiry itself went unanswered: ask again later).
+
+`not_found` settles nothing: the request may still be on its way to the acquirer, or
+running there. Only a definitive answer settles an unknown attempt (`settle_payment`,
+`settle_refund`): a charge or a decline found, an explicit "not processed", or a
+confirmed void by key (`void_payment`, `void_refund`; Adyen's cancel by merchant
+reference), after which the key never charges. A connector that cannot void
+(`can_void` False) leaves its unknown attempts unknown, under the same key, until its
+inquiries find a record; one whose books record every call before it answers
+(`not_found_is_final`, the in-process simulator) may take `not_found` as final.
+See docs/architecture.md, "At most one charge".
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Outcome = Literal["succeeded", "declined", "transient_error", "unknown"]
-InquiryStatus = Literal["succeeded", "declined", "not_found", "unknown"]
+InquiryStatus = Literal["succeeded", "declined", "not_charged", "not_found", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,8 @@ class RefundRequest:
     amount: int
     currency: str
     attempt: int
+    #: the idempotency key of the charge being refunded (its payment's charge key)
+    charge_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,12 @@ class Connector(ABC):
     #: each call answers on its own (a network acquirer): the drain then calls row by
     #: row and finishes rows as their answers come, not when a whole batch has answered
     answers_each_call: bool = False
+    #: voids by key (`void_payment`, `void_refund`): an unknown attempt can be settled
+    #: as not charged, and the payment may then move to another connector
+    can_void: bool = False
+    #: the connector records every call before it answers, so an inquiry's `not_found`
+    #: after the call has returned is final (the in-process simulator only)
+    not_found_is_final: bool = False
 
     @abstractmethod
     def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
@@ -112,6 +131,40 @@ class Connector(ABC):
     @abstractmethod
     async def retrieve_refund(self, idempotency_key: str) -> InquiryResult: ...
 
+    async def void_payment(self, idempotency_key: str, payment_id: str) -> InquiryResult:
+        """Void by key: `not_charged` (voided, or a charge reversed), `declined`, or
+        `unknown` (the void went unanswered). Only where `can_void`."""
+        raise NotImplementedError(f"{self.name} cannot void")
+
+    async def void_refund(self, idempotency_key: str) -> InquiryResult:
+        """Void a refund by key: `not_charged` (it never refunds), or its final status."""
+        raise NotImplementedError(f"{self.name} cannot void")
+
+    async def settle_payment(self, idempotency_key: str, payment_id: str) -> InquiryResult:
+        """Ask what became of an unknown attempt, voiding it if the acquirer has no record.
+
+        The answer is definitive (`succeeded`, `declined`, `not_charged`) or `unknown`.
+        """
+        found = await self.retrieve_payment(idempotency_key)
+        if found.status != "not_found":
+            return found
+        if self.not_found_is_final:
+            return InquiryResult("not_charged", latency_ms=found.latency_ms)
+        if not self.can_void:
+            return InquiryResult("unknown", "acquirer_unknown", "No record yet", found.latency_ms)
+        return await self.void_payment(idempotency_key, payment_id)
+
+    async def settle_refund(self, idempotency_key: str) -> InquiryResult:
+        """The same for a refund: its reservation is never released on `not_found` alone."""
+        found = await self.retrieve_refund(idempotency_key)
+        if found.status != "not_found":
+            return found
+        if self.not_found_is_final:
+            return InquiryResult("not_charged", latency_ms=found.latency_ms)
+        if not self.can_void:
+            return InquiryResult("unknown", "acquirer_unknown", "No record yet", found.latency_ms)
+        return await self.void_refund(idempotency_key)
+
     # Batches: the calls of one batch overlap, at most `concurrency` at a time.
     async def authorize_many(self, requests: list[ChargeRequest]) -> list[AttemptResult]:
         return await self._gather([self.authorize(r) for r in requests])
@@ -124,6 +177,13 @@ class Connector(ABC):
 
     async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
         return await self._gather([self.retrieve_refund(k) for k in keys])
+
+    async def settle_payments(self, keys: list[tuple[str, str]]) -> list[InquiryResult]:
+        """`settle_payment` for each (key, payment id), concurrently."""
+        return await self._gather([self.settle_payment(k, p) for k, p in keys])
+
+    async def settle_refunds(self, keys: list[str]) -> list[InquiryResult]:
+        return await self._gather([self.settle_refund(k) for k in keys])
 
     async def aclose(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release pooled connections (an HTTP connector's client); nothing by default."""

@@ -139,6 +139,9 @@ class SimulatorConnector(Connector):
     """The in-process acquirer of test mode; its books are the `processor_sim` schema."""
 
     name = "simulator"
+    # Every call is recorded in the books before it answers, so once a call has
+    # returned (its answer lost or not), an inquiry's `not_found` is final.
+    not_found_is_final = True
 
     def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
         # The token carries only the test scenario, never the number.

@@ -9,8 +9,8 @@ over the batch once per row.
 An attempt whose outcome is unknown leaves its row PROCESSING with
 `outcome_unknown_since` set and `next_attempt_at` far in the future, and opens an
 inquiry in the same statement (migration 0006). The inquiry finishes settle such
-rows: `succeeded`/`declined` make them final, `not_charged` returns them to the
-retry policy.
+rows: `succeeded`/`declined` make them final, `not_charged` (a confirmed void) returns
+a payment to the retry policy under a new charge key, and fails a refund.
 """
 
 from __future__ import annotations
@@ -36,13 +36,15 @@ _UNKNOWN_STAYS_OPEN = """
         enqueued_at = NULL"""
 
 
-def _open_inquiries(object_type: str) -> str:
+def _open_inquiries(object_type: str, key: str) -> str:
+    """Open an inquiry for each row left unknown, naming the key its attempt used."""
     return f"""
 , inquiries_opened AS (
     INSERT INTO inquiries (id, object_type, object_id, merchant_id, connector, attempt,
-                           status, next_attempt_at, first_unknown_at, created_at, updated_at)
+                           status, next_attempt_at, first_unknown_at, created_at, updated_at,
+                           idempotency_key)
     SELECT inquiry_id, '{object_type}', id, merchant_id, connector, attempts, 'PENDING',
-           %(inquiry_due)s, %(now)s, %(now)s, %(now)s
+           %(inquiry_due)s, %(now)s, %(now)s, %(now)s, {key}
     FROM finished WHERE status = 'PROCESSING'
     ON CONFLICT (object_type, object_id, attempt) DO NOTHING
 )"""
@@ -85,14 +87,15 @@ WITH result AS (
     FROM result r
     WHERE p.id = r.id AND p.processing_started_at = r.claimed_at AND p.attempts = r.attempt
     RETURNING {_prefixed("p", PAYMENT_COLUMNS)},
-              r.outcome, r.latency_ms, r.attempt_failure_code, r.inquiry_id
+              r.outcome, r.latency_ms, r.attempt_failure_code, r.inquiry_id,
+              coalesce(p.charge_key, p.id) AS attempt_key
 ), history AS (
     INSERT INTO payment_history (payment_id, at, from_status, to_status, attempt, outcome,
                                  failure_code, latency_ms, connector)
     SELECT id, %(now)s, 'PROCESSING', status, attempts, outcome, attempt_failure_code,
            latency_ms, connector
     FROM finished
-){_open_inquiries("payment")}
+){_open_inquiries("payment", "attempt_key")}
 SELECT * FROM finished
 """
 
@@ -112,7 +115,7 @@ WITH result AS (
     FROM result r
     WHERE f.id = r.id AND f.processing_started_at = r.claimed_at AND f.attempts = r.attempt
     RETURNING {_prefixed("f", REFUND_COLUMNS)}, r.inquiry_id
-){_REFUND_TOTALS}{_open_inquiries("refund")}
+){_REFUND_TOTALS}{_open_inquiries("refund", "id")}
 SELECT * FROM finished
 """
 
@@ -151,6 +154,10 @@ PAYMENT_INQUIRIES = f"""{_SETTLED_INQUIRIES}, finished AS (
         failure_message = CASE WHEN s.object_status = 'FAILED' THEN s.inquiry_message END,
         next_attempt_at = s.object_next_attempt_at,
         released_at = CASE WHEN s.object_status = 'FAILED' THEN %(now)s END,
+        -- Not charged (voided at the acquirer): the key is spent there, so the next
+        -- attempt, at whichever connector, goes under a key of its own.
+        charge_key = CASE WHEN s.inquiry_resolution = 'not_charged'
+                          THEN p.id || '.' || p.attempts ELSE p.charge_key END,
         outcome_unknown_since = NULL,
         enqueued_at = NULL,
         processing_started_at = NULL,

@@ -62,7 +62,7 @@ def _inquiry_id(state: retry.NextState) -> str | None:
 # --------------------------------------------------------------------------- payments
 def _charge(row: Row) -> ChargeRequest:
     return ChargeRequest(
-        idempotency_key=row["id"],
+        idempotency_key=row["charge_key"],
         payment_id=row["id"],
         amount=row["amount"],
         currency=row["currency"],
@@ -141,6 +141,7 @@ def _refund_request(row: Row) -> RefundRequest:
         amount=row["amount"],
         currency=row["currency"],
         attempt=row["attempts"],
+        charge_key=row["charge_key"],
     )
 
 
@@ -194,14 +195,23 @@ REFUNDS = WorkKind(
 
 
 # --------------------------------------------------------------------------- inquiries
-def _inquiry_values(row: Row, answer: Any, now: datetime) -> dict[str, Any]:
+def _inquiry_values(
+    row: Row, answer: Any, now: datetime, *, retry_after_void: bool
+) -> dict[str, Any]:
     state = retry.inquiry_state(
-        answer.status, row["attempts"], row["object_attempt"], row["first_unknown_at"], now
+        answer.status,
+        row["attempts"],
+        row["object_attempt"],
+        row["first_unknown_at"],
+        now,
+        retry_after_void=retry_after_void,
     )
     code = message = None
     if state.exhausted:
         code = retry.EXHAUSTED_CODE
         message = f"The processor was unavailable on all {row['object_attempt']} attempts"
+        if not retry_after_void:
+            message = "The acquirer did not answer; the refund was voided there, nothing moved"
     elif state.object_status == "FAILED":
         code, message = answer.failure_code, answer.failure_message
     return {
@@ -219,20 +229,33 @@ def _inquiry_values(row: Row, answer: Any, now: datetime) -> dict[str, Any]:
     }
 
 
-def _retrieve_payments(connector: Connector, rows: list[Row]) -> Awaitable[list[Any]]:
-    return connector.retrieve_payments([row["object_id"] for row in rows])
+def _payment_inquiry_values(row: Row, answer: Any, now: datetime) -> dict[str, Any]:
+    # A payment voided at one connector is retried, under a new key (finish_sql).
+    return _inquiry_values(row, answer, now, retry_after_void=True)
 
 
-def _retrieve_refunds(connector: Connector, rows: list[Row]) -> Awaitable[list[Any]]:
-    return connector.retrieve_refunds([row["object_id"] for row in rows])
+def _refund_inquiry_values(row: Row, answer: Any, now: datetime) -> dict[str, Any]:
+    # A refund's key is spent by its void: the refund fails and its reservation is
+    # released; the merchant may ask for a new one.
+    return _inquiry_values(row, answer, now, retry_after_void=False)
 
 
-def _retrieve_payment(connector: Connector, row: Row) -> Awaitable[Any]:
-    return connector.retrieve_payment(row["object_id"])
+# An inquiry settles: it asks, and voids by key where the acquirer has no record yet
+# (`Connector.settle_payment`); `not_found` alone never settles anything.
+def _settle_payments(connector: Connector, rows: list[Row]) -> Awaitable[list[Any]]:
+    return connector.settle_payments([(row["object_key"], row["object_id"]) for row in rows])
 
 
-def _retrieve_refund(connector: Connector, row: Row) -> Awaitable[Any]:
-    return connector.retrieve_refund(row["object_id"])
+def _settle_refunds(connector: Connector, rows: list[Row]) -> Awaitable[list[Any]]:
+    return connector.settle_refunds([row["object_key"] for row in rows])
+
+
+def _settle_payment(connector: Connector, row: Row) -> Awaitable[Any]:
+    return connector.settle_payment(row["object_key"], row["object_id"])
+
+
+def _settle_refund(connector: Connector, row: Row) -> Awaitable[Any]:
+    return connector.settle_refund(row["object_key"])
 
 
 PAYMENT_INQUIRIES = WorkKind(
@@ -240,9 +263,9 @@ PAYMENT_INQUIRIES = WorkKind(
     stream=keys.PAYMENT_INQUIRIES_STREAM,
     counter_prefix="payment_inquiries_",
     table=sql.PAYMENT_INQUIRIES,
-    call=_retrieve_payments,
-    call_one=_retrieve_payment,
-    finish_values=_inquiry_values,
+    call=_settle_payments,
+    call_one=_settle_payment,
+    finish_values=_payment_inquiry_values,
     finish_statement=finish_sql.PAYMENT_INQUIRIES,
     event_types=PAYMENT_EVENTS,
     render=_render_payment,
@@ -255,9 +278,9 @@ REFUND_INQUIRIES = WorkKind(
     stream=keys.REFUND_INQUIRIES_STREAM,
     counter_prefix="refund_inquiries_",
     table=sql.REFUND_INQUIRIES,
-    call=_retrieve_refunds,
-    call_one=_retrieve_refund,
-    finish_values=_inquiry_values,
+    call=_settle_refunds,
+    call_one=_settle_refund,
+    finish_values=_refund_inquiry_values,
     finish_statement=finish_sql.REFUND_INQUIRIES,
     event_types=REFUND_EVENTS,
     render=_render_refund,

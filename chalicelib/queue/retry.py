@@ -5,6 +5,10 @@ certainly did not act) → PENDING again with exponential backoff and full jitte
 or FAILED once MAX_ATTEMPTS were made; `unknown` (the money may have moved) → the
 row stays PROCESSING until an inquiry settles it (`inquiry_state`). Never FAILED
 while an outcome is unknown: that would release the order and charge twice.
+
+Only a definitive answer settles an unknown outcome: `succeeded`, `declined`, or
+`not_charged` (a void confirmed by key). An inquiry's `not_found` is not one: the
+request may still be on its way to the acquirer (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -57,17 +61,26 @@ class InquiryState(NamedTuple):
 
 
 def inquiry_state(
-    answer: str, inquiries_made: int, object_attempt: int, first_unknown_at: datetime, now: datetime
+    answer: str,
+    inquiries_made: int,
+    object_attempt: int,
+    first_unknown_at: datetime,
+    now: datetime,
+    *,
+    retry_after_void: bool = True,
 ) -> InquiryState:
-    """What one inquiry's answer (`succeeded`, `declined`, `not_found`, `unknown`) settles."""
+    """What one settling inquiry's answer (`succeeded`, `declined`, `not_charged`, or
+    anything else: ask again) settles."""
     cfg = settings.get_settings()
     if answer == "succeeded":
         return InquiryState("RESOLVED", "succeeded", None, False, "SUCCESS", None, False)
     if answer == "declined":
         return InquiryState("RESOLVED", "declined", None, False, "FAILED", None, False)
-    if answer == "not_found":
-        # The acquirer never acted on the key: the attempt was a certain non-charge,
-        # and the inquiry already waited, so the retry is due at once.
+    if answer == "not_charged":
+        # A confirmed void: the attempt certainly charged nothing and never will, and
+        # the inquiry already waited, so a retry is due at once.
+        if not retry_after_void:
+            return InquiryState("RESOLVED", "not_charged", None, False, "FAILED", None, True)
         state = next_state("transient_error", object_attempt, now)
         due = now if state.status == "PENDING" else None
         return InquiryState(

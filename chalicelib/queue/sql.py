@@ -42,6 +42,7 @@ def queued_table(
     claim_returning: str,
     *,
     claim_sets: str = "",
+    claimable_columns: str = "",
     claim_filter: str = "",
     claim_ctes: str = "",
     claim_joins: str = "",
@@ -71,7 +72,7 @@ RETURNING t.id
     # claim's time (`claimed_at`) is its token for the finishing compare-and-set.
     claim = f"""
 WITH claimable AS (
-    SELECT id, merchant_id, status AS previous_status FROM {table}
+    SELECT id, merchant_id, status AS previous_status{claimable_columns} FROM {table}
     WHERE id = ANY(%(ids)b::text[])
       AND enqueued_at IS DISTINCT FROM 'infinity'  -- parked (dead-lettered)
       AND ((status = 'PENDING' AND next_attempt_at <= %(now)s)
@@ -119,7 +120,7 @@ _NOT_UNKNOWN = "\n      AND outcome_unknown_since IS NULL"
 PAYMENTS = queued_table(
     "payments",
     "t.id, t.merchant_id, t.amount, t.currency, t.method, t.vpa, t.bank, t.wallet, "
-    "t.method_token, t.connector",
+    "t.method_token, t.connector, coalesce(t.charge_key, t.id) AS charge_key",
     claim_filter=_NOT_UNKNOWN,
     claim_ctes="""
 , routes AS (
@@ -139,17 +140,21 @@ PAYMENTS = queued_table(
 )""",
 )
 
-# Refunds go to their payment's connector, copied when the refund was created.
+# Refunds go to their payment's connector, copied when the refund was created, and
+# name the charge by the key it was made under (its payment's charge key).
 REFUNDS = queued_table(
     "refunds",
-    "t.id, t.merchant_id, t.payment_id, t.amount, t.currency, t.connector",
+    "t.id, t.merchant_id, t.payment_id, t.amount, t.currency, t.connector, "
+    "coalesce(p.charge_key, p.id) AS charge_key",
     claim_filter=_NOT_UNKNOWN,
+    claimable_columns=", payment_id",
+    claim_joins=" JOIN payments p ON p.id = c.payment_id",
 )
 
 # Inquiries into unknown outcomes: one table, one kind (and stream) per object type.
 _INQUIRY_RETURNING = (
     "t.id, t.merchant_id, t.object_id, t.connector, t.attempt AS object_attempt, "
-    "t.first_unknown_at, t.flagged_at"
+    "t.first_unknown_at, t.flagged_at, coalesce(t.idempotency_key, t.object_id) AS object_key"
 )
 PAYMENT_INQUIRIES = queued_table(
     "inquiries", _INQUIRY_RETURNING, sweep_filter="\n      AND object_type = 'payment'"

@@ -64,6 +64,9 @@ class Service:
 
     async def serve(self) -> None:
         await self.runner.setup()
+        given_back = self.books.recover()
+        if given_back:
+            print(f"acquirer: {given_back} key(s) of requests cut short by a stop given back")
         await self.listen()
         print(f"acquirer listening on http://{self.host}:{self.port}", flush=True)
         stop = asyncio.Event()

@@ -5,10 +5,19 @@ write that follows it never interleave with another request (no await between th
 Charges and refunds are keyed by the caller's idempotency key; a replay compares the
 request's fingerprint with the one recorded. Card tokens keep brand, last four digits,
 expiry and the test scenario: never the number, never the CVC.
+
+The idempotency layer, as a real acquirer's: a key is recorded (`in_progress`) when its
+request arrives, before anything is done, so an inquiry or a replay while the request
+still runs sees it (`in_progress`, 409 `request_in_progress`), never "not found". When
+the request ends it becomes `succeeded` or `declined`; a request that did not act
+(refused, "not processed", abandoned) gives its key back. A void by key makes the key
+`voided` (nothing was charged, and nothing ever will be under it) or, if it had
+charged, `reversed`; a later request under that key never charges.
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,15 +32,17 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE TABLE IF NOT EXISTS charges (
     idempotency_key TEXT PRIMARY KEY, id TEXT UNIQUE NOT NULL, fingerprint TEXT NOT NULL,
     payment_id TEXT NOT NULL, amount INTEGER NOT NULL, currency TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('succeeded', 'declined')), decline_code TEXT,
-    amount_refunded INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
-    CHECK (amount_refunded BETWEEN 0 AND amount));
+    status TEXT NOT NULL
+        CHECK (status IN ('in_progress', 'succeeded', 'declined', 'voided', 'reversed')),
+    decline_code TEXT, amount_refunded INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+    voided_at TEXT, CHECK (amount_refunded BETWEEN 0 AND amount));
 CREATE INDEX IF NOT EXISTS charges_created ON charges (created_at);
 CREATE TABLE IF NOT EXISTS refunds (
     idempotency_key TEXT PRIMARY KEY, id TEXT UNIQUE NOT NULL, fingerprint TEXT NOT NULL,
     charge_key TEXT NOT NULL, refund_id TEXT NOT NULL, amount INTEGER NOT NULL,
-    currency TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('succeeded', 'declined')),
-    decline_code TEXT, created_at TEXT NOT NULL);
+    currency TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('in_progress', 'succeeded', 'declined', 'voided')),
+    decline_code TEXT, created_at TEXT NOT NULL, voided_at TEXT);
 CREATE INDEX IF NOT EXISTS refunds_created ON refunds (created_at);
 CREATE INDEX IF NOT EXISTS refunds_charge ON refunds (charge_key);
 -- Keys that got one "not processed" answer (the flaky test scenario fails once per key).
@@ -55,7 +66,9 @@ class Books:
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(data_dir / "books.sqlite3", isolation_level=None)
+        # books-2: charges and refunds gained `in_progress`, `voided` and `reversed` (a
+        # new file rather than a migration: these are a stand-in's test books).
+        self.db = sqlite3.connect(data_dir / "books-2.sqlite3", isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a committed charge survives a process crash (not a power cut).
@@ -82,6 +95,15 @@ class Books:
         )
         return self.token_for_key(row["idempotency_key"])  # type: ignore[return-value]
 
+    def recover(self) -> int:
+        """At start: give back the keys of requests that died with the process.
+
+        A request acts in one statement, so a key still `in_progress` now never acted.
+        Returns how many keys were given back.
+        """
+        n = self.db.execute("DELETE FROM charges WHERE status = 'in_progress'").rowcount
+        return n + self.db.execute("DELETE FROM refunds WHERE status = 'in_progress'").rowcount
+
     # ------------------------------------------------------------------ charges
     def charge(self, key: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM charges WHERE idempotency_key = ?", (key,)).fetchone()
@@ -93,53 +115,140 @@ class Books:
         )
         return cursor.rowcount == 1
 
-    def record_charge(self, row: dict[str, Any]) -> tuple[sqlite3.Row, bool]:
-        """Insert the charge unless its key exists: (the recorded row, inserted?)."""
+    def begin_charge(self, row: dict[str, Any]) -> tuple[sqlite3.Row, bool]:
+        """Record the key as `in_progress` on arrival: (the recorded row, is it this call's?)."""
         # fetchall: the statement runs to its end, so autocommit commits it here.
         inserted = self.db.execute(
             "INSERT INTO charges (idempotency_key, id, fingerprint, payment_id, amount,"
-            " currency, status, decline_code, created_at) VALUES (:idempotency_key, :id,"
-            " :fingerprint, :payment_id, :amount, :currency, :status, :decline_code,"
-            " :created_at) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+            " currency, status, created_at) VALUES (:idempotency_key, :id, :fingerprint,"
+            " :payment_id, :amount, :currency, 'in_progress', :created_at)"
+            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
             {**row, "created_at": now_iso()},
         ).fetchall()
         if inserted:
             return inserted[0], True
         return self.charge(row["idempotency_key"]), False  # type: ignore[return-value]
 
+    def finish_charge(self, key: str, status: str, decline_code: str | None) -> sqlite3.Row:
+        """The charge's outcome, unless a void came first (then the voided row)."""
+        done = self.db.execute(
+            "UPDATE charges SET status = ?, decline_code = ?, created_at = ?"
+            " WHERE idempotency_key = ? AND status = 'in_progress' RETURNING *",
+            (status, decline_code, now_iso(), key),
+        ).fetchall()
+        return done[0] if done else self.charge(key)  # type: ignore[return-value]
+
+    def release_charge(self, key: str) -> None:
+        """The request did not act: its key is free again (unless it was voided)."""
+        self.db.execute(
+            "DELETE FROM charges WHERE idempotency_key = ? AND status = 'in_progress'", (key,)
+        )
+
+    def void_charge(self, key: str, payment_id: str) -> tuple[str, sqlite3.Row | None]:
+        """Void by key: (`voided` | `reversed` | `declined` | `has_refunds`, the row).
+
+        `voided`: nothing was charged under the key, and nothing ever will be.
+        `reversed`: a charge had been made under it; it is reversed, and stands no more.
+        """
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self.charge(key)
+            now = now_iso()
+            if row is None:
+                self.db.execute(
+                    "INSERT INTO charges (idempotency_key, id, fingerprint, payment_id, amount,"
+                    " currency, status, created_at, voided_at) VALUES (?, ?, '', ?, 0, '',"
+                    " 'voided', ?, ?)",
+                    (key, f"ch_void_{secrets.token_hex(10)}", payment_id, now, now),
+                )
+                result = "voided"
+            elif row["status"] == "in_progress":
+                self.db.execute(
+                    "UPDATE charges SET status = 'voided', voided_at = ? WHERE idempotency_key = ?",
+                    (now, key),
+                )
+                result = "voided"
+            elif row["status"] == "succeeded":
+                if row["amount_refunded"]:
+                    return "has_refunds", row
+                self.db.execute(
+                    "UPDATE charges SET status = 'reversed', voided_at = ?"
+                    " WHERE idempotency_key = ?",
+                    (now, key),
+                )
+                result = "reversed"
+            else:  # declined, or voided / reversed before: the same answer again
+                result = str(row["status"])
+        return result, self.charge(key)
+
     # ------------------------------------------------------------------ refunds
     def refund(self, key: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM refunds WHERE idempotency_key = ?", (key,)).fetchone()
 
-    def record_refund(self, row: dict[str, Any]) -> tuple[sqlite3.Row, bool]:
-        """Record a refund; a succeeded one also raises its charge's refunded amount.
+    def begin_refund(self, row: dict[str, Any]) -> tuple[sqlite3.Row, bool]:
+        """Record the refund's key as `in_progress` on arrival (as `begin_charge`)."""
+        inserted = self.db.execute(
+            "INSERT INTO refunds (idempotency_key, id, fingerprint, charge_key, refund_id,"
+            " amount, currency, status, created_at) VALUES (:idempotency_key, :id,"
+            " :fingerprint, :charge_key, :refund_id, :amount, :currency, 'in_progress',"
+            " :created_at) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+            {**row, "created_at": now_iso()},
+        ).fetchall()
+        if inserted:
+            return inserted[0], True
+        return self.refund(row["idempotency_key"]), False  # type: ignore[return-value]
 
-        Both in one transaction, with the limit checked by the UPDATE itself: a refund
-        never takes a charge beyond its captured amount.
-        """
+    def finish_refund(self, key: str, status: str, code: str | None) -> sqlite3.Row:
+        """Settle an in-progress refund; a succeeded one also raises its charge's refunded
+        amount. Both in one transaction, with the limit checked by the UPDATE itself: a
+        refund never takes a charge beyond its captured amount (nor a reversed one)."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            existing = self.refund(row["idempotency_key"])
-            if existing is not None:
-                return existing, False
-            status, code = row["status"], row["decline_code"]
+            row = self.refund(key)
+            if row is None or row["status"] != "in_progress":
+                return row  # type: ignore[return-value]
             if status == "succeeded":
                 moved = self.db.execute(
-                    "UPDATE charges SET amount_refunded = amount_refunded + :amount"
-                    " WHERE idempotency_key = :charge_key AND status = 'succeeded'"
-                    " AND amount_refunded + :amount <= amount",
-                    row,
+                    "UPDATE charges SET amount_refunded = amount_refunded + ?"
+                    " WHERE idempotency_key = ? AND status = 'succeeded'"
+                    " AND amount_refunded + ? <= amount",
+                    (row["amount"], row["charge_key"], row["amount"]),
                 ).rowcount
                 if not moved:
                     status, code = "declined", "refund_exceeds_capture"
             self.db.execute(
-                "INSERT INTO refunds (idempotency_key, id, fingerprint, charge_key, refund_id,"
-                " amount, currency, status, decline_code, created_at) VALUES (:idempotency_key,"
-                " :id, :fingerprint, :charge_key, :refund_id, :amount, :currency, :status,"
-                " :decline_code, :created_at)",
-                {**row, "status": status, "decline_code": code, "created_at": now_iso()},
+                "UPDATE refunds SET status = ?, decline_code = ?, created_at = ?"
+                " WHERE idempotency_key = ?",
+                (status, code, now_iso(), key),
             )
-        return self.refund(row["idempotency_key"]), True  # type: ignore[return-value]
+        return self.refund(key)  # type: ignore[return-value]
+
+    def release_refund(self, key: str) -> None:
+        self.db.execute(
+            "DELETE FROM refunds WHERE idempotency_key = ? AND status = 'in_progress'", (key,)
+        )
+
+    def void_refund(self, key: str) -> tuple[str, sqlite3.Row | None]:
+        """Void a refund by key: `voided` (never refunds), or its final status if it ended
+        (`succeeded` | `declined`: a refund that was made is not undone)."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self.refund(key)
+            now = now_iso()
+            if row is None:
+                self.db.execute(
+                    "INSERT INTO refunds (idempotency_key, id, fingerprint, charge_key,"
+                    " refund_id, amount, currency, status, created_at, voided_at)"
+                    " VALUES (?, ?, '', '', '', 0, '', 'voided', ?, ?)",
+                    (key, f"rf_void_{secrets.token_hex(10)}", now, now),
+                )
+            elif row["status"] == "in_progress":
+                self.db.execute(
+                    "UPDATE refunds SET status = 'voided', voided_at = ? WHERE idempotency_key = ?",
+                    (now, key),
+                )
+            row = self.refund(key)
+        return str(row["status"]), row  # type: ignore[index]
 
     # ------------------------------------------------------------------ reports
     def settlement(self, day: date) -> list[dict[str, Any]]:
@@ -183,5 +292,13 @@ class Books:
     def charges_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT * FROM charges WHERE payment_id = ? ORDER BY created_at", (payment_id,)
+        ).fetchall()
+        return [{k: r[k] for k in r.keys() if k != "fingerprint"} for r in rows]
+
+    def refunds_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT r.* FROM refunds r JOIN charges c ON c.idempotency_key = r.charge_key"
+            " WHERE c.payment_id = ? ORDER BY r.created_at",
+            (payment_id,),
         ).fetchall()
         return [{k: r[k] for k in r.keys() if k != "fingerprint"} for r in rows]

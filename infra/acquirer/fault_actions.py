@@ -1,8 +1,9 @@
 """How the acquirer applies a fault decision around one call (`faults.py` decides it).
 
 The delay comes first; then `hang` never answers, `5xx_before` answers 500 without
-acting, and the others act (the books' write) and then answer 500 (`5xx_after`) or
-reset the connection (`reset_after`) instead of delivering the answer.
+acting (both give the key back), and the others act (the books' write) and then
+answer 500 (`5xx_after`) or reset the connection (`reset_after`) instead of
+delivering the answer.
 """
 
 from __future__ import annotations
@@ -39,9 +40,16 @@ def _reset(request: web.Request) -> None:
 
 
 async def with_faults(
-    request: web.Request, target: Target, act: Callable[[], web.Response]
+    request: web.Request,
+    target: Target,
+    act: Callable[[], web.Response],
+    release: Callable[[], None] = lambda: None,
 ) -> web.Response:
-    """Delay, then apply the fault decided for this call around `act` (the books' write)."""
+    """Delay, then apply the fault decided for this call around `act` (the books' write).
+
+    `release` gives the call's key back when it ends without acting (`hang`,
+    `5xx_before`, or the client gone during the delay).
+    """
     state = request.app[STATE]
     try:
         decision: Decision = decide(
@@ -49,12 +57,19 @@ async def with_faults(
         )
     except ValueError as exc:
         return error(400, "fault_invalid", str(exc))
-    if decision.delay_s:
-        await asyncio.sleep(decision.delay_s)
+    try:
+        if decision.delay_s:
+            await asyncio.sleep(decision.delay_s)
+        if decision.mode == "hang":
+            await _hang(request)
+    except BaseException:  # cancelled with the connection: nothing was done
+        release()
+        raise
     if decision.mode == "hang":
-        await _hang(request)
+        release()
         return web.Response(status=204)  # never delivered: the client has gone
     if decision.mode == "5xx_before":
+        release()
         return error(500, "internal_error", "Injected failure before acting")
     response = act()
     if decision.mode == "5xx_after":

@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Mode = Literal["5xx_before", "5xx_after", "reset_after", "hang"]
-Target = Literal["authorize", "refund", "inquiry"]
+Target = Literal["authorize", "refund", "inquiry", "void"]
 MODES: tuple[Mode, ...] = ("5xx_before", "5xx_after", "reset_after", "hang")
 #: the standard normal's 99th percentile
 Z99 = 2.3263478740408408
@@ -98,7 +98,8 @@ def parse_header(value: str) -> tuple[Mode | None, Latency | None]:
 def decide(config: FaultConfig, target: Target, header: str | None, rng: random.Random) -> Decision:
     """The fault for one call: the header's, else one drawn from the global rates."""
     mode: Mode | None = None
-    latency = config.latency
+    # The global latency, like the rates, applies only to the targeted calls.
+    latency = config.latency if target in config.targets else None
     if header:
         mode, header_latency = parse_header(header)
         latency = header_latency or latency

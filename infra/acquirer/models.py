@@ -69,6 +69,10 @@ class RefundBody(_Body):
     currency: Currency
 
 
+class VoidBody(_Body):
+    payment_id: str | None = Field(default=None, max_length=200)
+
+
 def card_brand(number: str) -> str:
     if number.startswith("4"):
         return "visa"

@@ -4,8 +4,10 @@ settles, with fault injection. A stand-in for a real acquirer, as moto is for AW
     POST /v1/tokens                        card details -> token (no CVC kept)
     POST /v1/authorizations                charge (Idempotency-Key)
     GET  /v1/authorizations/{key}          inquiry: the charge made under that key, or 404
+    POST /v1/authorizations/{key}/void     void by key: never charges; a charge is reversed
     POST /v1/refunds                       refund part of a charge (Idempotency-Key)
     GET  /v1/refunds/{key}                 inquiry for a refund, or 404
+    POST /v1/refunds/{key}/void            void a refund by key
     GET  /v1/settlements/{YYYY-MM-DD}.csv  the day's captures and refunds
     GET  /admin/books                      totals (or ?payment_id=... for its charges)
     GET|PUT|DELETE /admin/faults           the global faults (faults.py)
@@ -13,7 +15,9 @@ settles, with fault injection. A stand-in for a real acquirer, as moto is for AW
     GET  /health
 
 A replay (same key, same body) answers the recorded result with
-`Idempotent-Replayed: true` and moves no money; the same key with another body is 422.
+`Idempotent-Replayed: true` and moves no money; the same key with another body is 422;
+a replay while the first request still runs is 409 `request_in_progress`. Keys are
+recorded on arrival (books.py), so an inquiry never answers 404 for a request in flight.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from infra.acquirer.models import (
     AuthorizeBody,
     RefundBody,
     TokenizeBody,
+    VoidBody,
     card_brand,
     error,
     idempotency_key,
@@ -130,38 +135,19 @@ def _scenario(books: Books, body: AuthorizeBody) -> str | web.Response:
     return "ok"
 
 
-def _authorize_now(books: Books, key: str, body: AuthorizeBody) -> web.Response:
-    fingerprint = body.fingerprint()
-    scenario = _scenario(books, body)
-    if not isinstance(scenario, str) or scenario in ("down", "flaky"):
-        # A key that already charged is answered from the books, whatever its scenario.
-        existing = books.charge(key)
-        if existing is not None:
-            return _replay(existing, fingerprint, "charge")
-        if not isinstance(scenario, str):
-            return scenario
-        if scenario == "down" or books.first_transient_answer(key):
-            return _not_processed("The processor is unavailable")
-    # One statement for a new key; a replay finds the key taken and answers its row.
-    row, inserted = books.record_charge(
-        {
-            "idempotency_key": key,
-            "id": f"ch_{secrets.token_hex(12)}",
-            "fingerprint": fingerprint,
-            "payment_id": body.payment_id,
-            "amount": body.amount,
-            "currency": body.currency,
-            "status": "declined" if scenario in DECLINE_MESSAGES else "succeeded",
-            "decline_code": scenario if scenario in DECLINE_MESSAGES else None,
-        }
-    )
-    return _answer(row, False, "charge") if inserted else _replay(row, fingerprint, "charge")
-
-
 def _replay(existing: Any, fingerprint: str, kind: str) -> web.Response:
-    """The recorded answer for a repeated key; 422 if the key came with another body."""
+    """The answer for a key already recorded.
+
+    Still running: 409 `request_in_progress` (ask again later, or inquire). Voided or
+    reversed: that record, whatever the body (the key never charges again). Otherwise
+    the recorded answer, or 422 if the key came with another body.
+    """
+    if existing["status"] in ("voided", "reversed"):
+        return _answer(existing, True, kind)
     if existing["fingerprint"] != fingerprint:
         return error(422, "idempotency_key_reused", "Key used with another request body")
+    if existing["status"] == "in_progress":
+        return error(409, "request_in_progress", "A request with this key is still running")
     return _answer(existing, True, kind)
 
 
@@ -171,54 +157,85 @@ async def authorize(request: web.Request) -> web.Response:
         return keyed
     key, body = keyed
     books = request.app[BOOKS]
-    if body.method == "upi" and VPA_SCENARIOS.get((body.vpa or "").lower()) == "slow":
-        await asyncio.sleep(SLOW_SCENARIO_S)
-    return await with_faults(request, "authorize", lambda: _authorize_now(books, key, body))
+    fingerprint = body.fingerprint()
+    scenario = _scenario(books, body)
+    if not isinstance(scenario, str):  # refused as it is: nothing recorded, nothing done
+        existing = books.charge(key)
+        return scenario if existing is None else _replay(existing, fingerprint, "charge")
+    # The key is recorded before anything is done: from here an inquiry finds it.
+    row, mine = books.begin_charge(
+        {
+            "idempotency_key": key,
+            "id": f"ch_{secrets.token_hex(12)}",
+            "fingerprint": fingerprint,
+            "payment_id": body.payment_id,
+            "amount": body.amount,
+            "currency": body.currency,
+        }
+    )
+    if not mine:
+        return _replay(row, fingerprint, "charge")
+    if scenario == "down" or (scenario == "flaky" and books.first_transient_answer(key)):
+        books.release_charge(key)
+        return _not_processed("The processor is unavailable")
+    if scenario == "slow":
+        try:
+            await asyncio.sleep(SLOW_SCENARIO_S)
+        except BaseException:
+            books.release_charge(key)
+            raise
+    declined = scenario in DECLINE_MESSAGES
+    status, code = ("declined", scenario) if declined else ("succeeded", None)
+    return await with_faults(
+        request,
+        "authorize",
+        lambda: _answer(books.finish_charge(key, status, code), False, "charge"),
+        lambda: books.release_charge(key),
+    )
 
 
 # ---------------------------------------------------------------------- refunds
-def _refund_now(books: Books, key: str, body: RefundBody) -> web.Response:
-    existing = books.refund(key)
-    if existing is not None:
-        return _replay(existing, body.fingerprint(), "refund")
-    charge = books.charge(body.charge_key)
-    status, code = "succeeded", None
-    if charge is None or charge["status"] != "succeeded":
-        status, code = "declined", "charge_not_captured"
-    elif charge["currency"] != body.currency:
-        status, code = "declined", "currency_mismatch"
-    row, inserted = books.record_refund(
-        {
-            "idempotency_key": key,
-            "id": f"rf_{secrets.token_hex(12)}",
-            "fingerprint": body.fingerprint(),
-            "charge_key": body.charge_key,
-            "refund_id": body.refund_id,
-            "amount": body.amount,
-            "currency": body.currency,
-            "status": status,
-            "decline_code": code,
-        }
-    )
-    return _answer(row, not inserted, "refund")
-
-
 async def refund(request: web.Request) -> web.Response:
     keyed = await _keyed_body(request, RefundBody)
     if isinstance(keyed, web.Response):
         return keyed
     key, body = keyed
     books = request.app[BOOKS]
-    return await with_faults(request, "refund", lambda: _refund_now(books, key, body))
+    fingerprint = body.fingerprint()
+    row, mine = books.begin_refund(
+        {
+            "idempotency_key": key,
+            "id": f"rf_{secrets.token_hex(12)}",
+            "fingerprint": fingerprint,
+            "charge_key": body.charge_key,
+            "refund_id": body.refund_id,
+            "amount": body.amount,
+            "currency": body.currency,
+        }
+    )
+    if not mine:
+        return _replay(row, fingerprint, "refund")
+
+    def act() -> web.Response:
+        charge = books.charge(body.charge_key)
+        status, code = "succeeded", None
+        if charge is None or charge["status"] != "succeeded":
+            status, code = "declined", "charge_not_captured"
+        elif charge["currency"] != body.currency:
+            status, code = "declined", "currency_mismatch"
+        return _answer(books.finish_refund(key, status, code), False, "refund")
+
+    return await with_faults(request, "refund", act, lambda: books.release_refund(key))
 
 
-# ---------------------------------------------------------------------- inquiries
+# ---------------------------------------------------------------------- inquiries and voids
 def _inquiry(find: Callable[[Books, str], Any], kind: str):  # type: ignore[no-untyped-def]
     async def handler(request: web.Request) -> web.Response:
         key = request.match_info["key"]
         books = request.app[BOOKS]
 
         def look() -> web.Response:
+            # `in_progress` while the request under the key still runs: never "not found".
             row = find(books, key)
             if row is None:
                 return error(404, "not_found", f"No {kind} was made under this key")
@@ -227,6 +244,42 @@ def _inquiry(find: Callable[[Books, str], Any], kind: str):  # type: ignore[no-u
         return await with_faults(request, "inquiry", look)
 
     return handler
+
+
+async def void_charge(request: web.Request) -> web.Response:
+    """Void by key: nothing is charged under it from now on; a charge made is reversed."""
+    key = request.match_info["key"]
+    raw = await request.read()
+    payment_id = ""
+    if raw:
+        parsed = await parse(request, VoidBody)
+        if isinstance(parsed, web.Response):
+            return parsed
+        payment_id = parsed.payment_id or ""
+    books = request.app[BOOKS]
+
+    def act() -> web.Response:
+        result, row = books.void_charge(key, payment_id)
+        if result == "has_refunds":
+            return error(409, "charge_has_refunds", "A refunded charge cannot be voided")
+        return web.json_response(
+            {"object": "void", "idempotency_key": key, "result": result, "charge": _record(row)}
+        )
+
+    return await with_faults(request, "void", act)
+
+
+async def void_refund(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+    books = request.app[BOOKS]
+
+    def act() -> web.Response:
+        result, row = books.void_refund(key)
+        return web.json_response(
+            {"object": "void", "idempotency_key": key, "result": result, "refund": _record(row)}
+        )
+
+    return await with_faults(request, "void", act)
 
 
 # ---------------------------------------------------------------------- reports
@@ -247,7 +300,12 @@ async def books_view(request: web.Request) -> web.Response:
     books = request.app[BOOKS]
     payment_id = request.query.get("payment_id")
     if payment_id:
-        return web.json_response({"charges": books.charges_for_payment(payment_id)})
+        return web.json_response(
+            {
+                "charges": books.charges_for_payment(payment_id),
+                "refunds": books.refunds_for_payment(payment_id),
+            }
+        )
     return web.json_response({"at": now_iso(), **books.summary()})
 
 
@@ -288,8 +346,10 @@ def build_app(books: Books, go_down: Callable[[float], Awaitable[None]]) -> web.
     app.router.add_post("/v1/tokens", tokenize)
     app.router.add_post("/v1/authorizations", authorize)
     app.router.add_get("/v1/authorizations/{key}", _inquiry(Books.charge, "charge"))
+    app.router.add_post("/v1/authorizations/{key}/void", void_charge)
     app.router.add_post("/v1/refunds", refund)
     app.router.add_get("/v1/refunds/{key}", _inquiry(Books.refund, "refund"))
+    app.router.add_post("/v1/refunds/{key}/void", void_refund)
     app.router.add_get(r"/v1/settlements/{day}.csv", settlement)
     app.router.add_get("/admin/books", books_view)
     for method in ("GET", "PUT", "DELETE"):

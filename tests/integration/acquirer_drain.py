@@ -37,7 +37,10 @@ def merchant_on(*connector_names: str) -> merchants.CreatedMerchant:
     return merchant
 
 
-def accept_payments(merchant_id: str, count: int, amount: int = 10_000) -> list[str]:
+def accept_payments(
+    merchant_id: str, count: int, amount: int = 10_000, vpa: str | None = None
+) -> list[str]:
+    """`count` UPI payments (of a test-mode VPA, if given), accepted as the API would."""
     tag = uuid.uuid4().hex[:8]
     with db.unit_of_work() as uow:
         return [
@@ -45,7 +48,11 @@ def accept_payments(merchant_id: str, count: int, amount: int = 10_000) -> list[
                 uow,
                 merchant_id,
                 CreatePaymentRequest(
-                    order_id=f"acq_{tag}_{i}", amount=amount, currency="INR", method="upi"
+                    order_id=f"acq_{tag}_{i}",
+                    amount=amount,
+                    currency="INR",
+                    method="upi",
+                    vpa=vpa,
                 ),
             ).id
             for i in range(count)

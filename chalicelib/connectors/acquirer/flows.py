@@ -38,6 +38,7 @@ class AcquirerConnector(Connector):
     """An acquirer reached at `base_url`."""
 
     answers_each_call = True
+    can_void = True
 
     def __init__(
         self,
@@ -97,13 +98,17 @@ class AcquirerConnector(Connector):
             return wire.outcome_of_failure(exc, _ms(started))
         return wire.outcome_of(status, payload, _ms(started), replayed)
 
-    async def _inquiry(self, path: str) -> InquiryResult:
+    async def _inquiry(self, path: str, body: bytes | None = None) -> InquiryResult:
+        """An inquiry (GET) or, with a body, a void by key (POST): neither moves money."""
         started = time.perf_counter()
+        method = "GET" if body is None else "POST"
         try:
-            status, payload, _ = await self._exchange("GET", path, None, None, self.deadline_s)
+            status, payload, _ = await self._exchange(method, path, None, body, self.deadline_s)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return wire.inquiry_of_failure(exc, _ms(started))
-        return wire.inquiry_of(status, payload, _ms(started))
+        if body is None:
+            return wire.inquiry_of(status, payload, _ms(started))
+        return wire.void_of(status, payload, _ms(started))
 
     # ------------------------------------------------------------------ the calls
     async def authorize(self, request: ChargeRequest) -> AttemptResult:
@@ -125,6 +130,15 @@ class AcquirerConnector(Connector):
     async def retrieve_refund(self, idempotency_key: str) -> InquiryResult:
         path = f"/v1/refunds/{_quote(idempotency_key)}"
         return await runner.call_on_loop(lambda: self._inquiry(path))
+
+    async def void_payment(self, idempotency_key: str, payment_id: str) -> InquiryResult:
+        path = f"/v1/authorizations/{_quote(idempotency_key)}/void"
+        body = wire.VoidWire(payment_id=payment_id).model_dump_json().encode()
+        return await runner.call_on_loop(lambda: self._inquiry(path, body))
+
+    async def void_refund(self, idempotency_key: str) -> InquiryResult:
+        path = f"/v1/refunds/{_quote(idempotency_key)}/void"
+        return await runner.call_on_loop(lambda: self._inquiry(path, b"{}"))
 
     # A batch hops onto the runner's loop once, then its calls overlap there (straight to
     # the exchange: no per-call hop, which is most of the connector's cost per call).
@@ -158,6 +172,12 @@ class AcquirerConnector(Connector):
 
     async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
         return await self._batch(super().retrieve_refunds(keys))
+
+    async def settle_payments(self, keys: list[tuple[str, str]]) -> list[InquiryResult]:
+        return await self._batch(super().settle_payments(keys))
+
+    async def settle_refunds(self, keys: list[str]) -> list[InquiryResult]:
+        return await self._batch(super().settle_refunds(keys))
 
     @staticmethod
     async def _batch[T](work: Coroutine[Any, Any, T]) -> T:

@@ -5,13 +5,21 @@ into these models. `outcome_of` and `inquiry_of` map an HTTP exchange (or the fa
 have one) to `succeeded | declined | transient_error | unknown`:
 
   200 + status succeeded / declined        -> succeeded / declined
+  200 + any other status (voided, ...)     -> unknown (the inquiry settles it)
   503 + {"error": {"processed": false}}    -> transient_error (the acquirer says it did nothing)
   429                                      -> transient_error (refused before acting)
-  any other 5xx, a reset, a timeout,
-  a broken or unreadable answer            -> unknown (money may have moved)
-  422 idempotency_key_reused               -> unknown (that key holds another request: ask)
-  other 4xx                                -> declined (the request was refused as it is)
+  4xx (not 408, 409, 425) with one of
+  REFUSALS' codes                          -> declined (the request was refused as it is)
+  408, 409 (request_in_progress), 425,
+  any other 4xx, any other 5xx, a reset,
+  a timeout, a broken or unreadable answer -> unknown (money may have moved)
   connection refused, nothing sent         -> transient_error
+
+Inquiries (`inquiry_of`): 200 succeeded / declined -> the same; 200 voided / reversed ->
+not_charged; 200 in_progress -> unknown; 404 not_found -> not_found (settles nothing
+by itself); anything else -> unknown. Voids (`void_of`): voided / reversed ->
+not_charged; declined -> declined; a refund's succeeded -> succeeded; anything else ->
+unknown.
 """
 
 from __future__ import annotations
@@ -65,13 +73,17 @@ class RefundWire(_Wire):
 
     @classmethod
     def of(cls, request: RefundRequest) -> RefundWire:
-        # The acquirer keys a charge by the idempotency key it was made under: the payment id.
+        # The acquirer keys a charge by the idempotency key it was made under.
         return cls(
-            charge_key=request.payment_id,
+            charge_key=request.charge_key or request.payment_id,
             refund_id=request.refund_id,
             amount=request.amount,
             currency=request.currency,
         )
+
+
+class VoidWire(_Wire):
+    payment_id: str
 
 
 class TokenizeWire(_Wire):
@@ -94,8 +106,33 @@ class MoneyAnswer(_Wire):
     idempotency_key: str
     amount: int
     currency: str
-    status: Literal["succeeded", "declined"]
+    status: Literal["in_progress", "succeeded", "declined", "voided", "reversed"]
     decline_code: str | None = None
+
+
+class VoidAnswer(_Wire):
+    """The answer to a void by key: what became of the key."""
+
+    idempotency_key: str
+    result: Literal["voided", "reversed", "declined", "succeeded"]
+    charge: dict[str, object] | None = None
+
+
+#: The documented codes of a 4xx that refuses a request as it is (nothing was done, and
+#: the same request will be refused again): the only 4xx answers read as declines.
+REFUSALS = frozenset(
+    {
+        "parameter_invalid",
+        "parameter_missing",
+        "idempotency_key_required",
+        "token_invalid",
+        "charge_not_captured",
+        "currency_mismatch",
+        "refund_exceeds_capture",
+    }
+)
+#: Statuses that never mean "refused": the request may be running or may have run.
+_NOT_REFUSALS = frozenset({408, 409, 425})
 
 
 class ErrorDetail(_Wire):
@@ -161,9 +198,11 @@ def outcome_of(status: int, body: bytes, latency_ms: int, replayed: bool) -> Att
             return unknown("unreadable 200 answer", latency_ms)
         if answer.status == "succeeded":
             return AttemptResult("succeeded", latency_ms=latency_ms, replayed=replayed)
-        return AttemptResult(
-            "declined", answer.decline_code, "Declined by the acquirer", latency_ms, replayed
-        )
+        if answer.status == "declined":
+            return AttemptResult(
+                "declined", answer.decline_code, "Declined by the acquirer", latency_ms, replayed
+            )
+        return unknown(f"the acquirer's record says {answer.status}", latency_ms)
     detail = _error(body)
     if status == 503 and detail is not None and detail.processed is False:
         return AttemptResult(
@@ -171,13 +210,11 @@ def outcome_of(status: int, body: bytes, latency_ms: int, replayed: bool) -> Att
         )
     if status == 429:
         return AttemptResult("transient_error", "rate_limited", "Acquirer rate limit", latency_ms)
-    if status >= 500:
-        return unknown(f"acquirer answered {status}", latency_ms)
-    if detail is not None and detail.code == "idempotency_key_reused":
-        return unknown("the key holds another request at the acquirer", latency_ms)
-    code = detail.code if detail is not None and detail.code else "invalid_request"
-    message = detail.message if detail is not None else f"acquirer answered {status}"
-    return AttemptResult("declined", code, message, latency_ms)
+    refused = detail is not None and detail.code in REFUSALS
+    if 400 <= status < 500 and status not in _NOT_REFUSALS and refused:
+        return AttemptResult("declined", detail.code, detail.message, latency_ms)  # type: ignore[union-attr]
+    code = f" ({detail.code})" if detail is not None and detail.code else ""
+    return unknown(f"acquirer answered {status}{code}", latency_ms)
 
 
 def inquiry_of(status: int, body: bytes, latency_ms: int) -> InquiryResult:
@@ -189,10 +226,32 @@ def inquiry_of(status: int, body: bytes, latency_ms: int) -> InquiryResult:
             return InquiryResult("unknown", latency_ms=latency_ms)
         if answer.status == "succeeded":
             return InquiryResult("succeeded", latency_ms=latency_ms)
-        return InquiryResult(
-            "declined", answer.decline_code, "Declined by the acquirer", latency_ms
-        )
+        if answer.status == "declined":
+            return InquiryResult(
+                "declined", answer.decline_code, "Declined by the acquirer", latency_ms
+            )
+        if answer.status in ("voided", "reversed"):
+            return InquiryResult("not_charged", latency_ms=latency_ms)
+        return InquiryResult("unknown", "acquirer_unknown", "still in progress", latency_ms)
     detail = _error(body)
     if status == 404 and detail is not None and detail.code == "not_found":
         return InquiryResult("not_found", latency_ms=latency_ms)
     return InquiryResult("unknown", "acquirer_unknown", f"inquiry answered {status}", latency_ms)
+
+
+def void_of(status: int, body: bytes, latency_ms: int) -> InquiryResult:
+    """What a void by key settles; anything unclear is `unknown` (void again later)."""
+    if status == 200:
+        try:
+            answer = VoidAnswer.model_validate_json(body)
+        except ValidationError:
+            return InquiryResult("unknown", "acquirer_unknown", "unreadable void", latency_ms)
+        if answer.result in ("voided", "reversed"):
+            return InquiryResult("not_charged", latency_ms=latency_ms)
+        if answer.result == "declined":
+            code = (answer.charge or {}).get("decline_code")
+            return InquiryResult(
+                "declined", str(code or "payment_declined"), "Declined by the acquirer", latency_ms
+            )
+        return InquiryResult("succeeded", latency_ms=latency_ms)
+    return InquiryResult("unknown", "acquirer_unknown", f"void answered {status}", latency_ms)
