@@ -21,6 +21,8 @@ function metricsList(m) {
     ['Lag (oldest due payment)', h('span', { id: 'm-lag' }, seconds(m.lag_s))],
     ['Retries scheduled', h('span', { id: 'm-retry' }, m.retry_scheduled)],
     ['Dead letters', h('span', { id: 'm-dead' }, m.dead_letters)],
+    ['Unknown outcomes (flagged)', h('span', { id: 'm-unknown' }, `${m.unknown_outcomes} (${m.flagged_unknown_outcomes})`)],
+    ['Orphan charges open / reversed', h('span', { id: 'm-orphans' }, `${m.orphan_charges_open} / ${m.orphan_charges_reversed}`)],
   ]);
 }
 

@@ -1,8 +1,10 @@
-"""The reconciliation run: fetch the settlement, compare, write the report to S3.
+"""The reconciliation run: per connector, fetch the settlement, compare, reverse the
+orphan charges, and write the report to S3.
 
 `reconcile_settlements(context)` is the scheduled handler's body (daily on AWS: it
-reconciles the day before, which is closed); `run_reconciliation(day)` is what
-`python -m workers.admin reconcile --date` calls.
+reconciles the day before, which is closed, at every HTTP connector);
+`run_reconciliation(day, connector)` is what `python -m workers.admin reconcile --date`
+calls.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from chalicelib import db
 from chalicelib.adapters import s3_reports
 from chalicelib.clock import isoformat, utcnow
 from chalicelib.connectors import get_connector, runner
-from chalicelib.services import reconciliation
+from chalicelib.services import orphan_charges, reconciliation
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,10 @@ def run_reconciliation(
     # The database is read after the settlement: an item charged since then is not in
     # the file, so it cannot show as "charged but not SUCCESS" by being too new.
     with db.unit_of_work(write=False) as uow:
-        sections = reconciliation.reconcile(uow.conn, day, lines, earlier, merchant_id)
+        sections = reconciliation.reconcile(
+            uow.conn, day, lines, earlier, merchant_id, connector=connector_name
+        )
+    reversed_keys = _reverse_orphans(connector, sections["payments"].charged_not_success)
     generated = utcnow()
     counts = reconciliation.summary(sections)
     document = {
@@ -50,6 +55,7 @@ def run_reconciliation(
         "generated_at": isoformat(generated),
         "settlement_items": len(lines),
         "summary": counts,
+        "orphans_reversed": reversed_keys,
         **{name: section.as_dict() for name, section in sections.items()},
     }
     stamp = generated.strftime("%Y%m%dT%H%M%S%fZ")
@@ -63,10 +69,48 @@ def run_reconciliation(
         "date": day.isoformat(),
         "connector": connector_name,
         "summary": counts,
+        "orphans_reversed": reversed_keys,
         "report": location,
     }
 
 
+def _reverse_orphans(connector: Any, orphans: list[dict[str, Any]]) -> list[str]:
+    """Record the orphan charges and reverse, by a void by key, those of final payments
+    of ours; the keys reversed. A void that fails is recorded and tried again by the
+    next reconciliation."""
+    with db.unit_of_work() as uow:
+        orphan_charges.record_found(uow, connector.name, orphans)
+    done = []
+    for orphan in orphan_charges.reversible(orphans):
+        answer = runner.run(
+            connector.void_payment(orphan["idempotency_key"], orphan["id"]),
+            timeout=connector.deadline_s + 5,
+        )
+        with db.unit_of_work() as uow:
+            if orphan_charges.record_reversal(uow, connector.name, orphan, answer.status):
+                done.append(orphan["idempotency_key"])
+        log.warning(
+            "orphan charge",
+            extra={
+                "connector": connector.name,
+                "payment_id": orphan["id"],
+                "reason": orphan["reason"],
+                "void": answer.status,
+            },
+        )
+    return done
+
+
 def reconcile_settlements(context: Any) -> dict[str, Any]:
-    """The scheduled handler: reconcile yesterday (UTC), a closed settlement day."""
-    return run_reconciliation(utcnow().date() - timedelta(days=1))
+    """The scheduled handler: reconcile yesterday (UTC), a closed settlement day, at
+    every HTTP connector of this deployment."""
+    from chalicelib.connectors import routing
+    from chalicelib.connectors.acquirer import AcquirerConnector  # lazy: aiohttp
+
+    day = utcnow().date() - timedelta(days=1)
+    runs = [
+        run_reconciliation(day, name)
+        for name in sorted(routing.configured())
+        if isinstance(get_connector(name), AcquirerConnector)
+    ]
+    return {"date": day.isoformat(), "connectors": runs}

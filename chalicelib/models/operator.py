@@ -21,6 +21,17 @@ class QueueMetrics(ResponseModel):
     lag_s: float = Field(description="How long the oldest due PENDING payment has waited")
     retry_scheduled: int = Field(description="PENDING payments waiting for a retry")
     dead_letters: int
+    unknown_outcomes: int = Field(
+        description="Attempts whose outcome is unknown, waiting for an inquiry or a void"
+    )
+    flagged_unknown_outcomes: int = Field(
+        description="Of those, the ones unanswered for INQUIRY_FLAG_AFTER_S: look at them"
+    )
+    orphan_charges_open: int = Field(
+        description="Charges reconciliation found standing with no SUCCESS payment at that"
+        " connector, not yet reversed"
+    )
+    orphan_charges_reversed: int = Field(description="Orphan charges reversed at their acquirer")
     at: Timestamp
 
 

@@ -234,8 +234,19 @@ class PaymentHistoryEntry(ResponseModel):
     from_status: PaymentStatus | None
     to_status: PaymentStatus
     attempt: int | None
+    #: `orphan_reversed`: reconciliation found a charge at `connector` that this
+    #: payment does not stand on (a late charge, or one at a second connector) and
+    #: reversed it there
     outcome: (
-        Literal["succeeded", "declined", "transient_error", "unknown", "resolved_by_inquiry"] | None
+        Literal[
+            "succeeded",
+            "declined",
+            "transient_error",
+            "unknown",
+            "resolved_by_inquiry",
+            "orphan_reversed",
+        ]
+        | None
     )
     failure_code: str | None
     latency_ms: int | None

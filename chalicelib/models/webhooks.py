@@ -14,6 +14,7 @@ EventType = Literal[
     "payment.succeeded",
     "payment.failed",
     "payment.cancelled",
+    "payment.charge_reversed",
     "refund.succeeded",
     "refund.failed",
 ]

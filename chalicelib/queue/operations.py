@@ -11,11 +11,13 @@ from typing import Any
 from chalicelib import db
 from chalicelib.clock import utcnow
 from chalicelib.queue import keys, kinds, sql, stream
+from chalicelib.repository import orphan_charges as orphan_repo
 
 
 def queue_stats(conn: db.Connection) -> dict[str, Any]:
     """Stream length, pending entries, oldest pending age, retries scheduled, dead letters,
-    unknown outcomes waiting for inquiries and those flagged for the operator."""
+    unknown outcomes waiting for inquiries and those flagged for the operator, and the
+    orphan charges reconciliation found."""
     stream.ensure_group(keys.PAYMENTS_STREAM)
     info = stream.pending_summary(keys.PAYMENTS_STREAM)
     inquiries = sql.count_open_inquiries(conn)
@@ -32,6 +34,9 @@ def queue_stats(conn: db.Connection) -> dict[str, Any]:
         # of those, the ones the acquirer has not answered for INQUIRY_FLAG_AFTER_S
         "flagged_payments": inquiries["payment"]["flagged"],
         "flagged_refunds": inquiries["refund"]["flagged"],
+        # charges at an acquirer that no SUCCESS payment stands on (reconciliation):
+        # found, reversed at the acquirer, or whose reversal failed (tried again)
+        "orphan_charges": orphan_repo.count_by_status(conn),
     }
 
 

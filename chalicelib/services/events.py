@@ -13,6 +13,7 @@ EVENT_TYPES = (
     "payment.succeeded",
     "payment.failed",
     "payment.cancelled",
+    "payment.charge_reversed",
     "refund.succeeded",
     "refund.failed",
 )

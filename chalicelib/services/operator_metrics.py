@@ -41,6 +41,10 @@ def queue_metrics(conn: db.Connection) -> QueueMetrics:
         lag_s=round(lag_s, 3),
         retry_scheduled=stats["retry_scheduled"],
         dead_letters=stats["dead_letters"],
+        unknown_outcomes=stats["unknown_payment_attempts"] + stats["unknown_refund_attempts"],
+        flagged_unknown_outcomes=stats["flagged_payments"] + stats["flagged_refunds"],
+        orphan_charges_open=stats["orphan_charges"]["found"] + stats["orphan_charges"]["failed"],
+        orphan_charges_reversed=stats["orphan_charges"]["reversed"],
         at=now,
     )
 

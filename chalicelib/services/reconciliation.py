@@ -1,12 +1,21 @@
-"""Reconciliation: an acquirer's settlement day against the gateway's own records.
+"""Reconciliation: one connector's settlement day against the gateway's own records.
 
-For payments (captures) and refunds alike, each item lands in one list:
-  matched              the acquirer moved it and the gateway says SUCCESS, same amount;
-  charged_not_success  the acquirer moved money the gateway does not hold as SUCCESS
-                       (unknown to the gateway, still open, failed or cancelled);
-  success_not_charged  SUCCESS in the gateway that day, but the acquirer has no such item
-                       (that day, or the day before: a charge just before midnight is
-                       recorded by the gateway just after);
+Each side is that connector's alone: the acquirer's lines, and the gateway's items whose
+attempt was made *at that connector*, matched by the idempotency key the attempt used
+(a payment's charge key, a refund's id). For payments (captures) and refunds alike,
+each item lands in one list:
+  matched              the acquirer moved it and the gateway holds it as SUCCESS at
+                       this connector under this key, same amount;
+  charged_not_success  an orphan: the acquirer moved money the gateway does not hold as
+                       SUCCESS there under that key (failed, cancelled, succeeded at
+                       another connector or under another key, or unknown to us);
+                       `reason` says which, and a payment's orphan charge is reversed
+                       (services/orphan_charges.py);
+  in_flight            the gateway's item is still open (its outcome is being settled by
+                       inquiry): not a difference yet, and never reversed;
+  success_not_charged  SUCCESS at this connector that day, but the acquirer has no such
+                       item (that day, or the day before: a charge just before midnight
+                       is recorded by the gateway just after);
   amount_mismatches    both sides have it, with different amounts or currencies.
 The caller gives the connection and the settlement lines; nothing here opens a connection
 or talks to the network.
@@ -25,13 +34,23 @@ if TYPE_CHECKING:  # the wire module imports aiohttp: keep it off the cold start
     from chalicelib.connectors.acquirer.wire import SettlementLine
     from chalicelib.db import Connection
 
-SECTIONS = ("matched", "charged_not_success", "success_not_charged", "amount_mismatches")
+SECTIONS = (
+    "matched",
+    "charged_not_success",
+    "success_not_charged",
+    "amount_mismatches",
+    "in_flight",
+)
+#: Sections that are no difference between the books.
+AGREED = ("matched", "in_flight")
+OPEN = ("PENDING", "PROCESSING")
 
 
 @dataclass
 class Section:
     matched: list[str] = field(default_factory=list)
     charged_not_success: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)
     success_not_charged: list[dict[str, Any]] = field(default_factory=list)
     amount_mismatches: list[dict[str, Any]] = field(default_factory=list)
 
@@ -47,10 +66,21 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _orphan_reason(ours: dict[str, Any] | None, connector: str) -> str:
+    if ours is None:
+        return "unknown_payment"
+    if ours["status"] != "SUCCESS":
+        return str(ours["status"]).lower()
+    if ours["connector"] != connector:
+        return "succeeded_elsewhere"
+    return "other_key"
+
+
 def _compare(
     lines: list[SettlementLine],
-    key_of: Callable[[SettlementLine], str],
+    connector: str,
     ours_by_id: dict[str, dict[str, Any]],
+    id_of: Callable[[SettlementLine], str],
     succeeded_that_day: Iterable[dict[str, Any]],
     earlier_keys: set[str],
     merchant_id: str | None,
@@ -58,36 +88,47 @@ def _compare(
     section = Section()
     seen: set[str] = set()
     for line in lines:
-        key = key_of(line)
+        key = line.idempotency_key
         seen.add(key)
-        ours = ours_by_id.get(key)
+        ours = ours_by_id.get(id_of(line))
         if ours is not None and merchant_id is not None and ours["merchant_id"] != merchant_id:
             continue
-        if ours is None or ours["status"] != "SUCCESS":
+        owns = (
+            ours is not None
+            and ours["status"] == "SUCCESS"
+            and ours["connector"] == connector
+            and ours["charge_key"] == key
+        )
+        if ours is not None and ours["status"] in OPEN:
+            section.in_flight.append(key)
+        elif not owns:
             section.charged_not_success.append(
                 {
-                    "id": key,
+                    "id": ours["id"] if ours else id_of(line),
+                    "idempotency_key": key,
                     "acquirer_id": line.id,
                     "amount": line.amount,
                     "currency": line.currency,
                     "gateway_status": ours["status"] if ours else None,
+                    "merchant_id": ours["merchant_id"] if ours else None,
+                    "reason": _orphan_reason(ours, connector),
                 }
             )
-        elif ours["amount"] != line.amount or ours["currency"] != line.currency:
+        elif ours["amount"] != line.amount or ours["currency"] != line.currency:  # type: ignore[index]
             section.amount_mismatches.append(
                 {
-                    "id": key,
+                    "id": ours["id"],  # type: ignore[index]
                     "acquirer_id": line.id,
                     "acquirer_amount": line.amount,
                     "acquirer_currency": line.currency,
-                    "gateway_amount": ours["amount"],
-                    "gateway_currency": ours["currency"],
+                    "gateway_amount": ours["amount"],  # type: ignore[index]
+                    "gateway_currency": ours["currency"],  # type: ignore[index]
                 }
             )
         else:
-            section.matched.append(key)
+            section.matched.append(ours["id"])  # type: ignore[index]
     for ours in succeeded_that_day:
-        if ours["id"] not in seen and ours["id"] not in earlier_keys:
+        if ours["charge_key"] not in seen and ours["charge_key"] not in earlier_keys:
             section.success_not_charged.append(
                 {"id": ours["id"], "amount": ours["amount"], "currency": ours["currency"]}
             )
@@ -100,24 +141,27 @@ def reconcile(
     lines: list[SettlementLine],
     earlier_lines: list[SettlementLine],
     merchant_id: str | None = None,
+    connector: str = "acquirer",
 ) -> dict[str, Section]:
-    """Compare the settlement of `day` (and the day before) with the gateway's records."""
+    """Compare `connector`'s settlement of `day` (and the day before) with our records."""
     start, end = day_bounds(day)
     captures = [line for line in lines if line.type == "capture"]
     refunds = [line for line in lines if line.type == "refund"]
     payments = _compare(
         captures,
-        lambda line: line.idempotency_key,
-        repo.find_payments_by_ids(conn, [line.idempotency_key for line in captures]),
-        repo.find_payments_succeeded_between(conn, start, end, merchant_id),
+        connector,
+        repo.find_payments_by_ids(conn, [line.payment_id for line in captures]),
+        lambda line: line.payment_id,
+        repo.find_payments_succeeded_between_at_connector(conn, connector, start, end, merchant_id),
         {line.idempotency_key for line in earlier_lines if line.type == "capture"},
         merchant_id,
     )
     refund_section = _compare(
         refunds,
-        lambda line: line.idempotency_key,
+        connector,
         repo.find_refunds_by_ids(conn, [line.idempotency_key for line in refunds]),
-        repo.find_refunds_succeeded_between(conn, start, end, merchant_id),
+        lambda line: line.idempotency_key,
+        repo.find_refunds_succeeded_between_at_connector(conn, connector, start, end, merchant_id),
         {line.idempotency_key for line in earlier_lines if line.type == "refund"},
         merchant_id,
     )
@@ -127,6 +171,6 @@ def reconcile(
 def summary(sections: dict[str, Section]) -> dict[str, Any]:
     counts = {name: section.counts() for name, section in sections.items()}
     mismatches = sum(
-        count[name] for count in counts.values() for name in SECTIONS if name != "matched"
+        count[name] for count in counts.values() for name in SECTIONS if name not in AGREED
     )
     return {**counts, "mismatches": mismatches}

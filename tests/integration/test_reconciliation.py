@@ -72,6 +72,19 @@ def _today() -> Any:
     return datetime.now(UTC).date()
 
 
+def _held_at(connector: str, payment_ids: list[str]) -> None:
+    """Say these payments' (simulator-made) charges were made at `connector`, as if its
+    connector had charged them; their refunds too."""
+    with db.unit_of_work() as uow:
+        uow.conn.execute(
+            "UPDATE payments SET connector = %s WHERE id = ANY(%s)", (connector, payment_ids)
+        )
+        uow.conn.execute(
+            "UPDATE refunds SET connector = %s WHERE payment_id = ANY(%s)",
+            (connector, payment_ids),
+        )
+
+
 def test_clean_books_reconcile_to_zero_and_the_report_lands_in_s3(
     acquirer: AcquirerProcess, merchant: Any, run_processor: Callable[..., Any]
 ) -> None:
@@ -81,6 +94,7 @@ def test_clean_books_reconcile_to_zero_and_the_report_lands_in_s3(
     p1 = successful_payment_id(mid, run_processor, 1000)
     p2 = successful_payment_id(mid, run_processor, 2000)
     r1 = _successful_refund(mid, p1, 300, run_processor)
+    _held_at("acquirer", [p1, p2])
     _charge(connector, p1, 1000)
     _charge(connector, p2, 2000)
     _refund(connector, r1, p1, 300)
@@ -107,6 +121,7 @@ def test_planted_mismatches_are_found(
     uncharged = successful_payment_id(mid, run_processor, 3000)
     ghost = f"pay_{uuid.uuid4().hex}"  # charged at the acquirer, never recorded by us
     refund_changed = _successful_refund(mid, matched, 100, run_processor)
+    _held_at("acquirer", [matched, changed, uncharged])
     _charge(connector, matched, 1000)
     _charge(connector, changed, 2005)  # the amount differs on one side
     _charge(connector, ghost, 4000)
@@ -119,6 +134,7 @@ def test_planted_mismatches_are_found(
         "charged_not_success": 1,
         "success_not_charged": 1,
         "amount_mismatches": 1,
+        "in_flight": 0,
     }
     assert summary["refunds"]["amount_mismatches"] == 1
     assert summary["mismatches"] == 4
@@ -127,6 +143,9 @@ def test_planted_mismatches_are_found(
     assert payments["matched"] == [matched]
     assert payments["charged_not_success"][0]["id"] == ghost
     assert payments["charged_not_success"][0]["gateway_status"] is None
+    # Nothing of ours stands behind the ghost: it is listed, not reversed.
+    assert payments["charged_not_success"][0]["reason"] == "unknown_payment"
+    assert result["orphans_reversed"] == []
     assert payments["success_not_charged"] == [{"id": uncharged, "amount": 3000, "currency": "INR"}]
     mismatch = payments["amount_mismatches"][0]
     assert (mismatch["id"], mismatch["acquirer_amount"], mismatch["gateway_amount"]) == (
@@ -159,3 +178,66 @@ def test_planted_mismatches_are_found(
         check=False,
     )
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def _history(payment_id: str) -> list[dict[str, Any]]:
+    with db.connection() as conn:
+        return conn.execute(
+            "SELECT outcome, connector FROM payment_history WHERE payment_id = %s ORDER BY id",
+            (payment_id,),
+        ).fetchall()
+
+
+def test_orphan_charges_are_found_per_connector_and_reversed(
+    acquirer: AcquirerProcess, merchant: Any, run_processor: Callable[..., Any]
+) -> None:
+    """A charge at the acquirer for a payment that succeeded at another connector, and a
+    late charge on a FAILED payment: both are orphans of the acquirer's settlement, both
+    are reversed there, and the payment that succeeded elsewhere keeps its one charge."""
+    connector = connectors.get_connector("acquirer")
+    mid = merchant.merchant_id
+    elsewhere = successful_payment_id(mid, run_processor, 1000)  # SUCCESS at the simulator
+    owned = successful_payment_id(mid, run_processor, 3000)
+    _held_at("acquirer", [owned])
+    failed = successful_payment_id(mid, run_processor, 2000)
+    with db.unit_of_work() as uow:  # as if it had failed, and then been charged late
+        uow.conn.execute(
+            "UPDATE payments SET status = 'FAILED', connector = 'acquirer', released_at = now(),"
+            " failure_code = 'payment_declined' WHERE id = %s",
+            (failed,),
+        )
+    _charge(connector, elsewhere, 1000)
+    _charge(connector, failed, 2000)
+    _charge(connector, owned, 3000)
+
+    result = run_reconciliation(_today(), merchant_id=mid)
+    assert result["summary"]["payments"]["matched"] == 1
+    assert result["summary"]["payments"]["charged_not_success"] == 2
+    assert sorted(result["orphans_reversed"]) == sorted([elsewhere, failed])
+    report = s3_reports.get_json(result["report"]["key"])
+    reasons = {o["id"]: o["reason"] for o in report["payments"]["charged_not_success"]}
+    assert reasons == {elsewhere: "succeeded_elsewhere", failed: "failed"}
+    standing = {
+        pid: [c["status"] for c in acquirer.charges_for(pid)] for pid in (elsewhere, failed, owned)
+    }
+    assert standing == {elsewhere: ["reversed"], failed: ["reversed"], owned: ["succeeded"]}
+    for pid in (elsewhere, failed):
+        assert {"outcome": "orphan_reversed", "connector": "acquirer"} in _history(pid)
+    with db.connection() as conn:
+        events = conn.execute(
+            "SELECT count(*) AS n FROM events WHERE type = 'payment.charge_reversed'"
+            " AND merchant_id = %s",
+            (mid,),
+        ).fetchone()["n"]
+        orphans = operations_counts(conn)
+    assert events == 2
+    assert orphans["reversed"] >= 2
+    # Reversed charges are no longer in the settlement: the next run finds nothing.
+    again = run_reconciliation(_today(), merchant_id=mid)
+    assert again["summary"]["mismatches"] == 0 and again["orphans_reversed"] == []
+
+
+def operations_counts(conn: Any) -> dict[str, int]:
+    from chalicelib.queue import operations
+
+    return operations.queue_stats(conn)["orphan_charges"]
