@@ -41,6 +41,26 @@ NOT_PROCESSED = _body({"error": {"code": "processor_unavailable", "processed": F
         (429, b"", "transient_error"),
         (422, _body({"error": {"code": "idempotency_key_reused"}}), "unknown"),
         (400, _body({"error": {"code": "token_invalid", "message": "No token"}}), "declined"),
+        (400, _body({"error": {"code": "parameter_invalid", "param": "amount"}}), "declined"),
+        # Issue 22: only a documented refusal is a decline; anything that may mean "still
+        # running" or "ran" is unknown, and is settled by inquiry.
+        (408, b"", "unknown"),  # a load balancer's timeout: the request may have run
+        (408, _body({"error": {"code": "parameter_invalid"}}), "unknown"),
+        (409, _body({"error": {"code": "request_in_progress"}}), "unknown"),
+        (409, b"", "unknown"),
+        (425, b"", "unknown"),
+        (400, b"<html>Bad Request</html>", "unknown"),  # not the acquirer's answer
+        (400, _body({"error": {"code": "something_new"}}), "unknown"),
+        (404, _body({"error": {"code": "not_found"}}), "unknown"),
+        (402, b"", "unknown"),
+        (500, b"", "unknown"),
+        (501, b"", "unknown"),
+        (503, _body({"error": {"code": "processor_unavailable"}}), "unknown"),  # no processed
+        (503, _body({"error": {"processed": True}}), "unknown"),
+        (504, b"", "unknown"),
+        (200, _body({**CHARGE, "status": "in_progress"}), "unknown"),
+        (200, _body({**CHARGE, "status": "voided"}), "unknown"),  # the inquiry says not charged
+        (200, _body({"id": "ch_1"}), "unknown"),  # unreadable: fields missing
     ],
 )  # fmt: skip
 def test_answers_map_to_one_outcome(status: int, body: bytes, outcome: str) -> None:
@@ -65,6 +85,31 @@ def test_inquiries() -> None:
     assert wire.inquiry_of(404, missing, 1).status == "not_found"
     assert wire.inquiry_of(404, b"<html>", 1).status == "unknown"  # not the acquirer's 404
     assert wire.inquiry_of(500, b"", 1).status == "unknown"
+    # Still running at the acquirer: not settled; voided or reversed: nothing stands.
+    assert wire.inquiry_of(200, _body({**CHARGE, "status": "in_progress"}), 1).status == "unknown"
+    assert wire.inquiry_of(200, _body({**CHARGE, "status": "voided"}), 1).status == "not_charged"
+    assert wire.inquiry_of(200, _body({**CHARGE, "status": "reversed"}), 1).status == "not_charged"
+    for status in (408, 409, 425, 429, 502, 503):
+        assert wire.inquiry_of(status, b"", 1).status == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "settled"),
+    [
+        (200, _body({"idempotency_key": "k", "result": "voided"}), "not_charged"),
+        (200, _body({"idempotency_key": "k", "result": "reversed"}), "not_charged"),
+        (200, _body({"idempotency_key": "k", "result": "declined",
+                     "charge": {"decline_code": "card_declined"}}), "declined"),
+        (200, _body({"idempotency_key": "k", "result": "succeeded"}), "succeeded"),  # a refund
+        (200, _body({"idempotency_key": "k", "result": "maybe"}), "unknown"),
+        (200, b"{}", "unknown"),
+        (409, _body({"error": {"code": "charge_has_refunds"}}), "unknown"),
+        (500, b"", "unknown"),
+        (404, b"", "unknown"),
+    ],
+)  # fmt: skip
+def test_voids(status: int, body: bytes, settled: str) -> None:
+    assert wire.void_of(status, body, 1).status == settled
 
 
 def test_latency_is_lognormal_with_the_given_median_and_p99() -> None:
