@@ -1,6 +1,6 @@
 """Bring up Postgres, Redis and the AWS emulator for `make run` and `make test`.
 
-Three ways, in order (DESIGN.md):
+Three ways, in order (docs/architecture.md):
 1. DATABASE_URL, REDIS_URL and AWS_ENDPOINT_URL set and reachable: use them.
 2. A Docker engine answers: `docker compose up` the services of docker-compose.yml.
 3. Otherwise start local binaries under `.stack/` (git-ignored): PostgreSQL with

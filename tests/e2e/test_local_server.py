@@ -22,7 +22,7 @@ from workers.http_server import GatewayHTTPServer
 
 # Chalice's handler replies in two sends (headers, then body): without TCP_NODELAY,
 # Nagle's algorithm holds the body until the client's delayed ACK, ~40-44 ms per request
-# on a kept-alive connection (DESIGN.md). Ours sends an answer with a body in one
+# on a kept-alive connection (docs/architecture.md). Ours sends an answer with a body in one
 # (tests/unit/test_local_gateway.py); answers without one (and the stdlib's own) still
 # go out in pieces. The request rate is a figure of `make bench`.
 NAGLE_STALL_MS = 40
