@@ -2,8 +2,8 @@
 `chalice local` serving the same app (the floor), in the same run.
 
 Plain Chalice writes each reply in two sends and leaves Nagle's algorithm on, so
-every kept-alive request waits ~40-44 ms for the client's delayed ACK (docs/architecture.md, "Known traps":
-~23 requests/s). `workers/serve.py` sets TCP_NODELAY on accepted sockets; the figure
+every kept-alive request waits ~40-44 ms for the client's delayed ACK, ~23 requests/s
+(docs/architecture.md, "Known traps"). `workers/serve.py` sets TCP_NODELAY on accepted sockets; the figure
 is its rate and `ratio` how many times the floor it is (target: at least 10).
 `GET /health` is the request: it reaches Postgres and Redis but writes nothing.
 
