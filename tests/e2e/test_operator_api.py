@@ -70,6 +70,10 @@ def test_queue_throughput_and_merchant_volume(live_server, operator_key, api, me
             "lag_s",
             "retry_scheduled",
             "dead_letters",
+            "unknown_outcomes",
+            "flagged_unknown_outcomes",
+            "orphan_charges_open",
+            "orphan_charges_reversed",
         } <= set(queue)
         throughput = client.get("/api/v1/operator/throughput", params={"minutes": 5}).json()
         assert throughput["interval_s"] == 60 and len(throughput["data"]) == 5

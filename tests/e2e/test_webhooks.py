@@ -25,6 +25,7 @@ ALL_TYPES = [
     "payment.succeeded",
     "payment.failed",
     "payment.cancelled",
+    "payment.charge_reversed",
     "refund.succeeded",
     "refund.failed",
 ]
