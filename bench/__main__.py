@@ -13,7 +13,8 @@ kept-alive connection (floor: plain `chalice local`), the cold start, the HTTP
 acquirer connector against its floor (10,000 direct calls to the acquirer process),
 and the drain of 10,000 payments through that connector against the same floor,
 each at latency 0 and at 300 ms median with a 2 s p99.
-`BENCH_ONLY=accept` runs the accept figures alone.
+`BENCH_ONLY=accept` runs the accept figures alone; `BENCH_ONLY=drain` the drain figures
+(in process, and through the HTTP connector) alone.
 Run it on a quiet machine; it is noisy, so compare ratios.
 """
 
@@ -43,12 +44,17 @@ def main() -> int:
     reset_bench_database()
 
     only_accept = os.environ.get("BENCH_ONLY") == "accept"
+    only_drain = os.environ.get("BENCH_ONLY") == "drain"
     count = int(os.environ.get("BENCH_PAYMENTS", "10000"))
     for latency_ms in () if only_accept else (0, 50):
         figure = drain.measure(count, latency_ms)
         if latency_ms == 0:
             accept.record_drain_floor(figure["floor"])
         emit(figure)
+    if only_drain:
+        for figure in drain_http.measure(int(os.environ.get("BENCH_CALLS", "10000"))):
+            emit(figure)
+        return 0
     emit(accept.measure_in_process(int(os.environ.get("BENCH_ACCEPTS", "3000"))))
     for measure in (accept_http.measure_fast, accept_http.measure_durable):
         for figure in measure():
