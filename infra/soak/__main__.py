@@ -94,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle-s", type=float, default=None, help="default: 180 s")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "soak")
     parser.add_argument("--port", type=int, default=0, help="the gateway's (default: free)")
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="a database (and --redis-db) of the soak's own, emptied first (default: the stack's)",
+    )
+    parser.add_argument("--redis-db", type=int, default=3)
     args = parser.parse_args(argv)
     seconds = args.seconds if args.seconds is not None else args.minutes * 60
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
@@ -105,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     rig = Rig(workdir, seed, args.port or _free_port())
     started_at = datetime.now(UTC)
     try:
+        if args.database:
+            rig.use_database(args.database, args.redis_db)
         rig.start()
         merchant, api_key = rig.create_merchant()
         gap = (5.0, 9.0) if seconds < 180 else (6.0, 14.0)
@@ -117,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         chaos.stop()
         rig.proxy_faults(None)
         for name in CONNECTORS:
-            if name == "acquirer2" and (rig.acquirer2 is None or rig.acquirer2.poll() is not None):
-                rig.start_acquirer2()
+            if not rig.acquirer_running(name):
+                rig.start_acquirer(name)
             wait_http(f"{rig.acquirer_url(name)}/health", 60)
         history = load.history
         print(f"[soak] load done: {len(history.ops)} operations; settling", flush=True)

@@ -56,9 +56,7 @@ class Chaos(threading.Thread):
         self.log = ChaosLog()
         supervised = rig.supervised
         self.events = [
-            (w, e)
-            for w, e in EVENTS
-            if e not in ("redis", "postgres", "acquirer") or e in supervised
+            (w, e) for w, e in EVENTS if e not in ("redis", "postgres") or e in supervised
         ]
         self.skipped = sorted({e for _, e in EVENTS} - {e for _, e in self.events})
 
@@ -93,9 +91,9 @@ class Chaos(threading.Thread):
         event: dict[str, Any] = {"at": at, "kind": "kill", "target": kind, "pid": pid}
         self.log.events.append(event)
         print(f"[soak] kill {what} (pid {pid})", flush=True)
-        if kind == "acquirer2":  # the soak's own process: the soak restarts it
+        if kind in ("acquirer", "acquirer2"):  # the soak's own processes: it restarts them
             time.sleep(self.rng.uniform(1, 5))
-            self.rig.start_acquirer2()
+            self.rig.start_acquirer(kind)
         started = time.monotonic()
         while time.monotonic() - started < RECOVERY_S:
             if self.rig.recovered(kind, pid):

@@ -1,9 +1,12 @@
 """The soak's processes: two acquirers, the fault proxy in front of them, and `make run`.
 
-Acquirer A is the stack's own (started and supervised by `infra.stack run`); acquirer B
-is started here with its own books. The gateway (`workers.run`, as `make run` runs it)
-reaches both only through the fault proxy, as connectors `acquirer` and `acquirer2`.
-The kill functions signal the real processes, found by pid file or by parent pid.
+Both acquirers are started here, each with empty books of its own (so that the
+settlement files hold this run's charges only), on the ports after the stack's acquirer
+(GATEWAY_ACQUIRER_PORT + 1 and + 2; the proxy on + 3 and + 4, its control on + 5). The
+gateway (`workers.run`, as `make run` runs it) reaches them only through the fault
+proxy, as connectors `acquirer` and `acquirer2`. The kill functions signal the real
+processes: Postgres and Redis by the stack's pid files, the server and the scheduler as
+children of `workers.run`.
 """
 
 from __future__ import annotations
@@ -44,16 +47,43 @@ class Rig:
         self.workdir = workdir
         self.seed = seed
         base = ACQUIRER_PORT + 1
-        self.acquirer_ports = {"acquirer": ACQUIRER_PORT, "acquirer2": base}
-        self.proxy_ports = {"acquirer": base + 1, "acquirer2": base + 2}
-        self.proxy_admin = f"http://{HOST}:{base + 3}"
+        self.acquirer_ports = {"acquirer": base, "acquirer2": base + 1}
+        self.proxy_ports = {"acquirer": base + 2, "acquirer2": base + 3}
+        self.proxy_admin = f"http://{HOST}:{base + 4}"
         self.gateway_url = f"http://{HOST}:{gateway_port}"
         self.gateway_port = gateway_port
         self.supervised = set(filter(None, os.environ.get("GATEWAY_SUPERVISED", "").split(",")))
-        self.acquirer2: subprocess.Popen | None = None
+        self.acquirers: dict[str, subprocess.Popen] = {}
         self.proxy: subprocess.Popen | None = None
         self.gateway: subprocess.Popen | None = None
         self.env: dict[str, str] = {}
+        self.overrides: dict[str, str] = {}
+
+    def use_database(self, database: str, redis_db: int) -> None:
+        """Run the gateway on a database and Redis db of its own, emptied and migrated
+        first, with commits durable: a payment answered 202 must survive the Postgres kill."""
+        import redis
+
+        from infra import durability, migrate
+        from infra.stack_base import log
+        from infra.stack_postgres import create_databases, drop_database
+
+        base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+        drop_database(base, database)
+        create_databases(base, (database,))
+        redis_url = f"{os.environ['REDIS_URL'].rsplit('/', 1)[0]}/{redis_db}"
+        redis.Redis.from_url(redis_url).flushdb()
+        mode = "local" if self.supervised else "given"
+        durability.apply(
+            mode=mode,
+            database_base_url=base,
+            database=database,
+            redis_url=redis_url,
+            durable=True,
+            log=log,
+        )
+        migrate.migrate(f"{base}/{database}")
+        self.overrides = {"DATABASE_URL": f"{base}/{database}", "REDIS_URL": redis_url}
 
     def acquirer_url(self, name: str) -> str:
         return f"http://{HOST}:{self.acquirer_ports[name]}"
@@ -65,18 +95,24 @@ class Rig:
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    def start_acquirer2(self) -> None:
-        data = self.workdir / "acquirer2"
+    def start_acquirer(self, name: str) -> None:
+        """Start (or start again, on the same books) the acquirer `name`."""
+        data = self.workdir / name
         data.mkdir(exist_ok=True)
-        port = str(self.acquirer_ports["acquirer2"])
+        port = str(self.acquirer_ports[name])
         command = [sys.executable, "-m", "infra.acquirer", "--host", HOST, "--port", port]
-        self.acquirer2 = self._spawn("acquirer2", [*command, "--data-dir", str(data)])
-        wait_http(f"{self.acquirer_url('acquirer2')}/health", 30)
+        self.acquirers[name] = self._spawn(name, [*command, "--data-dir", str(data)])
+        wait_http(f"{self.acquirer_url(name)}/health", 30)
+
+    def acquirer_running(self, name: str) -> bool:
+        proc = self.acquirers.get(name)
+        return proc is not None and proc.poll() is None
 
     def start(self) -> None:
-        if not port_open(HOST, ACQUIRER_PORT):
-            raise SystemExit(f"[soak] no acquirer answers on {HOST}:{ACQUIRER_PORT}")
-        self.start_acquirer2()
+        for name, port in self.acquirer_ports.items():
+            if port_open(HOST, port):
+                raise SystemExit(f"[soak] {HOST}:{port} is taken (the soak's {name})")
+            self.start_acquirer(name)
         routes = [f"{self.proxy_ports[n]}={HOST}:{self.acquirer_ports[n]}" for n in CONNECTORS]
         admin_port = self.proxy_admin.rsplit(":", 1)[1]
         self.proxy = self._spawn(
@@ -94,6 +130,7 @@ class Rig:
             "PORT": str(self.gateway_port),
             "ACQUIRER_URLS": json.dumps(urls),
             "CONNECTORS": json.dumps(list(CONNECTORS)),
+            **self.overrides,
         }
         self.gateway = self._spawn("gateway", [sys.executable, "-m", "workers.run"], self.env)
         wait_http(f"{self.gateway_url}/health", 90)
@@ -120,10 +157,11 @@ class Rig:
         return json.loads(done.stdout)
 
     def stop(self) -> None:
-        for proc in (self.gateway, self.proxy, self.acquirer2):
+        every = [self.gateway, self.proxy, *self.acquirers.values()]
+        for proc in every:
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in (self.gateway, self.proxy, self.acquirer2):
+        for proc in every:
             if proc is not None:
                 try:
                     proc.wait(timeout=30)
@@ -162,12 +200,11 @@ class Rig:
             if pid:
                 os.kill(pid, signal.SIGKILL)
             return pid, target
-        if target == "acquirer2":
-            pid = self.acquirer2.pid if self.acquirer2 else None
-            if pid:
-                os.kill(pid, signal.SIGKILL)
-                self.acquirer2.wait()  # type: ignore[union-attr]
-            return pid, target
+        if target in self.acquirers:
+            proc = self.acquirers[target]
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return proc.pid, target
         service = stack_supervisor.services()[target]
         pid = stack_supervisor.pid_of(service)
         if pid is None:
@@ -188,10 +225,8 @@ class Rig:
             return _healthy(f"{self.gateway_url}/health")
         if target == "scheduler":
             return procs.child_running(run_pid, "workers.scheduler") not in (None, old_pid)
-        if target == "acquirer2":
-            return _healthy(f"{self.acquirer_url('acquirer2')}/health")
-        if target == "acquirer":
-            return _healthy(f"{self.acquirer_url('acquirer')}/health")
+        if target in self.acquirers:
+            return _healthy(f"{self.acquirer_url(target)}/health")
         service = stack_supervisor.services()[target]
         return stack_supervisor.pid_of(service) not in (None, old_pid) and port_open(
             HOST, service.port
