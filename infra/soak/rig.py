@@ -221,8 +221,14 @@ class Rig:
     def recovered(self, target: str, old_pid: int | None) -> bool:
         """Is `target` back (a new process that answers)?"""
         run_pid = self.gateway.pid if self.gateway else 0
-        if target in ("server", "server_worker"):
-            return _healthy(f"{self.gateway_url}/health")
+        if target == "server":  # a new server (its old workers answer for up to 1 s)
+            server = procs.child_running(run_pid, "workers.serve")
+            return server not in (None, old_pid) and _healthy(f"{self.gateway_url}/health")
+        if target == "server_worker":  # the server forked a replacement
+            server = procs.child_running(run_pid, "workers.serve")
+            workers = procs.children(server) if server else []
+            wanted = int(GATEWAY_SETTINGS["SERVE_WORKERS"])
+            return old_pid not in {pid for pid, _ in workers} and len(workers) >= wanted
         if target == "scheduler":
             return procs.child_running(run_pid, "workers.scheduler") not in (None, old_pid)
         if target in self.acquirers:
