@@ -187,9 +187,14 @@ def _check_refunds(payment_id, payment, snap, standing, bad, checked) -> None:
     booked = sum(int(row.get("amount_refunded") or 0) for _, row in standing)
     if booked != total:
         bad(invariant, payment_id, f"gateway refunded {total}, acquirers booked {booked}")
+    # The customer's refunds are those of the standing charge; a refund that reversed an
+    # orphan charge (its charge no longer standing) is the acquirer's own business.
+    standing_keys = {(name, row.get("idempotency_key")) for name, row in standing}
     at_acquirers: dict[str, dict[str, Any]] = defaultdict(dict)
     for name, answer in snap.books.get(payment_id, {}).items():
         for row in answer.get("refunds") or []:
+            if "charge_key" in row and (name, row["charge_key"]) not in standing_keys:
+                continue
             at_acquirers[str(row.get("refund_id"))] = {**row, "acquirer": name}
     if not any("refunds" in answer for answer in snap.books.get(payment_id, {}).values()):
         return  # an acquirer without the refunds list: the totals above are all we have
