@@ -55,18 +55,14 @@ def _settle(rig: Rig, api_key: str, refunds: set[str], seconds: float) -> float:
         while time.monotonic() - started < seconds:
             try:
                 open_payments = sum(
-                    len(
-                        http.get("/api/v1/payments", params={"status": s, "limit": 1}).json()[
-                            "data"
-                        ]
-                    )
-                    for s in ("PENDING", "PROCESSING")
+                    len(http.get("/api/v1/payments", params={"status": status}).json()["data"])
+                    for status in ("PENDING", "PROCESSING")
                 )
                 for refund in list(refunds):
                     if http.get(f"/api/v1/refunds/{refund}").json().get("status") != "PENDING":
                         refunds.discard(refund)
             except (httpx.HTTPError, KeyError, ValueError):
-                open_payments = -1
+                open_payments = -1  # the gateway is not answering yet: wait on
             if open_payments == 0 and not refunds:
                 break
             time.sleep(1)
