@@ -69,6 +69,20 @@ def _settle(rig: Rig, api_key: str, refunds: set[str], seconds: float) -> float:
     return time.monotonic() - started
 
 
+def _histories(rig: Rig, api_key: str, violations: list[dict[str, Any]]) -> dict[str, Any]:
+    """The gateway's history of (up to 50) payments that broke an invariant: for the record."""
+    subjects = {str(v["subject"]) for v in violations if str(v["subject"]).startswith("pay_")}
+    found: dict[str, Any] = {}
+    headers = {"Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=rig.gateway_url, headers=headers, timeout=10) as http:
+        for payment in sorted(subjects)[:50]:
+            try:
+                found[payment] = http.get(f"/api/v1/payments/{payment}/history").json()["data"]
+            except (httpx.HTTPError, KeyError, ValueError) as exc:
+                found[payment] = repr(exc)
+    return found
+
+
 def _reconcile(rig: Rig, merchant: str, first_day: Any) -> list[dict[str, Any]]:
     results = []
     day = first_day
@@ -162,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
                 "counts": counts,
                 "checked": dict(checked),
                 "violations": violations,
+                "histories": _histories(rig, api_key, violations),
+                "books": {
+                    str(v["subject"]): snap.books[v["subject"]]
+                    for v in violations
+                    if v["subject"] in snap.books
+                },
                 "reconciliations": reconciliations,
                 "chaos": chaos.log.events,
                 "operations": [op.as_dict() for op in history.ops],
