@@ -163,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "proxy_faults": rig.proxy_stats(),
             "statuses": dict(Counter(p.get("status") for p in snap.payments.values())),
+            "charges": dict(
+                Counter(
+                    f"{name}:{row.get('status')}"
+                    for books in snap.books.values()
+                    for name, answer in books.items()
+                    for row in answer.get("charges", [])
+                )
+            ),
         }
         print(report.table(checked, violations, counts), flush=True)
         path = args.out / f"{stamp}.json"
