@@ -14,12 +14,13 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.in)
 LOCK_ARGS ?=
 COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.12 --no-header $(LOCK_ARGS)
 
-.PHONY: help venv browser run test lint lock bench package stack-up stack-down clean admin scheduler
+.PHONY: help venv browser run test lint lock bench package stack-up stack-down clean admin scheduler soak
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
 	@echo "make test     the whole test suite (starts what it needs)"
 	@echo "make bench    benchmarks with same-run floors"
+	@echo "make soak     chaos soak (MINUTES=10, SEED=...): faults, kills, then every invariant"
 	@echo "make package  chalice package (SAM and Terraform) into build/"
 	@echo "make lint     ruff and bandit"
 	@echo "make lock     regenerate requirements.txt and requirements-dev.txt from the .in files"
@@ -83,6 +84,14 @@ lock:
 
 bench: venv
 	$(PY) -m infra.stack run --database gateway_bench --redis-db 2 --no-durability -- $(PY) -m bench
+
+# The chaos soak (infra/soak): its own database and Redis db; not part of `make test`
+# (whose 90-second version is tests/e2e/test_soak.py). Exit 1 on any violation.
+MINUTES ?= 10
+SEED ?=
+soak: venv
+	$(PY) -m infra.stack run --database gateway_soak --redis-db 3 --fresh -- \
+	  $(PY) -m infra.soak --minutes $(MINUTES) $(if $(SEED),--seed $(SEED))
 
 package: venv
 	$(PY) -m infra.package

@@ -9,7 +9,9 @@ Three ways, in order (docs/architecture.md):
 
 `python -m infra.stack run [--database NAME] [--redis-db N] -- CMD...` brings the
 stack up, migrates, runs CMD with the URLs in its environment, forwards SIGINT and
-SIGTERM to it, and afterwards stops only the services this call started.
+SIGTERM to it, restarts any local service it started that dies meanwhile
+(`stack_supervisor.py`; their names in GATEWAY_SUPERVISED), and afterwards stops only
+the services this call started.
 `up` and `down` start and stop the local services for a development session.
 
 This module chooses the mode and runs commands; the parts it starts are in
@@ -68,6 +70,7 @@ from infra.stack_services import (  # noqa: F401
     stop_aws_emulator,
     stop_redis,
 )
+from infra.stack_supervisor import ServiceSupervisor
 
 
 # --------------------------------------------------------------------------- modes
@@ -166,6 +169,7 @@ def run_with_stack(
     stack = up()
     child: subprocess.Popen | None = None
     settings_file: Path | None = None
+    supervisor: ServiceSupervisor | None = None
     try:
         if fresh:
             drop_database(stack.database_base_url, database)
@@ -191,6 +195,11 @@ def run_with_stack(
             log(f"migrations applied to {database}: {', '.join(applied)}")
         env.update(bootstrap_emulator(env))
         settings_file = stack_env.write(database, env)
+        if stack.mode == "local" and stack.started:
+            # What this call started, it keeps alive while the command runs.
+            supervisor = ServiceSupervisor(stack.started)
+            supervisor.start()
+            env["GATEWAY_SUPERVISED"] = ",".join(stack.started)
         child = subprocess.Popen(command, env=env)
 
         def forward(signum: int, _frame: object) -> None:
@@ -201,6 +210,8 @@ def run_with_stack(
         signal.signal(signal.SIGTERM, forward)
         return child.wait()
     finally:
+        if supervisor is not None:
+            supervisor.stop()  # before stopping the services it would start again
         if child is not None and child.poll() is None:
             child.terminate()
             child.wait(timeout=30)

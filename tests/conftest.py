@@ -151,3 +151,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30, step: float = 
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout}s")
         time.sleep(step)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The chaos soak (marker `soak`) kills and restarts the stack's Postgres and Redis:
+    it runs last, so that no other test meets a connection it broke."""
+    items.sort(key=lambda item: item.get_closest_marker("soak") is not None)

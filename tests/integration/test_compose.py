@@ -176,6 +176,13 @@ def test_gateway_processes_share_the_environment_of_the_non_docker_path(
     assert text.count("environment: *gateway-env") == len(GATEWAY_SERVICES)
 
 
+def test_every_long_running_service_restarts_when_it_dies(config: dict[str, Any]) -> None:
+    """Issue 22, item 7: a killed Postgres, Redis, emulator, acquirer or gateway comes back."""
+    for name, service in services(config).items():
+        if name not in ONE_SHOT:
+            assert service.get("restart") in ("unless-stopped", "always"), name
+
+
 def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) -> None:
     for name, service in services(config).items():
         if name in ONE_SHOT:

@@ -1,0 +1,132 @@
+"""The soak's invariants (infra/soak/checks.py) on planted histories and books: each one
+catches what it names and passes what is allowed, including the acquirer answers that
+issue 22 adds (`processing`, `reversed`, the `refunds` list)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from infra.soak.checks import Snapshot, evaluate
+from infra.soak.load import History
+
+CLEAN_RECONCILIATION = [{"connector": "acquirer", "summary": {"mismatches": 0}}]
+
+
+def _charge(status: str, refunded: int = 0, key: str = "pay_1") -> dict[str, Any]:
+    return {"idempotency_key": key, "status": status, "amount": 1000, "amount_refunded": refunded}
+
+
+def _world(
+    status: str,
+    books: dict[str, dict[str, Any]],
+    refunds: list[dict[str, Any]] | None = None,
+    events: dict[str, Counter[str]] | None = None,
+) -> tuple[Snapshot, History]:
+    history = History(payments={"pay_1": 1000})
+    snap = Snapshot(
+        payments={"pay_1": {"id": "pay_1", "status": status, "amount": 1000}},
+        refunds={"pay_1": refunds or []},
+        books={"pay_1": books},
+    )
+    terminal = {"SUCCESS": "payment.succeeded", "FAILED": "payment.failed"}.get(status)
+    snap.events = events or ({terminal: Counter({"pay_1": 1})} if terminal else {})
+    return snap, history
+
+
+def _broken(snap: Snapshot, history: History, reconciliations=CLEAN_RECONCILIATION) -> set[str]:
+    violations, _checked = evaluate(snap, history, reconciliations, [])
+    return {v["invariant"] for v in violations}
+
+
+def test_one_standing_charge_and_success_is_clean() -> None:
+    books = {"acquirer": {"charges": [_charge("succeeded")]}, "acquirer2": {"charges": []}}
+    assert _broken(*_world("SUCCESS", books)) == set()
+
+
+def test_a_double_charge_breaks_both_charge_invariants() -> None:
+    books = {
+        "acquirer": {"charges": [_charge("succeeded")]},
+        "acquirer2": {"charges": [_charge("succeeded")]},
+    }
+    assert _broken(*_world("SUCCESS", books)) == {
+        "at_most_one_standing_charge",
+        "success_iff_one_standing_charge",
+    }
+
+
+def test_a_reversed_orphan_beside_the_standing_charge_is_clean() -> None:
+    books = {
+        "acquirer": {"charges": [_charge("reversed")]},
+        "acquirer2": {"charges": [_charge("succeeded")]},
+    }
+    assert _broken(*_world("SUCCESS", books)) == set()
+
+
+def test_a_failed_payment_with_a_charge_or_a_charge_still_processing() -> None:
+    charged = {"acquirer": {"charges": [_charge("succeeded")]}}
+    assert _broken(*_world("FAILED", charged)) == {"success_iff_one_standing_charge"}
+    processing = {"acquirer": {"charges": [_charge("processing")]}}
+    assert _broken(*_world("FAILED", processing)) == {"success_iff_one_standing_charge"}
+
+
+def test_an_acknowledged_payment_not_final() -> None:
+    assert _broken(*_world("PROCESSING", {})) == {"acknowledged_exists_and_final"}
+
+
+def test_refunds_beyond_the_capture_or_not_as_booked() -> None:
+    refunds = [
+        {"id": "re_1", "status": "SUCCESS", "amount": 800},
+        {"id": "re_2", "status": "SUCCESS", "amount": 800},
+    ]
+    events = {
+        "payment.succeeded": Counter({"pay_1": 1}),
+        "refund.succeeded": Counter({"re_1": 1, "re_2": 1}),
+    }
+    books = {"acquirer": {"charges": [_charge("succeeded", refunded=800)]}}
+    violations, _ = evaluate(*_world("SUCCESS", books, refunds, events), CLEAN_RECONCILIATION, [])
+    details = sorted(v["detail"] for v in violations)
+    assert details == ["gateway refunded 1600, acquirers booked 800", "refunded 1600 of 1000"]
+
+
+def test_refunds_matched_one_by_one_when_the_acquirer_lists_them() -> None:
+    refunds = [{"id": "re_1", "status": "FAILED", "amount": 300}]
+    events = {
+        "payment.succeeded": Counter({"pay_1": 1}),
+        "refund.failed": Counter({"re_1": 1}),
+    }
+    listed = [
+        {"charge_key": "pay_1", "refund_id": "re_1", "amount": 300, "status": "succeeded"},
+        # the reversal of an orphan charge at the other acquirer: not the customer's
+        {"charge_key": "pay_1", "refund_id": "rv_1", "amount": 1000, "status": "succeeded"},
+    ]
+    books = {
+        "acquirer": {"charges": [_charge("succeeded", refunded=300)], "refunds": listed[:1]},
+        "acquirer2": {"charges": [_charge("reversed")], "refunds": listed[1:]},
+    }
+    violations, _ = evaluate(*_world("SUCCESS", books, refunds, events), CLEAN_RECONCILIATION, [])
+    assert [(v["subject"], v["invariant"]) for v in violations] == [
+        ("pay_1", "refunds_within_capture_and_booked"),  # booked 300, gateway refunded 0
+        ("re_1", "refunds_within_capture_and_booked"),  # FAILED here, succeeded there
+    ]
+
+
+def test_terminal_events_exactly_one_of_the_right_kind() -> None:
+    books = {"acquirer": {"charges": [_charge("succeeded")]}}
+    twice = {"payment.succeeded": Counter({"pay_1": 2})}
+    assert _broken(*_world("SUCCESS", books, events=twice)) == {"one_terminal_event"}
+    both = {"payment.succeeded": Counter({"pay_1": 1}), "payment.failed": Counter({"pay_1": 1})}
+    assert _broken(*_world("SUCCESS", books, events=both)) == {"one_terminal_event"}
+
+
+def test_reconciliation_differences_500s_and_processes_that_stayed_dead() -> None:
+    snap, history = _world("SUCCESS", {"acquirer": {"charges": [_charge("succeeded")]}})
+    history.http_500.append({"path": "/api/v1/payments", "status": 500, "body": "{}"})
+    dirty = [{"connector": "acquirer", "summary": {"mismatches": 3}}]
+    violations, checked = evaluate(snap, history, dirty, [{"target": "redis"}], kills=4)
+    assert {v["invariant"] for v in violations} == {
+        "reconciliation_clean",
+        "no_500",
+        "supervision",
+    }
+    assert checked["supervision"] == 4
