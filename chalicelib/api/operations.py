@@ -1,4 +1,4 @@
-"""Operational routes: health and the OpenAPI document (no authentication)."""
+"""Operational routes: the index, health and the OpenAPI document (no authentication)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,21 @@ from chalicelib.adapters import health
 from chalicelib.api.endpoint import ApiResult, Call, endpoint
 
 bp = Blueprint(__name__)
+
+
+@endpoint(
+    bp,
+    "/",
+    "GET",
+    summary="Where to start: the dashboard, the API, its document and health",
+    access="none",
+    response="operations.Index",
+    auth=False,
+)
+def get_index(call: Call) -> ApiResult:
+    from chalicelib.models.operations import Index
+
+    return ApiResult(Index())
 
 
 @endpoint(

@@ -135,16 +135,18 @@ def _query(spec: RouteSpec, request: Any) -> Any:
 
 
 def render(result: ApiResult) -> idempotent.Rendered:
+    """The answer's status, body and headers. A JSON body ends with a newline, so a shell
+    prompt after `curl` starts on its own line."""
     if isinstance(result.body, dict):
-        payload = json.dumps(result.body, separators=(",", ":")).encode()
+        payload = json.dumps(result.body, separators=(",", ":")).encode() + b"\n"
     else:  # a model (pydantic is imported on first use, never with the app)
-        payload = result.body.model_dump_json().encode()
+        payload = result.body.model_dump_json().encode() + b"\n"
     return result.status, payload, {**JSON_HEADERS, **result.headers}
 
 
 def render_with_replay(result: ApiResult) -> tuple[idempotent.Rendered, bytes | None]:
     """The answer, and the body to store for replays when it differs (a secret withheld)."""
-    replay = result.replay_body.model_dump_json().encode() if result.replay_body else None
+    replay = result.replay_body.model_dump_json().encode() + b"\n" if result.replay_body else None
     return render(result), replay
 
 
@@ -202,7 +204,7 @@ def _chalice_error(response: Response) -> GatewayError | None:
 def error_response(exc: BaseException) -> Response:
     status, body, headers = error_body(exc)
     return Response(
-        body=json.dumps(body, separators=(",", ":")),
+        body=json.dumps(body, separators=(",", ":")) + "\n",
         status_code=status,
         headers={**JSON_HEADERS, **headers},
     )

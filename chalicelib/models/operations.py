@@ -1,4 +1,4 @@
-"""Models of the operational routes: health and the OpenAPI document."""
+"""Models of the operational routes: the index, health and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -17,6 +17,17 @@ class HealthChecks(ResponseModel):
 class Health(ResponseModel):
     status: Literal["ok", "unavailable"]
     checks: HealthChecks
+
+
+class Index(ResponseModel):
+    """`GET /`: where to go from the server's root."""
+
+    object: Literal["index"] = "index"
+    name: Literal["payment-gateway"] = "payment-gateway"
+    dashboard: Literal["/dashboard"] = "/dashboard"
+    api: Literal["/api/v1"] = "/api/v1"
+    openapi: Literal["/api/v1/openapi.json"] = "/api/v1/openapi.json"
+    health: Literal["/health"] = "/health"
 
 
 class OpenApiDocument(ResponseModel):
