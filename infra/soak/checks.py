@@ -139,8 +139,12 @@ def evaluate(
         checked["success_iff_one_standing_charge"] += 1
         if status in FINAL and (status == "SUCCESS") != (len(standing) == 1):
             bad("success_iff_one_standing_charge", payment_id, f"{status}; charges {where}")
-        if any(row.get("status") == "processing" for _, row in rows):
-            bad("success_iff_one_standing_charge", payment_id, f"still processing: {where}")
+        if any(row.get("status") in ("in_progress", "processing") for _, row in rows):
+            bad(
+                "success_iff_one_standing_charge",
+                payment_id,
+                f"still in progress at the acquirer: {where}",
+            )
         _check_refunds(payment_id, payment, snap, standing, bad, checked)
         if status in FINAL:
             checked["one_terminal_event"] += 1

@@ -1,6 +1,6 @@
 """The soak's invariants (infra/soak/checks.py) on planted histories and books: each one
 catches what it names and passes what is allowed, including the acquirer answers that
-issue 22 adds (`processing`, `reversed`, the `refunds` list)."""
+issue 22 adds (`in_progress`, `reversed`, the `refunds` list)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_a_reversed_orphan_beside_the_standing_charge_is_clean() -> None:
 def test_a_failed_payment_with_a_charge_or_a_charge_still_processing() -> None:
     charged = {"acquirer": {"charges": [_charge("succeeded")]}}
     assert _broken(*_world("FAILED", charged)) == {"success_iff_one_standing_charge"}
-    processing = {"acquirer": {"charges": [_charge("processing")]}}
+    processing = {"acquirer": {"charges": [_charge("in_progress")]}}
     assert _broken(*_world("FAILED", processing)) == {"success_iff_one_standing_charge"}
 
 
