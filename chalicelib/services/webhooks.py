@@ -65,10 +65,11 @@ def create_endpoint(
 ) -> WebhookEndpointCreated:
     """Register an endpoint after the SSRF check; the answer is the only one with the secret."""
     # lazy: the guard brings ipaddress and socket, needed only when an endpoint is registered
-    from chalicelib.adapters.url_guard import UnsafeUrlError, check_url
+    from chalicelib.adapters.url_guard import UnsafeUrlError, check_url, normalise_url
 
     try:
-        checked = check_url(request.url, allow_private=_allow_private_hosts())
+        url = normalise_url(request.url)  # stored as it will be sent
+        checked = check_url(url, allow_private=_allow_private_hosts())
     except UnsafeUrlError as exc:
         raise InvalidRequestError(str(exc), param="url") from exc
     # lazy: the sender brings http.client and ssl, which the API path never needs

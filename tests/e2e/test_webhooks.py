@@ -589,7 +589,9 @@ def test_a_crashed_handlers_lease_ends_and_the_delivery_is_sent(
     # A handler claims (leases for 1 s) and dies before sending or recording anything.
     now = utcnow()
     with db.transaction() as conn:
-        claimed = webhook_repo.claim_due_deliveries(conn, now, now + timedelta(seconds=1), 10_000)
+        claimed = webhook_repo.claim_due_deliveries(
+            conn, now, now + timedelta(seconds=1), 10_000, max_attempts=10
+        )
     assert any(row["event_id"] == event_id for row in claimed)
     deliver()
     assert receiver.count() == 0, "a leased delivery is not sent by another handler"
