@@ -7,6 +7,8 @@ only around the call, so reading them at import would miss it.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
 import threading
 from typing import Literal
@@ -16,6 +18,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Stage = Literal["local", "test", "prod"]
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -97,6 +100,9 @@ class Settings(BaseSettings):
     # is answered 429 without a database query once the burst is spent.
     auth_failure_per_s: float = Field(default=1.0, gt=0)
     auth_failure_burst: int = Field(default=20, ge=1)
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR
+    # networks). Empty: the client is the peer, as API Gateway's sourceIp already is.
+    trusted_proxies: str = ""
 
     # Idempotency records. The fingerprint is an HMAC under a server-side key: the key
     # itself (IDEMPOTENCY_HMAC_KEY) or, in prod, the Secrets Manager id that holds it.
@@ -122,10 +128,23 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
+    def _valid_trusted_proxies(self) -> Settings:
+        _networks(self.trusted_proxies)  # ValueError names the bad entry, at start-up
+        return self
+
+    @model_validator(mode="after")
     def _stack_acquirer(self) -> Settings:
         if self.acquirer_url and "acquirer" not in self.acquirer_urls:
             self.acquirer_urls = {**self.acquirer_urls, "acquirer": self.acquirer_url}
         return self
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        """Whether `address` is one of TRUSTED_PROXIES (an address or in a network)."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in _networks(self.trusted_proxies))
 
     def resolved_database_url(self) -> str:
         """The Postgres URL, from the environment or (prod) from Secrets Manager."""
@@ -156,6 +175,15 @@ class Settings(BaseSettings):
         if self.redis_secret_id:
             return _url_from_secret(self.redis_secret_id, self, "redis")
         raise RuntimeError("REDIS_URL or REDIS_SECRET_ID must be set")
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(text: str) -> tuple[IpNetwork, ...]:
+    """TRUSTED_PROXIES parsed; an entry that is neither an address nor a network is an
+    error at first use, never silently trusted nor dropped."""
+    return tuple(
+        ipaddress.ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip()
+    )
 
 
 def _secret_string(secret_id: str, settings: Settings) -> str:

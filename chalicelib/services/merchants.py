@@ -20,7 +20,6 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,12 +175,11 @@ def known_invalid(api_key: str) -> bool:
     return until is not None and until > time.monotonic()
 
 
-def authenticate(
-    conn: db.Connection, api_key: str, before_query: Callable[[], None] | None = None
-) -> Principal:
+def authenticate(conn: db.Connection, api_key: str) -> Principal:
     """The merchant of an API key, or 401 `api_key_invalid`.
 
-    `before_query` runs only when the database must be asked (it may refuse with 429).
+    The key is always looked up (cache, then database) before anything else: failures
+    are counted by the caller afterwards, so that no one else's failures can refuse it.
     """
     cached = cached_principal(api_key)
     if cached is not None:
@@ -189,8 +187,6 @@ def authenticate(
     key_hash = hash_api_key(api_key)
     row = None
     if not known_invalid(api_key):
-        if before_query is not None:
-            before_query()
         row = merchant_repo.find_live_key_by_hash(conn, key_hash)
     now = time.monotonic()
     if row is None:
