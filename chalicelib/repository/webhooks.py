@@ -22,6 +22,11 @@ VALUES (%(id)s, %(merchant_id)s, %(url)s, %(events)s, %(secret_sealed)s, 'enable
 RETURNING {ENDPOINT_COLUMNS}
 """
 
+GET_LIVE_ENDPOINT_FOR_MERCHANT = f"""
+SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
+WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND deleted_at IS NULL
+"""
+
 GET_LIVE_ENDPOINT_CURSOR_FOR_MERCHANT = """
 SELECT created_at, id FROM webhook_endpoints
 WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND deleted_at IS NULL
@@ -177,6 +182,15 @@ def insert_endpoint(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
     result = conn.execute(INSERT_ENDPOINT, row).fetchone()
     assert result is not None
     return result
+
+
+def get_live_endpoint_for_merchant(
+    conn: Connection, endpoint_id: str, merchant_id: str
+) -> dict[str, Any] | None:
+    """The merchant's endpoint if it is not deleted, else None."""
+    return conn.execute(
+        GET_LIVE_ENDPOINT_FOR_MERCHANT, {"id": endpoint_id, "merchant_id": merchant_id}
+    ).fetchone()
 
 
 def get_live_endpoint_cursor_for_merchant(

@@ -155,6 +155,16 @@ def list_endpoints(
     )
 
 
+def get_endpoint(conn: db.Connection, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
+    """One of the merchant's live endpoints (no secret); deleted or unknown: 404."""
+    if not ids.has_prefix(endpoint_id, ids.WEBHOOK_ENDPOINT):
+        raise _endpoint_missing(endpoint_id)
+    row = webhook_repo.get_live_endpoint_for_merchant(conn, endpoint_id, merchant_id)
+    if row is None:
+        raise _endpoint_missing(endpoint_id)
+    return endpoint_from_row(row)
+
+
 def delete_endpoint(
     uow: db.UnitOfWork, merchant_id: str, endpoint_id: str
 ) -> WebhookEndpointDeleted:
