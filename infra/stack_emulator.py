@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+from pathlib import Path
+from typing import Any
 
 from infra.stack_base import STACK_DIR
 
@@ -39,11 +43,62 @@ def _local_hmac_key(existing: str | None) -> str:
     if path.exists():
         return path.read_text().strip()
     key = existing or secrets.token_urlsafe(48)
+    _write_private(path, key + "\n")
+    return key
+
+
+def _write_private(path: Path, text: str) -> None:
     STACK_DIR.mkdir(exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(key + "\n")
-    return key
+        out.write(text)
+
+
+def local_webhook_key() -> dict[str, str]:
+    """The webhook secrets' KMS key of this stack: its id and its 256-bit material,
+    generated once and kept under .stack/ (0600). The emulators keep keys in memory
+    only; made again from this file with the same id and material, the key opens every
+    secret sealed before the restart (Postgres keeps those)."""
+    import secrets
+    import uuid
+
+    path = STACK_DIR / "webhook-kms-key.json"
+    if not path.exists():
+        key = {
+            "key_id": str(uuid.uuid4()),
+            "material": base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        try:
+            _write_private(path, json.dumps(key) + "\n")
+        except FileExistsError:  # another stack start wrote it first
+            pass
+    return dict(json.loads(path.read_text()))
+
+
+def _ensure_webhook_key(kms: Any) -> str:
+    """The id of the key behind WEBHOOK_KEY_ALIAS, made from `local_webhook_key()` when
+    the emulator has none. moto honours the tags through infra/aws_emulator.py,
+    LocalStack natively."""
+    try:
+        return str(kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"])
+    except kms.exceptions.NotFoundException:
+        pass
+    spec = local_webhook_key()
+    try:
+        key_id = kms.describe_key(KeyId=spec["key_id"])["KeyMetadata"]["KeyId"]
+    except kms.exceptions.NotFoundException:
+        key_id = kms.create_key(
+            Description="webhook signing secrets (local stack)",
+            Tags=[
+                {"TagKey": "_custom_id_", "TagValue": spec["key_id"]},
+                {"TagKey": "_custom_key_material_", "TagValue": spec["material"]},
+            ],
+        )["KeyMetadata"]["KeyId"]
+    try:
+        kms.create_alias(AliasName=WEBHOOK_KEY_ALIAS, TargetKeyId=key_id)
+    except kms.exceptions.AlreadyExistsException:  # another stack start won the race
+        key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    return str(key_id)
 
 
 def bootstrap_emulator(env: dict[str, str]) -> dict[str, str]:
@@ -73,18 +128,7 @@ def bootstrap_emulator(env: dict[str, str]) -> dict[str, str]:
             client.put_secret_value(SecretId=name, SecretString=value)
     create_reconciliation_bucket(env)
     kms = session.client("kms", endpoint_url=env["AWS_ENDPOINT_URL"])
-    try:
-        key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
-    except kms.exceptions.NotFoundException:
-        # The emulator keeps keys in memory: a restarted emulator gets a new key, and
-        # secrets sealed under the old one are unreadable (docs/webhooks.md: rotate).
-        key_id = kms.create_key(Description="webhook signing secrets (local stack)")["KeyMetadata"][
-            "KeyId"
-        ]
-        try:
-            kms.create_alias(AliasName=WEBHOOK_KEY_ALIAS, TargetKeyId=key_id)
-        except kms.exceptions.AlreadyExistsException:  # another stack start won the race
-            key_id = kms.describe_key(KeyId=WEBHOOK_KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    key_id = _ensure_webhook_key(kms)
     return {
         "IDEMPOTENCY_HMAC_SECRET_ID": IDEMPOTENCY_HMAC_SECRET,
         "WEBHOOK_SECRETS_KMS_KEY_ID": key_id,
