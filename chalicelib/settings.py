@@ -17,6 +17,9 @@ from urllib.parse import quote
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chalicelib import keyring
+from chalicelib.keyring import Keyring
+
 Stage = Literal["local", "test", "prod"]
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -109,6 +112,11 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: float = Field(default=24.0, ge=24.0)
     idempotency_hmac_key: str | None = Field(default=None, repr=False)
     idempotency_hmac_secret_id: str | None = None
+    # The separate key (or JSON keyring of versions, chalicelib/keyring.py) that hashes
+    # API and operator keys, or the Secrets Manager id that holds it. Unset: keys are
+    # hashed as before 0011, under the idempotency key's version 1 (not separated).
+    api_key_hmac_key: str | None = Field(default=None, repr=False)
+    api_key_hmac_secret_id: str | None = None
 
     # Webhooks.
     webhook_timeout_s: float = Field(default=10.0, gt=0)
@@ -157,16 +165,16 @@ class Settings(BaseSettings):
             return url
         raise RuntimeError("DATABASE_URL or DATABASE_SECRET_ID must be set")
 
-    def resolved_idempotency_hmac_key(self) -> bytes:
-        """The fingerprint key, from the environment or (prod) from Secrets Manager."""
-        raw = self.idempotency_hmac_key
-        if not raw and self.idempotency_hmac_secret_id:
-            raw = _secret_string(self.idempotency_hmac_secret_id, self).strip()
+    def resolved_keyring(self, purpose: str) -> Keyring | None:
+        """The keyring for "idempotency" or "api_key", from the environment or (prod)
+        Secrets Manager; None when neither is set."""
+        raw = getattr(self, f"{purpose}_hmac_key")
+        secret_id = getattr(self, f"{purpose}_hmac_secret_id")
+        if not raw and secret_id:
+            raw = _secret_string(secret_id, self)
         if not raw:
-            raise RuntimeError("IDEMPOTENCY_HMAC_KEY or IDEMPOTENCY_HMAC_SECRET_ID must be set")
-        if len(raw) < 32:
-            raise RuntimeError("the idempotency HMAC key must be at least 32 characters")
-        return raw.encode()
+            return None
+        return keyring.parse(raw, f"{purpose.upper()}_HMAC_KEY")
 
     def resolved_redis_url(self) -> str:
         """The Redis URL, from the environment or (prod) from Secrets Manager."""
@@ -221,7 +229,7 @@ def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
 _lock = threading.Lock()
 _settings: Settings | None = None
 _resolved_urls: dict[str, str] = {}
-_resolved_keys: dict[str, bytes] = {}
+_resolved_keys: dict[str, Keyring | None] = {}
 
 
 def get_settings() -> Settings:
@@ -248,13 +256,28 @@ def redis_url() -> str:
     return _resolved_urls["redis"]
 
 
+def idempotency_keyring() -> Keyring:
+    """The keyring of idempotency fingerprints (a Secrets Manager read happens once)."""
+    ring = _resolved_keys.get("idempotency")
+    if ring is None:
+        ring = get_settings().resolved_keyring("idempotency")
+        if ring is None:
+            raise RuntimeError("IDEMPOTENCY_HMAC_KEY or IDEMPOTENCY_HMAC_SECRET_ID must be set")
+        _resolved_keys["idempotency"] = ring
+    return ring
+
+
+def api_key_keyring() -> Keyring | None:
+    """The keyring that hashes API and operator keys; None when none is configured."""
+    if "api_key" not in _resolved_keys:
+        _resolved_keys["api_key"] = get_settings().resolved_keyring("api_key")
+    return _resolved_keys["api_key"]
+
+
 def idempotency_hmac_key() -> bytes:
-    """The resolved fingerprint key (a Secrets Manager read happens once)."""
-    key = _resolved_keys.get("idempotency")
-    if key is None:
-        key = get_settings().resolved_idempotency_hmac_key()
-        _resolved_keys["idempotency"] = key
-    return key
+    """The newest idempotency key (as one plain key: IDEMPOTENCY_HMAC_KEY's old form)."""
+    ring = idempotency_keyring()
+    return ring.keys[ring.newest]
 
 
 def reset_settings() -> None:

@@ -33,13 +33,17 @@ IDEMPOTENCY_HMAC_SECRET = "gateway/local/idempotency-hmac-key"  # noqa: S105 - a
 WEBHOOK_KEY_ALIAS = "alias/gateway-local-webhook-secrets"
 
 
-def _local_hmac_key(existing: str | None) -> str:
-    """This stack's idempotency HMAC key, generated once and kept under .stack/ (0600), so
-    that fingerprints stay comparable across restarts of the emulator. A key the
-    emulator already holds is kept (the Docker path has no .stack/ of its own)."""
+API_KEY_HMAC_SECRET = "gateway/local/api-key-hmac-key"  # noqa: S105 - a secret's name
+
+
+def _local_hmac_key(existing: str | None, name: str = "idempotency-hmac.key") -> str:
+    """One of this stack's HMAC keys (idempotency fingerprints, or API-key hashes: two
+    keys, never one), generated once and kept under .stack/ (0600), so that what it
+    made stays comparable across restarts of the emulator. A key the emulator already
+    holds is kept (the Docker path has no .stack/ of its own)."""
     import secrets
 
-    path = STACK_DIR / "idempotency-hmac.key"
+    path = STACK_DIR / name
     if path.exists():
         return path.read_text().strip()
     key = existing or secrets.token_urlsafe(48)
@@ -103,8 +107,9 @@ def _ensure_webhook_key(kms: Any) -> str:
 
 def bootstrap_emulator(env: dict[str, str]) -> dict[str, str]:
     """Create what the app expects in the AWS emulator: the connection-URL secrets, the
-    idempotency HMAC key's secret and the webhook secrets' KMS key. Returns the settings
-    that name them (IDEMPOTENCY_HMAC_SECRET_ID, WEBHOOK_SECRETS_KMS_KEY_ID)."""
+    HMAC keys' secrets (idempotency, API-key hashes) and the webhook secrets' KMS key.
+    Returns the settings that name them (IDEMPOTENCY_HMAC_SECRET_ID,
+    API_KEY_HMAC_SECRET_ID, WEBHOOK_SECRETS_KMS_KEY_ID)."""
     import boto3
 
     session = boto3.session.Session(
@@ -113,14 +118,20 @@ def bootstrap_emulator(env: dict[str, str]) -> dict[str, str]:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
     client = session.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"])
-    try:
-        existing = client.get_secret_value(SecretId=IDEMPOTENCY_HMAC_SECRET)["SecretString"]
-    except client.exceptions.ResourceNotFoundException:
-        existing = None
+    existing: dict[str, str | None] = {}
+    for name in (IDEMPOTENCY_HMAC_SECRET, API_KEY_HMAC_SECRET):
+        try:
+            existing[name] = client.get_secret_value(SecretId=name)["SecretString"]
+        except client.exceptions.ResourceNotFoundException:
+            existing[name] = None
     for name, value in (
         ("gateway/local/database-url", env["DATABASE_URL"]),
         ("gateway/local/redis-url", env["REDIS_URL"]),
-        (IDEMPOTENCY_HMAC_SECRET, _local_hmac_key(existing)),
+        (IDEMPOTENCY_HMAC_SECRET, _local_hmac_key(existing[IDEMPOTENCY_HMAC_SECRET])),
+        (
+            API_KEY_HMAC_SECRET,
+            _local_hmac_key(existing[API_KEY_HMAC_SECRET], "api-key-hmac.key"),
+        ),
     ):
         try:
             client.create_secret(Name=name, SecretString=value)
@@ -131,5 +142,6 @@ def bootstrap_emulator(env: dict[str, str]) -> dict[str, str]:
     key_id = _ensure_webhook_key(kms)
     return {
         "IDEMPOTENCY_HMAC_SECRET_ID": IDEMPOTENCY_HMAC_SECRET,
+        "API_KEY_HMAC_SECRET_ID": API_KEY_HMAC_SECRET,
         "WEBHOOK_SECRETS_KMS_KEY_ID": key_id,
     }

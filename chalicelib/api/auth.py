@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import db, settings
 from chalicelib.adapters import rate_limiter
 from chalicelib.errors import AuthenticationError, PermissionDeniedError
 from chalicelib.services import merchants, operator_keys
-from chalicelib.services.merchants import Principal
+from chalicelib.services.merchants import Principal, StaleHash
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,12 @@ def authenticate(request: Any, conn: db.Connection, operator: bool = False) -> P
     if operator or operator_keys.is_operator_key(api_key):
         return _authenticate_operator_route(request, conn, api_key, operator)
     try:
-        principal = merchants.authenticate(conn, api_key)
+        principal, stale = merchants.find_key(conn, api_key)
     except AuthenticationError:
         rate_limiter.count_auth_failure(client_address(request))  # 429 past the burst
         raise
+    if stale is not None:
+        _rehash(merchants.rehash_key, stale)
     rate_limiter.check(principal.key_id)
     if merchants.last_used_due(principal.key_id):
         _record_last_used(principal.key_id)
@@ -93,10 +96,12 @@ def _authenticate_operator_route(
             code="operator_key_required",
         )
     try:
-        operator_id, key_hash = operator_keys.require_operator(conn, api_key)
+        operator_id, key_hash, stale = operator_keys.require_operator(conn, api_key)
     except AuthenticationError:
         rate_limiter.count_auth_failure(client_address(request))  # 429 past the burst
         raise
+    if stale is not None:
+        _rehash(operator_keys.rehash_key, stale)
     if not operator:
         raise PermissionDeniedError(
             "This route needs a merchant key; an operator key cannot call it.",
@@ -104,6 +109,17 @@ def _authenticate_operator_route(
         )
     rate_limiter.check(key_hash)  # a keyed hash: no key, nor an unkeyed hash of one
     return Principal(operator_id, key_hash)
+
+
+def _rehash(store: Callable[[db.Connection, StaleHash], None], stale: StaleHash) -> None:
+    """A key found under an older keyring version gets the newest version's hash, in a
+    short transaction of its own (read-only routes stay read-only); bookkeeping only: a
+    failure never fails the request, and the next use tries again."""
+    try:
+        with db.transaction() as conn:
+            store(conn, stale)
+    except Exception:
+        log.warning("key hash not rehashed", exc_info=True)
 
 
 def _record_last_used(key_id: str) -> None:
