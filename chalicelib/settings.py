@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     idempotency_hmac_secret_id: str | None = None
     # The separate key (or JSON keyring of versions, chalicelib/keyring.py) that hashes
     # API and operator keys, or the Secrets Manager id that holds it. Unset: keys are
-    # hashed as before 0011, under the idempotency key's version 1 (not separated).
+    # hashed as before key versions, under the idempotency key's version 1 (not separated).
     api_key_hmac_key: str | None = Field(default=None, repr=False)
     api_key_hmac_secret_id: str | None = None
 

@@ -2,9 +2,10 @@
 
 HMAC(key of version n, "api-key" | SHA-256(key)), stored as `hmac-sha256:v<n>:<hex>`.
 The inner SHA-256 lets `rehash_unkeyed` turn a hash stored before keyed hashing (SHA-256
-alone) into this form without the key. A hash without `v<n>:` was made before 0011,
-under the idempotency key's version 1 (one key did both then): it still verifies, as
-every older version does, and is rehashed under the newest version when next used.
+alone) into this form without the key. A hash without `v<n>:` was made before key
+versions (issue 24), under the idempotency key's version 1 (one key did both then): it
+still verifies, as every older version does, and is rehashed under the newest version
+when next used.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _legacy(digest: bytes) -> str | None:
 def from_digest(digest: bytes) -> str:
     """The stored form, under the newest version, of a key's SHA-256 digest."""
     ring = settings.api_key_keyring()
-    if ring is None:  # no separate key configured: hashed as before 0011
+    if ring is None:  # no separate key configured: hashed as before key versions
         legacy = _legacy(digest)
         if legacy is None:
             raise RuntimeError("API_KEY_HMAC_KEY is not set and the idempotency key has no v1")

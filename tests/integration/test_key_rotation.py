@@ -77,7 +77,7 @@ def test_an_api_key_survives_a_rotation_and_is_rehashed(tmp_path: Path, merchant
 
 
 def test_a_hash_made_before_versions_is_rehashed(live_server: LiveServer, merchant) -> None:
-    """Before 0011 one key did both: an API key hashed under the idempotency key still
+    """Before key versions one key did both: an API key hashed under the idempotency key still
     opens, and is then hashed under the separate API-key keyring."""
     with db.transaction() as conn:
         created = merchants.create_key(conn, merchant.merchant_id)
