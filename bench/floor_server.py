@@ -12,8 +12,6 @@ no validation, no contract: what is left is HTTP plus the work itself.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -22,8 +20,8 @@ import sys
 import threading
 
 from bench.floor import connect, direct_accept
-from chalicelib import settings
 from chalicelib.adapters.redis_client import get_redis
+from chalicelib.services.key_hashes import hash_key as server_key_hash
 
 HEAD_END = b"\r\n\r\n"
 
@@ -31,7 +29,6 @@ HEAD_END = b"\r\n\r\n"
 def _serve_connection(sock: socket.socket) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     redis = get_redis()
-    server_key = settings.idempotency_hmac_key()
     merchants: dict[str, str] = {}
     buffer = b""
     with connect() as conn, sock:
@@ -51,14 +48,10 @@ def _serve_connection(sock: socket.socket) -> None:
                 buffer += sock.recv(65536)
             body, buffer = buffer[:length], buffer[length:]
             api_key = headers.get(b"authorization", "").partition(" ")[2]
-            # The stored form of a key is keyed (services.merchants.hash_api_key): the
-            # same HMAC here, so the floor looks the key up as the gateway does.
-            key_hash = (
-                "hmac-sha256:"
-                + hmac.new(
-                    server_key, b"api-key\x00" + hashlib.sha256(api_key.encode()).digest(), "sha256"
-                ).hexdigest()
-            )
+            # The stored form of a key is keyed (services.key_hashes): the same HMAC
+            # here, under the API-key keyring's newest version, so the floor looks the
+            # key up as the gateway does.
+            key_hash = server_key_hash(api_key)
             merchant_id = merchants.get(key_hash)
             if merchant_id is None:
                 row = conn.execute(

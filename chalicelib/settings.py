@@ -7,6 +7,8 @@ only around the call, so reading them at import would miss it.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
 import threading
 from typing import Literal
@@ -15,7 +17,11 @@ from urllib.parse import quote
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chalicelib import keyring
+from chalicelib.keyring import Keyring
+
 Stage = Literal["local", "test", "prod"]
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -97,12 +103,20 @@ class Settings(BaseSettings):
     # is answered 429 without a database query once the burst is spent.
     auth_failure_per_s: float = Field(default=1.0, gt=0)
     auth_failure_burst: int = Field(default=20, ge=1)
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR
+    # networks). Empty: the client is the peer, as API Gateway's sourceIp already is.
+    trusted_proxies: str = ""
 
     # Idempotency records. The fingerprint is an HMAC under a server-side key: the key
     # itself (IDEMPOTENCY_HMAC_KEY) or, in prod, the Secrets Manager id that holds it.
     idempotency_ttl_hours: float = Field(default=24.0, ge=24.0)
     idempotency_hmac_key: str | None = Field(default=None, repr=False)
     idempotency_hmac_secret_id: str | None = None
+    # The separate key (or JSON keyring of versions, chalicelib/keyring.py) that hashes
+    # API and operator keys, or the Secrets Manager id that holds it. Unset: keys are
+    # hashed as before key versions, under the idempotency key's version 1 (not separated).
+    api_key_hmac_key: str | None = Field(default=None, repr=False)
+    api_key_hmac_secret_id: str | None = None
 
     # Webhooks.
     webhook_timeout_s: float = Field(default=10.0, gt=0)
@@ -122,10 +136,23 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
+    def _valid_trusted_proxies(self) -> Settings:
+        _networks(self.trusted_proxies)  # ValueError names the bad entry, at start-up
+        return self
+
+    @model_validator(mode="after")
     def _stack_acquirer(self) -> Settings:
         if self.acquirer_url and "acquirer" not in self.acquirer_urls:
             self.acquirer_urls = {**self.acquirer_urls, "acquirer": self.acquirer_url}
         return self
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        """Whether `address` is one of TRUSTED_PROXIES (an address or in a network)."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in _networks(self.trusted_proxies))
 
     def resolved_database_url(self) -> str:
         """The Postgres URL, from the environment or (prod) from Secrets Manager."""
@@ -138,16 +165,16 @@ class Settings(BaseSettings):
             return url
         raise RuntimeError("DATABASE_URL or DATABASE_SECRET_ID must be set")
 
-    def resolved_idempotency_hmac_key(self) -> bytes:
-        """The fingerprint key, from the environment or (prod) from Secrets Manager."""
-        raw = self.idempotency_hmac_key
-        if not raw and self.idempotency_hmac_secret_id:
-            raw = _secret_string(self.idempotency_hmac_secret_id, self).strip()
+    def resolved_keyring(self, purpose: str) -> Keyring | None:
+        """The keyring for "idempotency" or "api_key", from the environment or (prod)
+        Secrets Manager; None when neither is set."""
+        raw = getattr(self, f"{purpose}_hmac_key")
+        secret_id = getattr(self, f"{purpose}_hmac_secret_id")
+        if not raw and secret_id:
+            raw = _secret_string(secret_id, self)
         if not raw:
-            raise RuntimeError("IDEMPOTENCY_HMAC_KEY or IDEMPOTENCY_HMAC_SECRET_ID must be set")
-        if len(raw) < 32:
-            raise RuntimeError("the idempotency HMAC key must be at least 32 characters")
-        return raw.encode()
+            return None
+        return keyring.parse(raw, f"{purpose.upper()}_HMAC_KEY")
 
     def resolved_redis_url(self) -> str:
         """The Redis URL, from the environment or (prod) from Secrets Manager."""
@@ -156,6 +183,15 @@ class Settings(BaseSettings):
         if self.redis_secret_id:
             return _url_from_secret(self.redis_secret_id, self, "redis")
         raise RuntimeError("REDIS_URL or REDIS_SECRET_ID must be set")
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(text: str) -> tuple[IpNetwork, ...]:
+    """TRUSTED_PROXIES parsed; an entry that is neither an address nor a network is an
+    error at first use, never silently trusted nor dropped."""
+    return tuple(
+        ipaddress.ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip()
+    )
 
 
 def _secret_string(secret_id: str, settings: Settings) -> str:
@@ -193,7 +229,7 @@ def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
 _lock = threading.Lock()
 _settings: Settings | None = None
 _resolved_urls: dict[str, str] = {}
-_resolved_keys: dict[str, bytes] = {}
+_resolved_keys: dict[str, Keyring | None] = {}
 
 
 def get_settings() -> Settings:
@@ -220,13 +256,28 @@ def redis_url() -> str:
     return _resolved_urls["redis"]
 
 
+def idempotency_keyring() -> Keyring:
+    """The keyring of idempotency fingerprints (a Secrets Manager read happens once)."""
+    ring = _resolved_keys.get("idempotency")
+    if ring is None:
+        ring = get_settings().resolved_keyring("idempotency")
+        if ring is None:
+            raise RuntimeError("IDEMPOTENCY_HMAC_KEY or IDEMPOTENCY_HMAC_SECRET_ID must be set")
+        _resolved_keys["idempotency"] = ring
+    return ring
+
+
+def api_key_keyring() -> Keyring | None:
+    """The keyring that hashes API and operator keys; None when none is configured."""
+    if "api_key" not in _resolved_keys:
+        _resolved_keys["api_key"] = get_settings().resolved_keyring("api_key")
+    return _resolved_keys["api_key"]
+
+
 def idempotency_hmac_key() -> bytes:
-    """The resolved fingerprint key (a Secrets Manager read happens once)."""
-    key = _resolved_keys.get("idempotency")
-    if key is None:
-        key = get_settings().resolved_idempotency_hmac_key()
-        _resolved_keys["idempotency"] = key
-    return key
+    """The newest idempotency key (as one plain key: IDEMPOTENCY_HMAC_KEY's old form)."""
+    ring = idempotency_keyring()
+    return ring.keys[ring.newest]
 
 
 def reset_settings() -> None:

@@ -28,6 +28,7 @@ KEYS = (
     "AWS_SECRET_ACCESS_KEY",
     "ACQUIRER_URL",
     "IDEMPOTENCY_HMAC_SECRET_ID",
+    "API_KEY_HMAC_SECRET_ID",
     "WEBHOOK_SECRETS_KMS_KEY_ID",
 )
 HEADER = "# written by infra/stack.py; read by workers.admin, workers.scheduler, infra.migrate"

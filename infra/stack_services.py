@@ -109,13 +109,14 @@ def start_aws_emulator() -> bool:
         return False
     data = STACK_DIR / "moto"
     data.mkdir(parents=True, exist_ok=True)
-    moto = Path(sys.executable).parent / "moto_server"
-    if not moto.exists():
+    if not (Path(sys.executable).parent / "moto_server").exists():
         raise SystemExit("[stack] moto_server is missing from the virtualenv (make venv)")
     log(f"starting the AWS emulator (moto) on {HOST}:{AWS_PORT}")
     with open(data / "moto.log", "ab") as out:
+        # moto's server, honouring the KMS key tags that make the webhook key again
         proc = subprocess.Popen(
-            [str(moto), "-H", HOST, "-p", str(AWS_PORT)],
+            [sys.executable, "-m", "infra.aws_emulator", "-H", HOST, "-p", str(AWS_PORT)],
+            cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -7,6 +7,8 @@
   python -m workers.admin seal-webhook-secrets
   python -m workers.admin rehash-api-keys
   python -m workers.admin create-operator-key --name NAME
+  python -m workers.admin list-operator-keys
+  python -m workers.admin revoke-operator-key --operator OPERATOR_ID
   python -m workers.admin queue-stats
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
@@ -43,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     create_op = sub.add_parser("create-operator-key", help="create an operator key")
     create_op.add_argument("--name", required=True)
+    sub.add_parser("list-operator-keys", help="operator keys: name, prefix, created, revoked")
+    revoke_op = sub.add_parser(
+        "revoke-operator-key", help="revoke an operator's key (refused everywhere within 1 s)"
+    )
+    revoke_op.add_argument("--operator", required=True, dest="operator_id")
     sub.add_parser(
         "rehash-api-keys", help="key hashes stored before keyed hashing become keyed (once)"
     )
@@ -86,6 +93,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"operator_id": op.operator_id, "operator_key": op.operator_key}))
     elif args.command in ("create-key", "list-keys", "revoke-key"):
         return _keys(args)
+    elif args.command == "list-operator-keys":
+        with db.unit_of_work(write=False) as uow:
+            print(json.dumps({"operator_keys": operator_keys.list_operator_keys(uow.conn)}))
+    elif args.command == "revoke-operator-key":
+        try:
+            with db.unit_of_work() as uow:
+                revoked = operator_keys.revoke_operator_key(uow.conn, args.operator_id)
+        except LookupError as exc:
+            print(json.dumps({"error": str(exc).strip("'")}), file=sys.stderr)
+            return 2
+        print(json.dumps(revoked))
     elif args.command == "seal-webhook-secrets":
         from chalicelib.services import webhooks
 

@@ -1,6 +1,6 @@
 """Token buckets in Redis, each updated atomically by one Lua script: one per API key
-(every request), and one per client address for failed authentications (a burst of
-invalid keys is refused before any database query).
+(every request), and one per client address that counts failed authentications only
+(a burst of invalid keys gets 429 instead of 401; a valid key is never refused by it).
 
 Fails open: if Redis cannot be reached, no request is refused for rate
 limiting's sake (the payment path itself does not need Redis to answer).
@@ -57,27 +57,23 @@ return {allowed, tostring(wait)}
 )
 
 # Failed authentications per client address. KEYS[1] bucket; ARGV: rate per second,
-# burst, cost (0 to look, 1 to take a failure). Returns {tokens >= 1 (0/1), seconds
-# until one token}. A failure is always counted; the bucket never goes below 0.
+# burst, cost (always 1: only failures are counted). Returns {whether a token was left
+# for this failure (0/1), seconds until one token}. The bucket never goes below 0.
 AUTH_FAILURE_LUA = (
     _READ_BUCKET_LUA
     + """if tokens == nil then
-  if cost == 0 then
-    return {1, '0'}
-  end
   tokens = burst
   at = now
 end
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-tokens = math.max(0, tokens - cost)
-if cost > 0 then
-  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-  redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-end
+local allowed = 0
 if tokens >= 1 then
-  return {1, '0'}
+  allowed = 1
 end
-return {0, tostring((1 - tokens) / rate)}
+tokens = math.max(0, tokens - cost)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, tostring(math.max(0, 1 - tokens) / rate)}
 """
 )
 
@@ -85,12 +81,11 @@ _script: redis.commands.core.Script | None = None
 _auth_script: redis.commands.core.Script | None = None
 
 
-def check_auth_failures(client_address: str, record_failure: bool = False) -> None:
-    """429 while the address has used up its failed-authentication burst.
-
-    Called before a key is looked up (`record_failure=False`: reads only) and after a
-    key failed (`record_failure=True`: counts it). Fails open like `check`.
-    """
+def count_auth_failure(client_address: str) -> None:
+    """Count one failed authentication from the address; 429 (instead of the caller's
+    401) once the address has used up its burst. Only failures are counted, after the
+    key was looked up: a valid key is never refused for other clients' failures, even
+    behind a shared address. Fails open like `check`."""
     from chalicelib import settings  # lazy, as in db
 
     cfg = settings.get_settings()
@@ -104,12 +99,12 @@ def check_auth_failures(client_address: str, record_failure: bool = False) -> No
             _auth_script = get_redis().register_script(AUTH_FAILURE_LUA)
         allowed, wait = _auth_script(
             keys=[keys.auth_failure_bucket(client_address)],
-            args=[cfg.auth_failure_per_s, cfg.auth_failure_burst, 1 if record_failure else 0],
+            args=[cfg.auth_failure_per_s, cfg.auth_failure_burst, 1],
         )
     except redis.RedisError as exc:
         log.warning("auth failure limiter unavailable, failing open: %s", type(exc).__name__)
         return
-    if int(allowed) == 1 or record_failure:
+    if int(allowed) == 1:
         return
     raise RateLimitedError(
         "Too many requests with invalid API keys from this address."

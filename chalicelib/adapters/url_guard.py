@@ -25,7 +25,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -135,6 +135,32 @@ def _parse(url: str) -> SplitResult:
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url.strip()):
         raise UnsafeUrlError("url must not contain spaces or control characters")
     return parts
+
+
+#: Only what is not ASCII gets escaped: an ASCII URL is stored exactly as given (and a
+#: space or control character in it is still refused by the checks that follow).
+_ASCII = "".join(chr(c) for c in range(128))
+
+
+def normalise_url(url: str) -> str:
+    """The URL as it goes on the wire: the host in IDNA (ASCII), what is not ASCII in
+    the path and query percent-encoded as UTF-8. http.client encodes the request line
+    as ASCII, so a URL stored in any other form could never be sent. Raises
+    `UnsafeUrlError` when the URL has no such form (a host IDNA refuses, a lone
+    surrogate)."""
+    try:
+        parts = urlsplit(url.strip())
+        netloc = parts.netloc
+        if not netloc.isascii() and "@" not in netloc and not netloc.startswith("["):
+            ascii_host = (parts.hostname or "").encode("idna").decode("ascii")
+            netloc = ascii_host + (f":{parts.port}" if parts.port is not None else "")
+        if url.isascii():
+            return url.strip()
+        path = quote(parts.path, safe=_ASCII)
+        query = quote(parts.query, safe=_ASCII)
+        return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+    except (UnicodeError, ValueError) as exc:
+        raise UnsafeUrlError("url has no ASCII form (IDNA host, percent-encoded path)") from exc
 
 
 def _lookup(host: str, port: int) -> list:

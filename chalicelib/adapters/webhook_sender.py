@@ -191,6 +191,10 @@ def send(
         # After the timer fired, a reset or a short read is the deadline's doing.
         error = timed_out if expired.is_set() else _describe(exc)
         return SendResult(False, None, None, error, elapsed_ms())
+    except Exception as exc:
+        # Anything else (a URL http.client cannot encode, a bug) is this attempt's
+        # failure, never the caller's: one receiver must not stop the others' run.
+        return SendResult(False, None, None, _describe(exc), elapsed_ms())
     finally:
         timer.cancel()
         if conn is not None:
@@ -232,4 +236,6 @@ def _describe(exc: BaseException) -> str:
         return f"invalid HTTP response ({type(exc).__name__})"
     if isinstance(exc, OSError):
         return f"{type(exc).__name__}: {exc.strerror or exc}"[:200]
+    if isinstance(exc, UnicodeError):
+        return "url cannot be sent: it is not ASCII"
     return type(exc).__name__

@@ -26,7 +26,7 @@ def run_once(
     uow: db.UnitOfWork,
     merchant_id: str,
     key: str | None,
-    fingerprint: str,
+    fingerprint: idempotency.Fingerprint | None,
     execute: Callable[[], tuple[Rendered, bytes | None]],
 ) -> Rendered:
     """The answer to this request, executed and recorded in `uow`.
@@ -36,7 +36,7 @@ def run_once(
     is raised instead of the view's own error, whatever the view raised: the view may
     have failed only because the server skipped its statements.
     """
-    if key is None:
+    if key is None or fingerprint is None:
         return execute()[0]
     idempotency.claim(uow.conn, merchant_id, key)
     try:
@@ -70,12 +70,15 @@ def _raise_refused_claim(conn: db.Connection) -> None:
             raise
 
 
-def answer_refused(exc: BaseException, merchant_id: str, key: str, fingerprint: str) -> Rendered:
+def answer_refused(
+    exc: BaseException, merchant_id: str, key: str, fingerprint: idempotency.Fingerprint
+) -> Rendered:
     """The answer to a request whose claim was refused, read after its transaction ended:
     409 while another request holds the key, else the recorded answer replayed (or 400
     when the key was used with a different request)."""
     if idempotency.refusal(exc) == "in_use":
         raise idempotency.in_use_error() from None
-    with db.unit_of_work(write=False) as uow:
+    # A write: a record fingerprinted under an older key version is rehashed.
+    with db.unit_of_work() as uow:
         stored = idempotency.stored_answer(uow.conn, merchant_id, key, fingerprint)
     return stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"}

@@ -77,7 +77,8 @@ def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
 
     writes = spec.access == "write"
     unit = nullcontext(None) if spec.access == "none" else db.unit_of_work(writes, pipelined=writes)
-    claimed: tuple[str, str, str] | None = None  # merchant, key, fingerprint of a keyed POST
+    # merchant, key, fingerprint of a keyed POST
+    claimed: tuple[str, str, idempotency.Fingerprint] | None = None
     try:
         with unit as uow:
             merchant_id = ""
@@ -98,7 +99,7 @@ def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
                 if body is None and data:
                     name = next(iter(data))
                     raise ParameterUnknownError(f"Received unknown parameter: {name}", param=name)
-                fingerprint = ""
+                fingerprint = None
                 if key is not None:
                     path = request.context.get("path") or request.path
                     fingerprint = idempotency.request_fingerprint(

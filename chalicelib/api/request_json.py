@@ -6,8 +6,10 @@ Three things the standard parser lets through, each refused here as a 400:
   the JSON is malformed. The depth is counted on the raw bytes before parsing, and
   only when the body holds enough brackets to be that deep, so a normal body pays
   two `bytes.count` calls;
-- a NUL character (`\\u0000`), which Postgres text cannot store: any string or key
-  holding one is refused with the field as `param`, before validation;
+- a NUL character (`\\u0000`) or a lone surrogate (`\\ud800` not half of a pair),
+  which Postgres text cannot store (a surrogate is not a Unicode scalar value, so it
+  has no UTF-8 form): any string or key holding one is refused with the field as
+  `param`, before validation;
 - integers too long to be an amount: parsed as infinity, so that the model refuses
   them as "not a valid integer" with the field as `param`, instead of Python's
   4,300-digit limit turning them into a bare parse error.
@@ -29,6 +31,11 @@ MAX_INT_DIGITS = 19
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 _NUL_ESCAPE = b"\\u0000"
+# Raw UTF-8 cannot encode a surrogate (the strict decode refuses it), so one can only
+# come from a `\\uD800`-`\\uDFFF` escape; a pair of them decodes to one character.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_OR_NUL = re.compile("[\x00\ud800-\udfff]")
 
 
 def _reject_constant(name: str) -> Any:
@@ -56,21 +63,33 @@ def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def _nul_path(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
-    """The key path to the first string (or key) holding NUL, or None."""
+def _unstorable(text: str) -> bool:
+    """Whether the string holds NUL or a lone surrogate (not a Unicode scalar value)."""
+    if "\x00" in text:
+        return True
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def _escaped(key: str) -> str:
+    """A key as it can be named in an answer: NUL and lone surrogates as `\\uXXXX`."""
+    return _SURROGATE_OR_NUL.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+
+
+def _bad_path(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The key path to the first string (or key) that cannot be stored, or None."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return path if _unstorable(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
-            here = (*path, key.replace("\x00", "\\u0000"))
-            if "\x00" in key:
+            here = (*path, _escaped(key))
+            if _unstorable(key):
                 return here
-            found = _nul_path(item, here)
+            found = _bad_path(item, here)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for item in value:
-            found = _nul_path(item, path)
+            found = _bad_path(item, path)
             if found is not None:
                 return found
     return None
@@ -88,11 +107,13 @@ def loads(raw: bytes) -> Any:
         value = _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidJsonError("The request body is not valid JSON.") from exc
-    if _NUL_ESCAPE in raw:
-        path = _nul_path(value)
+    if _NUL_ESCAPE in raw or _SURROGATE_ESCAPE.search(raw):
+        path = _bad_path(value)
         if path is not None:
             param = ".".join(path) or None
             raise InvalidRequestError(
-                f"{param or 'The body'} must not contain NUL characters", param=param
+                f"{param or 'The body'} must hold only Unicode characters: no NUL, and no"
+                " surrogate escape (\\ud800-\\udfff) that is not half of a pair",
+                param=param,
             )
     return value

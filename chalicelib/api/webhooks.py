@@ -66,6 +66,21 @@ def list_webhook_endpoints(call: Call) -> ApiResult:
 @endpoint(
     bp,
     "/api/v1/webhook_endpoints/{endpoint_id}",
+    "GET",
+    summary="Retrieve a webhook endpoint (no secret)",
+    access="read",
+    response="webhooks.WebhookEndpoint",
+    errors=(404, *COMMON_ERRORS),
+)
+def get_webhook_endpoint(call: Call, endpoint_id: str) -> ApiResult:
+    from chalicelib.services import webhooks
+
+    return ApiResult(webhooks.get_endpoint(call.conn, call.merchant_id, endpoint_id))
+
+
+@endpoint(
+    bp,
+    "/api/v1/webhook_endpoints/{endpoint_id}",
     "DELETE",
     summary="Delete a webhook endpoint; nothing more is sent to it",
     access="write",

@@ -111,7 +111,7 @@ def deliver_webhooks(context: Any = None) -> dict[str, Any]:
                 for future in done:
                     row = in_flight.pop(future)
                     per_endpoint[row["endpoint_id"]] -= 1
-                    _record(row, *future.result(), summary)
+                    _record(row, *_outcome(future, row), summary)
     except (psycopg.OperationalError, ServiceUnavailableError) as exc:
         # Leased rows come back when their lease ends; nothing is lost.
         error = f"{type(exc).__name__}: dependency unavailable"
@@ -133,10 +133,30 @@ def _claim(free: int, per_endpoint: Counter[str], cap: int) -> list[dict[str, An
     now = utcnow()
     lease_until = now + timedelta(seconds=cfg.webhook_timeout_s + LEASE_SLACK_S)
     busy = {endpoint: n for endpoint, n in per_endpoint.items() if n > 0}
+    max_attempts = len(cfg.webhook_retry_schedule_s) + 1  # as `settle` counts them
     with db.unit_of_work() as uow:
+        webhook_repo.end_exhausted_deliveries(uow.conn, now, max_attempts)
         return webhook_repo.claim_due_deliveries(
-            uow.conn, now, lease_until, free, per_endpoint_cap=cap, in_flight=busy
+            uow.conn,
+            now,
+            lease_until,
+            free,
+            max_attempts=max_attempts,
+            per_endpoint_cap=cap,
+            in_flight=busy,
         )
+
+
+def _outcome(
+    future: Future[tuple[SendResult, datetime]], row: dict[str, Any]
+) -> tuple[SendResult, datetime]:
+    """The attempt's result; whatever it raised becomes that attempt's error, so that
+    one delivery never stops the run or another merchant's deliveries."""
+    try:
+        return future.result()
+    except Exception as exc:
+        log.exception("webhook attempt raised", extra=row_ids(row))
+        return SendResult(False, None, None, f"internal error: {type(exc).__name__}", 0), utcnow()
 
 
 def _attempt(row: dict[str, Any]) -> tuple[SendResult, datetime]:

@@ -22,6 +22,12 @@ INSERT_RECORD = (
     " (merchant_id, key, request_hash, response_status, response_headers, response_body)"
     " VALUES (%(merchant_id)s, %(key)s, %(request_hash)s, %(status)s, %(headers)s, %(body)s)"
 )
+# Compare-and-set: a fingerprint rehashed under a newer key version by another replay
+# meanwhile is left as it is.
+SET_REQUEST_HASH = (
+    "UPDATE idempotency_keys SET request_hash = %(new)s"
+    " WHERE merchant_id = %(merchant_id)s AND key = %(key)s AND request_hash = %(old)s"
+)
 DELETE_OLDER_THAN = (
     "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys"
     " WHERE created_at < now() - make_interval(secs => %(ttl_s)s) LIMIT %(limit)s)"
@@ -65,6 +71,11 @@ def insert_record(
             "body": body,
         },
     )
+
+
+def set_request_hash(conn: Connection, merchant_id: str, key: str, old: str, new: str) -> None:
+    """Store a record's fingerprint under the newest key version."""
+    conn.execute(SET_REQUEST_HASH, {"merchant_id": merchant_id, "key": key, "old": old, "new": new})
 
 
 def delete_older_than(conn: Connection, ttl_s: float, limit: int) -> int:

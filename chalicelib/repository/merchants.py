@@ -12,8 +12,10 @@ INSERT_API_KEY = (
     "INSERT INTO api_keys (id, key_hash, merchant_id, key_prefix)"
     " VALUES (%(id)s, %(key_hash)s, %(merchant_id)s, %(key_prefix)s)"
 )
-FIND_KEY_BY_HASH = (
-    "SELECT id, merchant_id FROM api_keys WHERE key_hash = %(key_hash)s AND revoked_at IS NULL"
+# One hash per keyring version (newest first); at most one of them is stored.
+FIND_KEY_BY_HASHES = (
+    "SELECT id, merchant_id, key_hash FROM api_keys"
+    " WHERE key_hash = ANY(%(key_hashes)s) AND revoked_at IS NULL"
 )
 LOCK_MERCHANT = "SELECT id FROM merchants WHERE id = %(id)s FOR UPDATE"
 COUNT_LIVE_KEYS_FOR_MERCHANT = (
@@ -47,8 +49,9 @@ def insert_api_key(
     )
 
 
-def find_live_key_by_hash(conn: Connection, key_hash: str) -> dict[str, Any] | None:
-    return conn.execute(FIND_KEY_BY_HASH, {"key_hash": key_hash}).fetchone()
+def find_live_key_by_hashes(conn: Connection, key_hashes: list[str]) -> dict[str, Any] | None:
+    """The live key stored under any of these hashes (its forms under each version)."""
+    return conn.execute(FIND_KEY_BY_HASHES, {"key_hashes": key_hashes}).fetchone()
 
 
 def lock_merchant(conn: Connection, merchant_id: str) -> bool:

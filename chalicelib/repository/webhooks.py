@@ -22,6 +22,11 @@ VALUES (%(id)s, %(merchant_id)s, %(url)s, %(events)s, %(secret_sealed)s, 'enable
 RETURNING {ENDPOINT_COLUMNS}
 """
 
+GET_LIVE_ENDPOINT_FOR_MERCHANT = f"""
+SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
+WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND deleted_at IS NULL
+"""
+
 GET_LIVE_ENDPOINT_CURSOR_FOR_MERCHANT = """
 SELECT created_at, id FROM webhook_endpoints
 WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND deleted_at IS NULL
@@ -112,10 +117,12 @@ WITH candidates AS (
     LEFT JOIN unnest(%(busy_ids)s::text[], %(busy_counts)s::int[]) AS b(endpoint_id, n)
            ON b.endpoint_id = d.endpoint_id
     WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+      AND d.attempts < coalesce(d.attempt_limit, %(max_attempts)s)
 ), due AS (
     SELECT d.id FROM webhook_deliveries d
     JOIN candidates c ON c.id = d.id AND c.slot <= %(cap)s
     WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+      AND d.attempts < coalesce(d.attempt_limit, %(max_attempts)s)
     ORDER BY d.next_attempt_at
     LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
@@ -133,6 +140,15 @@ SELECT c.id AS delivery_id, c.event_id, c.endpoint_id, c.attempts AS attempt, c.
 FROM claimed c
 JOIN events e ON e.id = c.event_id
 JOIN webhook_endpoints w ON w.id = c.endpoint_id
+"""
+
+# A delivery whose last allowed attempt was leased and never recorded (its handler
+# died) is due again when the lease ends: it has had every attempt, so it ends.
+END_EXHAUSTED_DELIVERIES = """
+UPDATE webhook_deliveries d
+SET status = 'failed', next_attempt_at = NULL, locked_until = NULL, updated_at = %(now)s
+WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+  AND d.attempts >= coalesce(d.attempt_limit, %(max_attempts)s)
 """
 
 # Record the attempts and settle each delivery, compare-and-set on the attempt number:
@@ -166,6 +182,15 @@ def insert_endpoint(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
     result = conn.execute(INSERT_ENDPOINT, row).fetchone()
     assert result is not None
     return result
+
+
+def get_live_endpoint_for_merchant(
+    conn: Connection, endpoint_id: str, merchant_id: str
+) -> dict[str, Any] | None:
+    """The merchant's endpoint if it is not deleted, else None."""
+    return conn.execute(
+        GET_LIVE_ENDPOINT_FOR_MERCHANT, {"id": endpoint_id, "merchant_id": merchant_id}
+    ).fetchone()
 
 
 def get_live_endpoint_cursor_for_merchant(
@@ -255,16 +280,19 @@ def claim_due_deliveries(
     lease_until: datetime,
     limit: int,
     *,
+    max_attempts: int,
     per_endpoint_cap: int = 1_000_000,
     in_flight: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Lock and lease up to `limit` due deliveries, with their event and endpoint; an
-    endpoint gets at most `per_endpoint_cap` minus its sends `in_flight`."""
+    endpoint gets at most `per_endpoint_cap` minus its sends `in_flight`. A delivery
+    that has had `max_attempts` (or its own `attempt_limit`) is never claimed again."""
     busy = in_flight or {}
     return conn.execute(
         CLAIM_DUE_DELIVERIES,
         {
             "now": now,
+            "max_attempts": max_attempts,
             "lease_until": lease_until,
             "limit": limit,
             "cap": per_endpoint_cap,
@@ -273,6 +301,12 @@ def claim_due_deliveries(
         },
         prepare=False,
     ).fetchall()
+
+
+def end_exhausted_deliveries(conn: Connection, now: datetime, max_attempts: int) -> int:
+    """Fail the due deliveries that have had every attempt; how many."""
+    cur = conn.execute(END_EXHAUSTED_DELIVERIES, {"now": now, "max_attempts": max_attempts})
+    return cur.rowcount
 
 
 def record_attempts(

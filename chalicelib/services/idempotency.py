@@ -23,8 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from chalicelib import keyring
 from chalicelib.db import Connection
 from chalicelib.errors import ConflictError, IdempotencyKeyReusedError, InvalidRequestError
+from chalicelib.keyring import Keyring
 from chalicelib.repository import idempotency as idempotency_repo
 
 log = logging.getLogger(__name__)
@@ -64,23 +66,51 @@ def validate_key(raw: str | None) -> str | None:
 
 
 #: Prefix of the stored fingerprint: says how it was made (0008 marks older ones legacy).
+#: Since the keyring, `hmac-sha256:v<n>:` names the key version (none: version 1).
 FINGERPRINT_SCHEME = "hmac-sha256:"
 #: A fingerprint made before the HMAC (0008_secrets_at_rest replaced the unkeyed hash).
 LEGACY_FINGERPRINT = "legacy"
+#: The version of a fingerprint stored without one: the only key there was.
+UNVERSIONED = 1
 
 
-def request_fingerprint(method: str, path: str, body: BaseModel | dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Fingerprint:
+    """A validated request, fingerprinted under the newest key version (`value`, what
+    is stored), and under any other version on demand (`under`), to compare with a
+    record made before a rotation."""
+
+    method: str
+    path: str
+    data: Any
+
+    @property
+    def value(self) -> str:
+        return self.under(_keyring().newest)
+
+    def under(self, version: int) -> str | None:
+        """The fingerprint under key `version`, or None when the keyring has no such
+        version any more."""
+        ring = _keyring()
+        key = ring.keys.get(version)
+        if key is None:
+            return None
+        data = _without_card_data(self.data, key)
+        canonical = json.dumps(
+            [self.method, self.path, data], sort_keys=True, separators=(",", ":")
+        )
+        return ring.mac(version, canonical.encode())
+
+
+def request_fingerprint(method: str, path: str, body: BaseModel | dict[str, Any]) -> Fingerprint:
     """HMAC, under the server's key, of the validated request (PCI DSS 3.2/3.3).
 
     The body is the validated model, so key order, spacing and accepted spellings
     (`usd` / `USD`) do not matter. The card number enters only as its own keyed hash
     and the CVC not at all: nothing stored lets anyone test guesses of either.
     """
-    key = _hmac_key()
     data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-    data = _without_card_data(data, key)
-    canonical = json.dumps([method, path, data], sort_keys=True, separators=(",", ":"))
-    return FINGERPRINT_SCHEME + hmac.digest(key, canonical.encode(), "sha256").hex()
+    return Fingerprint(method, path, data)
 
 
 def _without_card_data(data: Any, key: bytes) -> Any:
@@ -94,10 +124,26 @@ def _without_card_data(data: Any, key: bytes) -> Any:
     return {**data, "card": card}
 
 
-def _hmac_key() -> bytes:
+def _keyring() -> Keyring:
     from chalicelib import settings  # lazy, as in db
 
-    return settings.idempotency_hmac_key()
+    return settings.idempotency_keyring()
+
+
+def _matches(stored: str, fingerprint: Fingerprint) -> bool:
+    """Whether a stored fingerprint is this request's, under the version that made it.
+    One made before 0008, or under a version since removed from the keyring, cannot be
+    compared: it is taken as the same request, for the rest of its 24 h."""
+    if stored == LEGACY_FINGERPRINT:
+        return True
+    version = keyring.version_of(stored, UNVERSIONED)
+    expected = fingerprint.under(version)
+    if expected is None:
+        log.warning("idempotency record under a removed key version", extra={"v": version})
+        return True
+    if version == UNVERSIONED and not stored.startswith(f"{FINGERPRINT_SCHEME}v"):
+        expected = FINGERPRINT_SCHEME + expected.split(":", 2)[2]  # its unversioned form
+    return hmac.compare_digest(stored, expected)
 
 
 def claim(conn: Connection, merchant_id: str, key: str) -> None:
@@ -130,20 +176,26 @@ def in_use_error() -> ConflictError:
     )
 
 
-def stored_answer(conn: Connection, merchant_id: str, key: str, fingerprint: str) -> StoredResponse:
+def stored_answer(
+    conn: Connection, merchant_id: str, key: str, fingerprint: Fingerprint
+) -> StoredResponse:
     """The recorded first answer to replay (read after the refused claim's transaction
-    ended); 400 when the key was used with a different request."""
+    ended); 400 when the key was used with a different request. A fingerprint made
+    under an older key version is rehashed under the newest one (compare-and-set)."""
     record = idempotency_repo.find_by_merchant_id_key(conn, merchant_id, key, _ttl_s())
     if record is None:  # pruned or expired since the claim saw it: let the client retry
         raise in_use_error()
     stored_hash = record["request_hash"]
     # A record made before 0008 has no comparable fingerprint (its unkeyed hash was
     # erased): it is replayed, as the same request most likely is, for its last ≤ 24 h.
-    if stored_hash != LEGACY_FINGERPRINT and not hmac.compare_digest(stored_hash, fingerprint):
+    if not _matches(stored_hash, fingerprint):
         raise IdempotencyKeyReusedError(
             "This Idempotency-Key was already used with a different request.",
             param=HEADER,
         )
+    newest = fingerprint.value
+    if stored_hash not in (LEGACY_FINGERPRINT, newest):
+        idempotency_repo.set_request_hash(conn, merchant_id, key, stored_hash, newest)
     return StoredResponse(
         status=record["response_status"],
         body=bytes(record["response_body"]),
@@ -152,11 +204,15 @@ def stored_answer(conn: Connection, merchant_id: str, key: str, fingerprint: str
 
 
 def record(
-    conn: Connection, merchant_id: str, key: str, fingerprint: str, response: StoredResponse
+    conn: Connection,
+    merchant_id: str,
+    key: str,
+    fingerprint: Fingerprint,
+    response: StoredResponse,
 ) -> None:
     """Store the first answer, in the transaction that created the object."""
     idempotency_repo.insert_record(
-        conn, merchant_id, key, fingerprint, response.status, response.headers, response.body
+        conn, merchant_id, key, fingerprint.value, response.status, response.headers, response.body
     )
 
 

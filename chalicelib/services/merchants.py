@@ -14,13 +14,10 @@ one indexed lookup per key per second per process. Keys that failed are remember
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +25,7 @@ from chalicelib import db, ids
 from chalicelib.clock import isoformat, utcnow
 from chalicelib.errors import AuthenticationError
 from chalicelib.repository import merchants as merchant_repo
+from chalicelib.services import key_hashes
 
 KEY_PREFIX = "sk_test_"
 MAX_LIVE_KEYS = 2
@@ -68,25 +66,19 @@ class Principal:
     key_id: str
 
 
-#: How a stored key hash was made: keyed, so that no table holds an unkeyed hash of a key.
-KEY_HASH_SCHEME = "hmac-sha256:"
+@dataclass(frozen=True)
+class StaleHash:
+    """A key found under an older keyring version: rehash it (`rehash_key`)."""
+
+    key_id: str
+    old: str
+    new: str
 
 
 def hash_api_key(api_key: str) -> str:
-    """The stored form of an API (or operator) key: an HMAC under the server's key.
-
-    HMAC(server key, "api-key" | SHA-256(key)): the inner hash lets `rehash_unkeyed`
-    turn a hash stored before keyed hashing (SHA-256 alone) into this one without the key.
-    """
-    return _keyed(hashlib.sha256(api_key.encode()).digest())
-
-
-def _keyed(digest: bytes) -> str:
-    from chalicelib import settings  # lazy, as in db
-
-    # hmac.digest: OpenSSL's one-shot HMAC, without the pure-Python HMAC object per request.
-    mac = hmac.digest(settings.idempotency_hmac_key(), b"api-key\x00" + digest, "sha256")
-    return KEY_HASH_SCHEME + mac.hex()
+    """The stored form of an API (or operator) key: an HMAC under the newest version of
+    the API-key keyring (services/key_hashes.py)."""
+    return key_hashes.hash_key(api_key)
 
 
 def rehash_unkeyed(conn: db.Connection) -> int:
@@ -94,9 +86,14 @@ def rehash_unkeyed(conn: db.Connection) -> int:
     form; the key itself is not needed. Returns how many. `workers.admin rehash-api-keys`."""
     rows = merchant_repo.list_unkeyed_key_hashes(conn)
     for row in rows:
-        new = _keyed(bytes.fromhex(row["key_hash"]))
+        new = key_hashes.from_digest(bytes.fromhex(row["key_hash"]))
         merchant_repo.set_key_hash(conn, row["id"], row["key_hash"], new)
     return len(rows)
+
+
+def rehash_key(conn: db.Connection, stale: StaleHash) -> None:
+    """Store a key's hash under the newest version (compare-and-set on the old hash)."""
+    merchant_repo.set_key_hash(conn, stale.key_id, stale.old, stale.new)
 
 
 def _insert_key(conn: db.Connection, merchant_id: str) -> CreatedKey:
@@ -176,22 +173,25 @@ def known_invalid(api_key: str) -> bool:
     return until is not None and until > time.monotonic()
 
 
-def authenticate(
-    conn: db.Connection, api_key: str, before_query: Callable[[], None] | None = None
-) -> Principal:
-    """The merchant of an API key, or 401 `api_key_invalid`.
+def authenticate(conn: db.Connection, api_key: str) -> Principal:
+    """The merchant of an API key, or 401 `api_key_invalid` (see `find_key`)."""
+    return find_key(conn, api_key)[0]
 
-    `before_query` runs only when the database must be asked (it may refuse with 429).
+
+def find_key(conn: db.Connection, api_key: str) -> tuple[Principal, StaleHash | None]:
+    """The merchant of an API key and, when its hash was made under an older keyring
+    version, the rehash to store; 401 `api_key_invalid` for no live key.
+
+    The key is always looked up (cache, then database) before anything else: failures
+    are counted by the caller afterwards, so that no one else's failures can refuse it.
     """
     cached = cached_principal(api_key)
     if cached is not None:
-        return cached
+        return cached, None
     key_hash = hash_api_key(api_key)
     row = None
     if not known_invalid(api_key):
-        if before_query is not None:
-            before_query()
-        row = merchant_repo.find_live_key_by_hash(conn, key_hash)
+        row = merchant_repo.find_live_key_by_hashes(conn, key_hashes.candidates(api_key))
     now = time.monotonic()
     if row is None:
         with _lock:
@@ -202,7 +202,10 @@ def authenticate(
         raise AuthenticationError("Invalid API key provided.", code="api_key_invalid")
     with _lock:
         _cache[key_hash] = (row["merchant_id"], row["id"], now + AUTH_CACHE_TTL_S)
-    return Principal(row["merchant_id"], row["id"])
+    stale = None
+    if row["key_hash"] != key_hash:
+        stale = StaleHash(row["id"], row["key_hash"], key_hash)
+    return Principal(row["merchant_id"], row["id"]), stale
 
 
 def last_used_due(key_id: str) -> bool:

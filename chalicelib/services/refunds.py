@@ -62,8 +62,8 @@ def create_refund(
     """Reserve the amount and store a PENDING refund; enqueue it after commit.
 
     404 for a payment the merchant does not have, 409 `payment_not_refundable`
-    unless it is SUCCESS, 400 `amount_too_large` when the amount (or, by default,
-    all that is left) does not fit in what remains refundable.
+    unless it is SUCCESS, 409 `payment_already_refunded` when nothing is left to
+    refund, 400 `amount_too_large` when the amount does not fit in what is left.
     """
     if not ids.has_prefix(payment_id, ids.PAYMENT):
         raise _payment_missing(payment_id)
@@ -86,6 +86,12 @@ def create_refund(
                 code="payment_not_refundable",
             )
         left = row["payment_amount"] - row["payment_amount_reserved"]
+        if left <= 0:  # the payment's state refuses any refund, whatever the request
+            raise ConflictError(
+                f"Payment '{payment_id}' has nothing left to refund: its whole amount is"
+                " refunded or being refunded.",
+                code="payment_already_refunded",
+            )
         raise AmountTooLargeError(
             f"Refund amount exceeds what is left to refund on this payment ({left}).",
             param="amount",

@@ -65,10 +65,11 @@ def create_endpoint(
 ) -> WebhookEndpointCreated:
     """Register an endpoint after the SSRF check; the answer is the only one with the secret."""
     # lazy: the guard brings ipaddress and socket, needed only when an endpoint is registered
-    from chalicelib.adapters.url_guard import UnsafeUrlError, check_url
+    from chalicelib.adapters.url_guard import UnsafeUrlError, check_url, normalise_url
 
     try:
-        checked = check_url(request.url, allow_private=_allow_private_hosts())
+        url = normalise_url(request.url)  # stored as it will be sent
+        checked = check_url(url, allow_private=_allow_private_hosts())
     except UnsafeUrlError as exc:
         raise InvalidRequestError(str(exc), param="url") from exc
     # lazy: the sender brings http.client and ssl, which the API path never needs
@@ -152,6 +153,16 @@ def list_endpoints(
         ),
         endpoint_from_row,
     )
+
+
+def get_endpoint(conn: db.Connection, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
+    """One of the merchant's live endpoints (no secret); deleted or unknown: 404."""
+    if not ids.has_prefix(endpoint_id, ids.WEBHOOK_ENDPOINT):
+        raise _endpoint_missing(endpoint_id)
+    row = webhook_repo.get_live_endpoint_for_merchant(conn, endpoint_id, merchant_id)
+    if row is None:
+        raise _endpoint_missing(endpoint_id)
+    return endpoint_from_row(row)
 
 
 def delete_endpoint(

@@ -76,14 +76,17 @@ def test_empty_body_refunds_everything_left(api, run_processor):
     assert rest.status_code == 202, rest.text
     assert rest.json()["amount"] == 4000
     assert rest.json()["reason"] is None
-    # `{}` is the same thing; nothing is left now.
-    assert_error(refund(api, payment["id"], {}), 400, "amount_too_large", "amount")
-    assert_error(refund(api, payment["id"], {"amount": 1}), 400, "amount_too_large", "amount")
+    # `{}` is the same thing; nothing is left now: the payment's state, not the request,
+    # is wrong, so 409 (issue 24: a schema-valid `{}` is not a 400).
+    assert_error(refund(api, payment["id"], {}), 409, "payment_already_refunded")
+    assert_error(refund(api, payment["id"], {"amount": 1}), 409, "payment_already_refunded")
     run_processor()
     after = api.get(f"/api/v1/payments/{payment['id']}").json()
     assert after["amount_refunded"] == 7000
     # Still nothing left once they succeeded.
-    assert_error(api.post(f"/api/v1/payments/{payment['id']}/refunds"), 400, "amount_too_large")
+    assert_error(
+        api.post(f"/api/v1/payments/{payment['id']}/refunds"), 409, "payment_already_refunded"
+    )
 
 
 def test_amount_over_what_is_left_is_too_large(api, run_processor):
@@ -242,7 +245,7 @@ def test_concurrent_full_refunds_admit_exactly_one(live_server, merchant, run_pr
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(one, range(20)))
-    assert sorted(a.status_code for a in answers) == [202] + [400] * 19
+    assert sorted(a.status_code for a in answers) == [202] + [409] * 19  # nothing left
     assert [a.json()["amount"] for a in answers if a.status_code == 202] == [3333]
 
 

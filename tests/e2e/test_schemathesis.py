@@ -102,3 +102,54 @@ def test_every_route_is_in_the_document(live_server) -> None:
     # The dashboard's page and static files are not API operations (docs/api.md lists them).
     static = {(p, m) for p, m in served if p == "/dashboard" or p.startswith("/dashboard/")}
     assert served - static == documented
+
+
+def test_full_refund_with_nothing_left_is_not_a_rejection(
+    live_server, merchant, run_processor
+) -> None:
+    """Issue 24: on a stack where refunds had been made, schemathesis found `{}` (a full
+    refund, schema-valid) of a payment with nothing left answered 400 amount_too_large,
+    "valid data rejected". It is 409 `payment_already_refunded` (docs/api.md, Refunds):
+    the payment's state refuses it, and schemathesis' `positive_data_acceptance` takes
+    a 409 as an answer to valid data. Here schemathesis sends a case it generated for
+    the operation, pointed at that very payment, and validates the answer against the
+    document (status documented, body matches); the 409 is asserted, as a manual case
+    carries no generation mode for `positive_data_acceptance` to judge."""
+    import uuid
+
+    import schemathesis
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+
+    headers = {"Authorization": f"Bearer {merchant.api_key}"}
+    with live_server.client(merchant.api_key) as api:
+        created = api.post(
+            "/api/v1/payments",
+            json={
+                "order_id": f"o_{uuid.uuid4().hex[:12]}",
+                "amount": 700,
+                "currency": "INR",
+                "method": "upi",
+            },
+        ).json()
+        run_processor()
+        assert api.get(f"/api/v1/payments/{created['id']}").json()["status"] == "SUCCESS"
+        assert api.post(f"/api/v1/payments/{created['id']}/refunds").status_code == 202
+
+    schema = schemathesis.openapi.from_url(f"{live_server.base_url}/api/v1/openapi.json")
+    operation = schema["/api/v1/payments/{payment_id}/refunds"]["POST"]
+    generated: list = []
+
+    @given(operation.as_strategy())
+    @hypothesis_settings(max_examples=1, database=None, suppress_health_check=list(HealthCheck))
+    def one_positive_case(case) -> None:
+        generated.append(case)
+
+    one_positive_case()
+    case = generated[0]
+    case.path_parameters = {"payment_id": created["id"]}
+    case.body = {}
+    case.headers = {}
+    response = case.call_and_validate(base_url=live_server.base_url, headers=headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "payment_already_refunded"

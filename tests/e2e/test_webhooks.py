@@ -125,6 +125,28 @@ def deliveries(api: httpx.Client, event_id: str) -> list[dict[str, Any]]:
 
 
 # -------------------------------------------------------------------- endpoints API
+def test_retrieve_endpoint(
+    api: httpx.Client,
+    live_server: LiveServer,
+    other_merchant: Any,
+    receivers: Callable[..., Receiver],
+    endpoints_to_delete: list[str],
+) -> None:
+    created = register(api, receivers(), endpoints_to_delete, events=["payment.failed"])
+    got = api.get(f"/api/v1/webhook_endpoints/{created['id']}")
+    assert got.status_code == 200, got.text
+    expected = {k: v for k, v in created.items() if k not in ("secret", "secret_withheld")}
+    assert got.json() == expected  # never the secret
+    with live_server.client(other_merchant.api_key) as other:
+        missing = other.get(f"/api/v1/webhook_endpoints/{created['id']}")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "resource_missing"
+    assert api.get("/api/v1/webhook_endpoints/we_nosuchendpoint").status_code == 404
+    assert api.get("/api/v1/webhook_endpoints/pay_wrongprefix").status_code == 404
+    assert api.delete(f"/api/v1/webhook_endpoints/{created['id']}").status_code == 200
+    assert api.get(f"/api/v1/webhook_endpoints/{created['id']}").status_code == 404
+
+
 def test_create_list_delete_endpoint(api: httpx.Client, receivers: Callable[..., Receiver]) -> None:
     receiver = receivers()
     created = api.post("/api/v1/webhook_endpoints", json={"url": receiver.url})
@@ -590,7 +612,9 @@ def test_a_crashed_handlers_lease_ends_and_the_delivery_is_sent(
     # A handler claims (leases for 1 s) and dies before sending or recording anything.
     now = utcnow()
     with db.transaction() as conn:
-        claimed = webhook_repo.claim_due_deliveries(conn, now, now + timedelta(seconds=1), 10_000)
+        claimed = webhook_repo.claim_due_deliveries(
+            conn, now, now + timedelta(seconds=1), 10_000, max_attempts=10
+        )
     assert any(row["event_id"] == event_id for row in claimed)
     deliver()
     assert receiver.count() == 0, "a leased delivery is not sent by another handler"

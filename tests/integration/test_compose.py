@@ -270,7 +270,9 @@ def test_ports_are_the_non_docker_paths(config: dict[str, Any]) -> None:
     assert _published(svc["redis"]) == {("63799", 6379)}
     assert _published(svc["localstack"]) == {("4566", 4566)}
     assert _published(svc["api"]) == {("8000", 8000)}  # ${PORT:-8000}
-    assert svc["localstack"]["environment"]["SERVICES"] == "secretsmanager,events,logs,s3"
+    # kms: the webhook secrets' key, made again from the stack-keys volume after a restart.
+    assert svc["localstack"]["environment"]["SERVICES"] == "secretsmanager,events,logs,s3,kms"
+    assert _mounts(svc["migrate"])["/app/.stack"] == "stack-keys"
     assert _published(svc["acquirer"]) == {("18090", 18090)}
     assert _mounts(svc["acquirer"])["/data"] == "acquirer-data"
     pg = svc["postgres"]

@@ -169,6 +169,7 @@ def _run_child(package: Package, tmp_path: Path, api_key: str, order_id: str) ->
         # The server key the stored key hashes were made with (prod reads it from
         # Secrets Manager with boto3, which the zip does not carry).
         "IDEMPOTENCY_HMAC_KEY": settings.idempotency_hmac_key().decode(),
+        **_api_key_keyring(),
         "AWS_DEFAULT_REGION": "us-east-1",
         "LOG_LEVEL": "WARNING",
     }
@@ -226,3 +227,11 @@ def test_the_zip_serves_http_and_processes_payments(
             "SELECT status, vpa, attempts FROM payments WHERE id = %s", (payment["id"],)
         ).fetchone()
     assert row == {"status": "SUCCESS", "vpa": "success@upi", "attempts": 1}
+
+
+def _api_key_keyring() -> dict[str, str]:
+    """API_KEY_HMAC_KEY as the stack configured it (the keyring that hashed the keys)."""
+    ring = settings.api_key_keyring()
+    if ring is None:
+        return {}
+    return {"API_KEY_HMAC_KEY": json.dumps({str(v): k.decode() for v, k in ring.keys.items()})}
