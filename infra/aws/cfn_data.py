@@ -304,6 +304,21 @@ def _encryption() -> dict[str, Any]:
                 "Tags": tags("encryption"),
             },
         },
+        # The HMAC key of stored API and operator key hashes (issue 24), apart from the
+        # fingerprints' key so that either can be rotated alone (docs/api.md). Hashes made
+        # before it existed (under the idempotency key) still verify and are rehashed.
+        "ApiKeyHmacKeySecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Metadata": skip(
+                ("CKV_AWS_149", "A random HMAC key; the account's default key encrypts it"),
+                ("CKV2_AWS_57", "Rotated by adding a key version, not by replacing the value"),
+            ),
+            "Properties": {
+                "Description": "HMAC key of the stored API and operator key hashes",
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+                "Tags": tags("encryption"),
+            },
+        },
         "WebhookSecretsKeyAlias": {
             "Type": "AWS::KMS::Alias",
             "Properties": {
@@ -415,6 +430,7 @@ def environment() -> dict[str, Any]:
         "REDIS_SECRET_ID": REDIS_SECRET,
         "WEBHOOK_SECRETS_KMS_KEY_ID": ref("WebhookSecretsKey"),
         "IDEMPOTENCY_HMAC_SECRET_ID": ref("IdempotencyHmacKeySecret"),
+        "API_KEY_HMAC_SECRET_ID": ref("ApiKeyHmacKeySecret"),
         "RECONCILIATION_BUCKET": ref("ReconciliationBucket"),
     }
 

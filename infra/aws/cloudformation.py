@@ -63,6 +63,7 @@ def _refs(short_name: str) -> functions.Refs:
         database_secret=cfn_data.DATABASE_SECRET,
         redis_secret=cfn_data.REDIS_SECRET,
         idempotency_secret=ref("IdempotencyHmacKeySecret"),
+        api_key_secret=ref("ApiKeyHmacKeySecret"),
         webhook_key=att("WebhookSecretsKey", "Arn"),
         reports_bucket_arn=att("ReconciliationBucket", "Arn"),
         log_group_arn=sub(

@@ -61,6 +61,7 @@ class Refs:
     database_secret: Any
     redis_secret: Any
     idempotency_secret: Any
+    api_key_secret: Any
     webhook_key: Any
     reports_bucket_arn: Any
     log_group_arn: Any  # this function's log group
@@ -108,6 +109,12 @@ def grant_statements(grant: str, refs: Refs) -> list[dict[str, Any]]:
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": refs.idempotency_secret,
+            },
+            {
+                "Sid": "ReadApiKeyHmacKey",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": refs.api_key_secret,
             }
         ],
         "webhook_secrets_encrypt": [

@@ -80,6 +80,7 @@ def _refs(short_name: str) -> functions.Refs:
         database_secret="${local.database_secret_arn}",  # noqa: S106 - an ARN  # nosec B105 B106
         redis_secret="${local.redis_secret_arn}",  # noqa: S106 - an ARN  # nosec B105 B106
         idempotency_secret="${aws_secretsmanager_secret.idempotency_hmac_key.arn}",  # noqa: S106  # nosec B105 B106
+        api_key_secret="${aws_secretsmanager_secret.api_key_hmac_key.arn}",  # noqa: S106  # nosec B105 B106
         webhook_key="${aws_kms_key.webhook_secrets.arn}",
         reports_bucket_arn="${aws_s3_bucket.reconciliation.arn}",
         log_group_arn=f"${{aws_cloudwatch_log_group.{short_name.replace('-', '_')}.arn}}",
@@ -95,6 +96,7 @@ def environment() -> dict[str, str]:
         "REDIS_SECRET_ID": "${local.redis_secret_arn}",  # nosec B105 B106: an ARN reference
         "WEBHOOK_SECRETS_KMS_KEY_ID": "${aws_kms_key.webhook_secrets.key_id}",
         "IDEMPOTENCY_HMAC_SECRET_ID": "${aws_secretsmanager_secret.idempotency_hmac_key.arn}",
+        "API_KEY_HMAC_SECRET_ID": "${aws_secretsmanager_secret.api_key_hmac_key.arn}",
         "RECONCILIATION_BUCKET": "${aws_s3_bucket.reconciliation.bucket}",
         "ACQUIRER_URL": "${var.acquirer_url}",
     }
@@ -203,7 +205,8 @@ def build(
         "data": {
             "aws_availability_zones": {"available": {"state": "available"}},
             "aws_secretsmanager_random_password": {
-                "idempotency": {"password_length": 64, "exclude_punctuation": True}
+                "idempotency": {"password_length": 64, "exclude_punctuation": True},
+                "api_key": {"password_length": 64, "exclude_punctuation": True},
             },
         },
         "resource": resources,

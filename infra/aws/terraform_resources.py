@@ -321,6 +321,11 @@ def data_resources(writer_role_arns: list[str]) -> dict[str, Any]:
                 "description": "HMAC key of the idempotency fingerprints (no card data)",
                 "tags": TAGS,
             },
+            "api_key_hmac_key": {
+                "name_prefix": f"{P}-api-key-hmac-key-",
+                "description": "HMAC key of the stored API and operator key hashes",
+                "tags": TAGS,
+            },
         },
         "aws_secretsmanager_secret_version": {
             "redis_url": {
@@ -337,6 +342,14 @@ def data_resources(writer_role_arns: list[str]) -> dict[str, Any]:
                     "${data.aws_secretsmanager_random_password.idempotency.random_password}"
                 ),
                 # Generated once: a new value on every apply would orphan 24 h of fingerprints.
+                "lifecycle": {"ignore_changes": ["secret_string"]},
+            },
+            "api_key_hmac_key": {
+                "secret_id": "${aws_secretsmanager_secret.api_key_hmac_key.id}",
+                "secret_string": (
+                    "${data.aws_secretsmanager_random_password.api_key.random_password}"
+                ),
+                # Generated once: a new value would make every stored key hash unverifiable.
                 "lifecycle": {"ignore_changes": ["secret_string"]},
             },
         },
