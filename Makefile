@@ -14,7 +14,7 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.in)
 LOCK_ARGS ?=
 COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.12 --no-header $(LOCK_ARGS)
 
-.PHONY: help venv browser run test lint lock bench package stack-up stack-down clean admin scheduler soak
+.PHONY: help venv browser run test lint lock bench package stack-up stack-down clean admin scheduler soak webhook-receiver
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
@@ -27,6 +27,7 @@ help:
 	@echo "make admin ARGS=\"create-merchant --name Acme\"   operator commands (make run's stack)"
 	@echo "make scheduler ARGS=--once                      each scheduled handler once"
 	@echo "make browser  Chromium, chromedriver and axe-core for the browser tests"
+	@echo "make webhook-receiver SECRET=whsec_...        a receiver on 127.0.0.1:9000 that verifies signatures"
 
 # The virtualenv, built from the locks (every file checked against its hash): rebuilt
 # when a lock changes or its Python is too old.
@@ -65,6 +66,10 @@ admin: venv
 
 scheduler: venv
 	@$(PY) -m workers.scheduler $(ARGS)
+
+# A webhook receiver for the README's example: verifies signatures, prints each event.
+webhook-receiver: venv
+	@$(PY) -m workers.webhook_receiver --secret "$(SECRET)" $(ARGS)
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

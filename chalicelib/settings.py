@@ -133,8 +133,6 @@ class Settings(BaseSettings):
     # Local scheduler: run every handler at this interval instead of its AWS rate.
     scheduler_interval_s: float | None = Field(default=None, gt=0)
 
-    log_level: str = "INFO"
-
     @model_validator(mode="after")
     def _valid_trusted_proxies(self) -> Settings:
         _networks(self.trusted_proxies)  # ValueError names the bad entry, at start-up
