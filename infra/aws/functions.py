@@ -115,7 +115,7 @@ def grant_statements(grant: str, refs: Refs) -> list[dict[str, Any]]:
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": refs.api_key_secret,
-            }
+            },
         ],
         "webhook_secrets_encrypt": [
             {
