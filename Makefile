@@ -14,11 +14,12 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.in)
 LOCK_ARGS ?=
 COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.12 --no-header $(LOCK_ARGS)
 
-.PHONY: help venv browser run test lint lock bench package stack-up stack-down clean admin scheduler soak webhook-receiver
+.PHONY: help venv browser run test test-fast lint lock bench package stack-up stack-down clean admin scheduler soak webhook-receiver logs reset
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
 	@echo "make test     the whole test suite (starts what it needs)"
+	@echo "make test-fast  unit, service and repository tests on the real Postgres and Redis (< 1 min)"
 	@echo "make bench    benchmarks with same-run floors"
 	@echo "make soak     chaos soak (MINUTES=10, SEED=...): faults, kills, then every invariant"
 	@echo "make package  chalice package (SAM and Terraform) into build/"
@@ -27,6 +28,8 @@ help:
 	@echo "make admin ARGS=\"create-merchant --name Acme\"   operator commands (make run's stack)"
 	@echo "make scheduler ARGS=--once                      each scheduled handler once"
 	@echo "make browser  Chromium, chromedriver and axe-core for the browser tests"
+	@echo "make logs     follow make run's handler logs and metrics (.stack/logs/)"
+	@echo "make reset    delete the local stack's data (asks; FORCE=1 does not)"
 	@echo "make webhook-receiver SECRET=whsec_...        a receiver on 127.0.0.1:9000 that verifies signatures"
 
 # The virtualenv, built from the locks (every file checked against its hash): rebuilt
@@ -60,12 +63,26 @@ test: venv browser
 	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) --no-durability --fresh -- \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
+# The fast tier (docs/testing.md): one process, no servers started, no browser.
+test-fast: venv
+	$(PY) -m infra.stack run --database $(TEST_DATABASE)_fast --redis-db 4 --no-durability --fresh -- \
+	  $(PY) -m pytest tests/unit tests/integration -m "not slow and not soak" -q $(PYTEST_ARGS)
+
 # Operator commands against the stack `make run` started (its settings: .stack/gateway.env).
 admin: venv
 	@$(PY) -m workers.admin $(ARGS)
 
 scheduler: venv
 	@$(PY) -m workers.scheduler $(ARGS)
+
+# make run's scheduler writes its handler summaries and metrics here (the console keeps
+# the banner, one line per request and the warnings).
+logs:
+	@mkdir -p .stack/logs && touch .stack/logs/scheduler.log && tail -n 50 -F .stack/logs/scheduler.log
+
+# Drop every local database, Redis's data, the emulator's state and the acquirer's books.
+reset: venv
+	$(PY) -m infra.reset $(if $(FORCE),--force)
 
 # A webhook receiver for the README's example: verifies signatures, prints each event.
 webhook-receiver: venv

@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from chalicelib.logging_setup import log_stream
+from chalicelib.logging_setup import write_line
 
 NAMESPACE = "PaymentGateway"
 
@@ -42,7 +42,6 @@ def emf_line(
 def emit(
     dimensions: dict[str, str], metrics: dict[str, tuple[float, str]], fields: dict[str, Any]
 ) -> None:
-    """Write the EMF line with the logs (stdout, that is CloudWatch Logs, on Lambda)."""
-    stream = log_stream()
-    stream.write(emf_line(dimensions, metrics, fields) + "\n")
-    stream.flush()
+    """Write the EMF line with the logs (stdout, that is CloudWatch Logs, on Lambda;
+    locally, LOG_FILE when the process has one)."""
+    write_line(emf_line(dimensions, metrics, fields))

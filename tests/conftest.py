@@ -153,7 +153,28 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30, step: float = 
         time.sleep(step)
 
 
+#: Tiers (docs/testing.md): e2e, browser and packaging tests serve HTTP from other
+#: processes or build things; an integration module that starts a process is slow too.
+SLOW_FOLDERS = ("e2e", "browser", "packaging")
+_STARTS_PROCESSES = ("subprocess", "Popen", "AcquirerProcess", "acquirer_process")
+_module_starts_processes: dict[Path, bool] = {}
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    path = Path(str(item.path))
+    if path.parent.name in SLOW_FOLDERS:
+        return True
+    if path not in _module_starts_processes:
+        source = path.read_text()
+        _module_starts_processes[path] = any(word in source for word in _STARTS_PROCESSES)
+    return _module_starts_processes[path]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The chaos soak (marker `soak`) kills and restarts the stack's Postgres and Redis:
-    it runs last, so that no other test meets a connection it broke."""
+    """Mark the slow tier (`make test-fast` deselects it: `-m "not slow"`), and run the
+    chaos soak (marker `soak`) last: it kills and restarts the stack's Postgres and
+    Redis, so no other test may meet a connection it broke."""
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("soak") is not None)

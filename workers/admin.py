@@ -14,6 +14,7 @@
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
   python -m workers.admin set-connectors --merchant MERCHANT_ID --connectors PRIMARY[,SECONDARY]
   python -m workers.admin reconcile [--date YYYY-MM-DD] [--merchant MERCHANT_ID]
+  python -m workers.admin local-credentials --file PATH
 Each prints JSON.
 """
 
@@ -24,6 +25,7 @@ import json
 import os
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from infra import stack_env
 from workers.stage import load_stage
@@ -69,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     reconcile.add_argument("--merchant", default=None, help="only this merchant's records")
     reconcile.add_argument("--connector", default="acquirer")
+    local = sub.add_parser(
+        "local-credentials", help="make run's test merchant and operator keys, kept and reused"
+    )
+    local.add_argument("--file", required=True, type=Path)
     args = parser.parse_args(argv)
 
     stack_env.load()  # the running stack's settings when the environment has none
@@ -139,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": str(exc)}), file=sys.stderr)
             return 2
         print(json.dumps({"merchant_id": args.merchant, "connectors": names}))
+    elif args.command == "local-credentials":
+        from workers import local_credentials
+
+        print(json.dumps(local_credentials.ensure(args.file)))
     elif args.command == "reconcile":
         from chalicelib.handlers.reconcile_settlements import run_reconciliation
 

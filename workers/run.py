@@ -14,41 +14,44 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def main() -> int:
     env = {**os.environ, "STAGE": os.environ.get("STAGE", "local")}
     port = env.setdefault("PORT", "8000")
-    created = subprocess.run(
-        [sys.executable, "-m", "workers.admin", "create-merchant", "--name", "Local test merchant"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    merchant = json.loads(created.stdout)
-    operator_created = subprocess.run(
-        [sys.executable, "-m", "workers.admin", "create-operator-key", "--name", "Local operator"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    operator = json.loads(operator_created.stdout)
+    stack = Path(__file__).resolve().parent.parent / ".stack"
+    database = urlsplit(env.get("DATABASE_URL", "")).path.lstrip("/") or "gateway"
+    ensured = subprocess.run(
+        [sys.executable, "-m", "workers.admin", "local-credentials",
+         "--file", str(stack / f"{database}-credentials.json")],
+        env=env, check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    if ensured.returncode != 0:
+        print(f"[run] could not get the local merchant:\n{ensured.stderr}", file=sys.stderr)
+        return 1
+    keys = json.loads(ensured.stdout)
+    logs = stack / "logs"
     print(
         "\n"
-        f"  Test merchant: {merchant['merchant_id']}\n"
-        f"  API key:       {merchant['api_key']}\n"
+        f"  Test merchant: {keys['merchant_id']}"
+        f"{'  (the same as last time)' if keys['reused'] else ''}\n"
+        f"  API key:       {keys['api_key']}\n"
         f"  API:           http://127.0.0.1:{port}/api/v1  (GET /health, /api/v1/openapi.json)\n"
         f"  Dashboard:     http://127.0.0.1:{port}/dashboard  (sign in with the API key)\n"
-        f"  Operator key:  {operator['operator_key']}  (the dashboard's operator view)\n"
+        f"  Operator key:  {keys['operator_key']}  (the dashboard's operator view)\n"
+        f"  Logs:          {logs}/  (make logs)\n"
         "  Ctrl-C stops the server, the scheduler and the services started for them;\n"
         "  until then, any of them that dies is restarted.\n",
         flush=True,
     )
+    # The scheduler's handler summaries and metrics go to a log file; its warnings
+    # still reach this console (chalicelib/logging_setup.py, LOG_FILE).
+    scheduler_env = {**env, "LOG_FILE": str(logs / "scheduler.log")}
     children = [
         Supervised("server", [sys.executable, "-m", "workers.serve"], env),
-        Supervised("scheduler", [sys.executable, "-m", "workers.scheduler"], env),
+        Supervised("scheduler", [sys.executable, "-m", "workers.scheduler"], scheduler_env),
     ]
     stopping = False
 

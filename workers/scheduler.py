@@ -136,6 +136,20 @@ def local_period_s(rate_s: float, interval_s: float | None) -> float:
     return max(interval_s, rate_s / TIME_COMPRESSION)
 
 
+def summary(result: dict[str, object]) -> None:
+    """A handler's summary line: to LOG_FILE when the scheduler has one (make run), to
+    stdout otherwise; an error also to stderr, so that it reaches the console."""
+    from chalicelib.logging_setup import write_line
+
+    line = json.dumps(result, default=str)
+    if os.environ.get("LOG_FILE"):
+        write_line(line)
+        if result.get("error"):
+            print(line, file=sys.stderr, flush=True)
+    else:
+        print(line, flush=True)
+
+
 def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> None:
     stop = threading.Event()
     heartbeat = heartbeat_file()
@@ -155,7 +169,7 @@ def run_forever(handlers: list[ScheduledHandler], interval_s: float | None) -> N
             if result.get("error") or any(
                 result.get(k) for k in ("claimed", "swept", "sent", "dead_lettered")
             ):
-                print(json.dumps(result), flush=True)
+                summary(result)
             stop.wait(max(0.0, period - (time.monotonic() - started)))
 
     threads = [threading.Thread(target=loop, args=(h,), name=h.name, daemon=True) for h in handlers]
