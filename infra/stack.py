@@ -51,6 +51,7 @@ from infra.stack_emulator import (
     _local_hmac_key,  # noqa: F401
     bootstrap_emulator,
 )
+from infra.stack_owner import check_ports
 from infra.stack_postgres import (  # noqa: F401
     _as_pg_user,
     _pg_bindir,
@@ -102,6 +103,10 @@ def up() -> Stack:
 
     pg_base = f"postgresql://{PG_USER}@{HOST}:{PG_PORT}"
     stack = Stack(pg_base, f"redis://{HOST}:{REDIS_PORT}", f"http://{HOST}:{AWS_PORT}")
+    # One stack per checkout: a service on our ports that this checkout did not start
+    # is never used (infra/stack_owner.py).
+    check_ports(("postgres", "redis", "aws"))
+    check_ports(() if os.environ.get("ACQUIRER_URL") else ("acquirer",))
     # (The acquirer is not part of this check: when the three answer, the local path
     # below starts it if it is not running, as it does the others.)
     answering = all(port_open(HOST, port) for port in (PG_PORT, REDIS_PORT, AWS_PORT))
