@@ -14,7 +14,7 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.in)
 LOCK_ARGS ?=
 COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.12 --no-header $(LOCK_ARGS)
 
-.PHONY: help venv browser run test test-fast lint lock bench package stack-up stack-down clean admin scheduler soak webhook-receiver logs reset
+.PHONY: help venv checkov browser run test test-fast lint lock bench package stack-up stack-down clean admin scheduler soak webhook-receiver logs reset
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
@@ -43,14 +43,22 @@ define make-venv-python
 	fi
 endef
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-checkov.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	$(make-venv-python)
 	$(PY) -m pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.txt
-	$(PY) -m venv $(VENV)/checkov
-	$(VENV)/checkov/bin/python -m pip install --disable-pip-version-check -q -r requirements-checkov.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# checkov in a venv of its own (its pins clash with ours), built only for the targets
+# that run it (the packaging tests), not for `make run`.
+CHECKOV_STAMP := $(VENV)/checkov/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt $(STAMP)
+	$(PY) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --disable-pip-version-check -q -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
 
 run: venv
 	$(PY) -m infra.stack run --database gateway --redis-db 0 -- $(PY) -m workers.run
@@ -59,7 +67,7 @@ run: venv
 browser: venv
 	$(PY) -m infra.browser
 
-test: venv browser
+test: venv checkov browser
 	$(PY) -m infra.stack run --database $(TEST_DATABASE) --redis-db $(TEST_REDIS_DB) --no-durability --fresh -- \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
