@@ -98,6 +98,7 @@ webhook-receiver: venv
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+	$(PY) -m infra.check_layers
 	$(VENV)/bin/bandit -q -c pyproject.toml -r chalicelib
 	$(VENV)/bin/bandit -q -c infra/bandit-tools.toml -r workers infra
 

@@ -35,7 +35,7 @@ app.register_blueprint(dashboard.bp)
     description="Drain the payments stream: execute, retry, finish",
 )
 def process_payments(event):  # type: ignore[no-untyped-def]
-    from chalicelib.queue import handler
+    from chalicelib.handlers import process_payments as handler
 
     return handler.process_payments(event.context)
 

@@ -21,8 +21,8 @@ from bench.common import Deadline, drain_everything, new_merchant
 from bench.floor import connect, direct_accept
 from chalicelib import db
 from chalicelib.adapters.redis_client import get_redis
+from chalicelib.handlers import process_payments as batch
 from chalicelib.models.payments import CreatePaymentRequest
-from chalicelib.queue import handler as batch
 from chalicelib.services import payments as payment_service
 
 ROOT = Path(__file__).resolve().parent.parent

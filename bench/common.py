@@ -7,8 +7,8 @@ import time
 import uuid
 
 from chalicelib import db, settings
+from chalicelib.handlers import process_payments as batch
 from chalicelib.models.payments import CreatePaymentRequest
-from chalicelib.queue import handler as batch
 from chalicelib.services import merchants
 from chalicelib.services import payments as payment_service
 

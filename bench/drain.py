@@ -27,10 +27,11 @@ from bench.common import (
     settle,
 )
 from chalicelib import ids, settings
+from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
 from chalicelib.connectors.simulator import RECORD_CHARGES
-from chalicelib.queue import handler as batch
-from chalicelib.queue import keys, stream
+from chalicelib.handlers import process_payments as batch
+from chalicelib.queue import stream
 from chalicelib.queue.finish_sql import PAYMENTS as FINISH
 from chalicelib.queue.sql import PAYMENTS as PAYMENTS_TABLE
 from chalicelib.repository.events import INSERT_EVENTS_WITH_DELIVERIES

@@ -48,7 +48,7 @@ def _drain_side(url: str, count: int) -> dict[str, Any]:
     from chalicelib import connectors, db, settings
     from chalicelib.connectors import routing
     from chalicelib.connectors.acquirer import AcquirerConnector
-    from chalicelib.queue import handler
+    from chalicelib.handlers import process_payments as handler
 
     name = f"bench_acq_{free_port()}"
     connectors.register(name, AcquirerConnector(url, name=name, deadline_s=30))

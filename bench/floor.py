@@ -17,8 +17,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from chalicelib import db, ids, settings
+from chalicelib import redis_keys as keys
 from chalicelib.clock import utcnow
-from chalicelib.queue import keys
 from chalicelib.repository.idempotency import CLAIM_KEY, INSERT_RECORD
 from chalicelib.repository.payments import INSERT_PAYMENT_WITH_HISTORY
 

@@ -1,4 +1,4 @@
-"""The migration function: `infra.migrate` as part of every deploy.
+"""The migration function: `chalicelib.migrations` applied as part of every deploy.
 
 Invoked two ways:
 - by a CloudFormation custom resource (`Custom::DatabaseMigrations`): the event has a
@@ -9,9 +9,9 @@ Invoked two ways:
   versions applied, and an error becomes the invocation's function error, which fails
   `terraform apply`.
 
-`infra.migrate` and its SQL files are put into the zip by `make package` (Chalice's
-`vendor/`), so the deploy applies exactly the migrations of the code it ships. The
-advisory lock in `infra.migrate` makes concurrent or repeated runs safe.
+The migrations and their runner are part of the runtime package (`chalicelib/migrations/`),
+so the deploy applies exactly the migrations of the code it ships. The runner's advisory
+lock makes concurrent or repeated runs safe.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ RESPONSE_TIMEOUT_S = 20
 def apply_migrations() -> list[str]:
     """Apply pending migrations to the stage's database; the versions applied."""
     from chalicelib import settings
-    from infra.migrate import migrate
+    from chalicelib.migrations import migrate
 
     return migrate(settings.database_url())
 

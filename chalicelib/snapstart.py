@@ -46,7 +46,7 @@ PRELOAD = (
     "chalicelib.services.payments",
     "chalicelib.services.refunds",
     "chalicelib.services.webhooks",
-    "chalicelib.queue.handler",
+    "chalicelib.handlers.process_payments",
     "chalicelib.handlers.deliver_webhooks",
 )
 

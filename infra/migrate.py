@@ -1,8 +1,7 @@
-"""Apply the SQL migrations in `infra/migrations` in order, once each.
+"""`python -m infra.migrate`: apply the SQL migrations (`chalicelib/migrations/`), once each.
 
-Safe to run twice and from two processes at once: a transaction-scoped advisory
-lock serialises runners, and each applied version is recorded in
-`schema_migrations` in the same transaction as its SQL.
+The runner and the files live in the runtime package (`chalicelib.migrations`); this is
+its command line, reading the running stack's settings when the environment has none.
 """
 
 from __future__ import annotations
@@ -11,38 +10,8 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
-import psycopg
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-_LOCK_ID = 0x6761_7465  # "gate": any constant shared by every runner
-
-
-def migration_files() -> list[Path]:
-    """The migration files, in version order."""
-    return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
-
-
-def migrate(database_url: str) -> list[str]:
-    """Apply pending migrations; returns the versions applied by this call."""
-    applied_now: list[str] = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for path in migration_files():
-                version = path.stem
-                if version in done:
-                    continue
-                conn.execute(path.read_text())
-                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
-                applied_now.append(version)
-    return applied_now
+from chalicelib.migrations import MIGRATIONS_DIR, migrate, migration_files  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ Runs `chalice package` twice (`--pkg-format cloudformation`, then `terraform`) i
 roles, SnapStart, the migrations run by the deploy): `sam.json`, and `stack.tf.json`
 plus `stack_override.tf.json` beside Chalice's `chalice.tf.json`.
 
-The zip gets `infra/migrate.py` and its SQL files (through Chalice's `vendor/`), and
+The zip gets the migrations with the runtime package (`chalicelib/migrations/`), and
 bytecode compiled by this Python (the Lambda's version) with unchecked-hash
 invalidation: Lambda's file system is read-only, so a zip without `.pyc` compiles
 every module on every cold start. Needs a region, never credentials: the
@@ -37,8 +37,6 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -57,7 +55,6 @@ DEFAULT_REGION = "us-east-1"
 MAX_ZIP_BYTES = 24 * 1024 * 1024
 # In the Lambda runtime already; shipping them only makes the zip (and cold start) bigger.
 PROVIDED_BY_LAMBDA = {"boto3", "botocore", "s3transfer", "jmespath", "snapshot_restore_py"}
-VENDOR_DIR = ROOT / "vendor"
 LAMBDA_TASK_ROOT = "/var/task"
 CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
@@ -253,15 +250,14 @@ def package(stage: str, out: Path) -> dict[str, object]:
     digest = migrations_digest()
     package_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest[:12]}"
     bytecode: Bytecode | None = None
-    with vendored_migrations():
-        for pkg_format in ("cloudformation", "terraform"):
-            built = run_chalice_package(stage, pkg_format, out / pkg_format)
-            compiled_at = time.perf_counter()
-            bytecode = add_bytecode(built.zip_path, bytecode)
-            figures[f"{pkg_format}_bytecode_s"] = round(time.perf_counter() - compiled_at, 1)
-            figures["pyc_files"] = len(bytecode.files)
-            figures |= check_zip(built.zip_path, architecture)
-            figures[f"{pkg_format}_s"] = round(built.seconds, 1)
+    for pkg_format in ("cloudformation", "terraform"):
+        built = run_chalice_package(stage, pkg_format, out / pkg_format)
+        compiled_at = time.perf_counter()
+        bytecode = add_bytecode(built.zip_path, bytecode)
+        figures[f"{pkg_format}_bytecode_s"] = round(time.perf_counter() - compiled_at, 1)
+        figures["pyc_files"] = len(bytecode.files)
+        figures |= check_zip(built.zip_path, architecture)
+        figures[f"{pkg_format}_s"] = round(built.seconds, 1)
     complete_templates(out, digest, package_id)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     return figures
@@ -269,30 +265,12 @@ def package(stage: str, out: Path) -> dict[str, object]:
 
 def migrations_digest() -> str:
     """sha256 over the migration files' names and contents."""
-    from infra.migrate import migration_files
+    from chalicelib.migrations import migration_files
 
     digest = hashlib.sha256()
     for path in migration_files():
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-@contextmanager
-def vendored_migrations() -> Iterator[None]:
-    """`vendor/infra/` (migrate.py and the SQL) for Chalice to put in the zip, then gone."""
-    if VENDOR_DIR.exists():
-        raise PackagingError(f"{VENDOR_DIR} exists: it is made and removed by make package")
-    target = VENDOR_DIR / "infra"
-    try:
-        target.mkdir(parents=True)
-        for name in ("__init__.py", "migrate.py"):
-            shutil.copyfile(ROOT / "infra" / name, target / name)
-        (target / "migrations").mkdir()
-        for sql in sorted((ROOT / "infra" / "migrations").glob("*.sql")):  # not the README
-            shutil.copyfile(sql, target / "migrations" / sql.name)
-        yield
-    finally:
-        shutil.rmtree(VENDOR_DIR, ignore_errors=True)
 
 
 @dataclass

@@ -133,7 +133,7 @@ class FakeContext:
 @pytest.fixture
 def run_processor() -> Callable[..., dict[str, Any]]:
     """Run `process_payments` once in this process, as the scheduler would."""
-    from chalicelib.queue import handler as batch
+    from chalicelib.handlers import process_payments as batch
 
     def run(seconds: float = 60) -> dict[str, Any]:
         return batch.process_payments(FakeContext(seconds))

@@ -12,9 +12,9 @@ import logging
 import math
 from typing import TYPE_CHECKING
 
+from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
 from chalicelib.errors import RateLimitedError
-from chalicelib.queue import keys
 
 if TYPE_CHECKING:
     import redis

@@ -64,7 +64,7 @@ _document: str | None = None
 def get_openapi(call: Call) -> ApiResult:
     global _document
     if _document is None:
-        from chalicelib.openapi import build_document
+        from chalicelib.api.openapi import build_document
 
         _document = json.dumps(build_document())
     body: dict[str, Any] = json.loads(_document)

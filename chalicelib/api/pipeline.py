@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from chalicelib.api import idempotent
-    from chalicelib.api.endpoint import ApiResult, RouteSpec, View
+    from chalicelib.api.route_types import ApiResult, RouteSpec, View
 
 log = logging.getLogger("gateway.http")
 
@@ -72,7 +72,7 @@ def handle(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str
 def _serve(spec: RouteSpec, view: View, request: Any, path_params: dict[str, str]) -> Response:
     # Imported by the first request, not with the app (hashlib, hmac, dataclasses...).
     from chalicelib.api import auth, idempotent
-    from chalicelib.api.endpoint import Call
+    from chalicelib.api.route_types import Call
     from chalicelib.services import idempotency
 
     writes = spec.access == "write"

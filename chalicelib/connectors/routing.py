@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from chalicelib import db, settings
-from chalicelib.queue import keys
+from chalicelib import redis_keys as keys
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Scheduled handlers outside the queue: they open the units of work their services receive.
-
-The queue's own handler (`process_payments`) lives in `chalicelib/queue/handler.py`.
+"""Every scheduled handler's body, in one place: `process_payments` (the queue),
+`deliver_webhooks`, `prune_idempotency_keys` and `reconcile_settlements`. Each opens the
+units of work its services receive; `app.py` only declares their schedules.
 """

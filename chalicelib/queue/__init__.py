@@ -2,7 +2,7 @@
 
 Follow one payment, in the order it happens:
   enqueue.py     — after the accept commits, its id goes on the Redis stream;
-  handler.py     — `process_payments`, the scheduled handler, drains every kind;
+  (chalicelib/handlers/process_payments.py — the scheduled handler, drains every kind)
   drain.py       — sweep (re-add what Redis lost), claim stream entries, dead-letter
                    poison, acknowledge;
   sql.py         — every statement: claim (PENDING → PROCESSING, compare-and-set),

@@ -26,7 +26,7 @@ from chalicelib.connectors import routing
 from chalicelib.errors import ServiceUnavailableError
 from chalicelib.queue import connector_metrics, retry, sql
 from chalicelib.queue.kinds import Row, WorkKind
-from chalicelib.services import events
+from chalicelib.repository import events
 
 log = logging.getLogger("gateway.queue")
 
@@ -72,7 +72,7 @@ def finish(kind: WorkKind, claimed: list[Row], answers: list[Any], summary: Coun
         )
     with db.unit_of_work() as uow:
         finished = sql.finish(uow.conn, kind.finish_statement, columns, now)
-        events.record_payment_events(
+        events.record_events_for_objects(
             uow.conn,
             [
                 (row["merchant_id"], kind.event_types[row["status"]], kind.render(row))

@@ -21,8 +21,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib import faults, ids
+from chalicelib import redis_keys as keys
 from chalicelib.connectors.base import AttemptResult, ChargeRequest, Connector, RefundRequest
-from chalicelib.queue import finish_sql, keys, retry, sql
+from chalicelib.models.rows import payment_from_row, refund_from_row
+from chalicelib.queue import finish_sql, retry, sql
 
 Row = dict[str, Any]
 
@@ -108,8 +110,6 @@ def _payment_values(row: Row, result: AttemptResult, now: datetime) -> dict[str,
 
 
 def _render_payment(row: Row) -> BaseModel:
-    from chalicelib.services.payments import payment_from_row
-
     return payment_from_row(row)
 
 
@@ -172,8 +172,6 @@ def _refund_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, 
 
 
 def _render_refund(row: Row) -> BaseModel:
-    from chalicelib.services.refunds import refund_from_row
-
     return refund_from_row(row)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import db
+from chalicelib import redis_keys as keys
 from chalicelib.clock import utcnow
-from chalicelib.queue import keys, kinds, sql, stream
+from chalicelib.queue import kinds, sql, stream
 from chalicelib.repository import orphan_charges as orphan_repo
 
 

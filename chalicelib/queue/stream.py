@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
-from chalicelib.queue import keys
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from chalicelib import ids
+from chalicelib.clock import utcnow
 from chalicelib.db import Connection
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 INSERT_EVENTS_WITH_DELIVERIES = """
 WITH inserted AS (
@@ -45,4 +51,19 @@ def insert_events_with_deliveries(
             "now": now,
         },
         prepare=False,
+    )
+
+
+def record_events_for_objects(conn: Connection, items: list[tuple[str, str, BaseModel]]) -> None:
+    """The transactional outbox: events `(merchant_id, type, object)` with their
+    deliveries, written set-based in the caller's transaction (the change's own)."""
+    if not items:
+        return
+    insert_events_with_deliveries(
+        conn,
+        ids.new_ids(ids.EVENT, len(items)),
+        [merchant_id for merchant_id, _, _ in items],
+        [event_type for _, event_type, _ in items],
+        [obj.model_dump_json() for _, _, obj in items],
+        utcnow(),
     )

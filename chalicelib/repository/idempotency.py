@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.db import Connection
 
-#: Lock, check and clear the key (infra/migrations/0007_idempotency_claim.sql): raises
+#: Lock, check and clear the key (chalicelib/migrations/0007_idempotency_claim.sql): raises
 #: SQLSTATE CLAIM_IN_USE or CLAIM_RECORDED when the request must not proceed, so the
 #: statements pipelined after it are skipped by the server.
 CLAIM_KEY = "SELECT claim_idempotency_key(%(merchant_id)s, %(key)s, %(ttl_s)s)"

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-#: Also the pattern the OpenAPI document gives the header (chalicelib/openapi.py).
+#: Also the pattern the OpenAPI document gives the header (chalicelib/api/openapi.py).
 KEY_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib import db
 from chalicelib.clock import utcnow
+from chalicelib.models.rows import payment_from_row
 from chalicelib.repository import orphan_charges as orphan_repo
 from chalicelib.repository import payments as payment_repo
 from chalicelib.services import events
@@ -35,8 +36,6 @@ def record_reversal(
     uow: db.UnitOfWork, connector: str, orphan: dict[str, Any], void_status: str
 ) -> bool:
     """Record what the void gave; True if the charge is reversed (history and event too)."""
-    from chalicelib.services.payments import payment_from_row
-
     now = utcnow()
     reversed_ = void_status == "not_charged"
     payment_id = orphan_repo.mark_for_connector_key(

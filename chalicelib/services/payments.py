@@ -7,13 +7,11 @@ caller opens the unit of work and passes it (or its connection) in.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
 from chalicelib.errors import ConflictError, ResourceMissingError
 from chalicelib.models.payments import (
-    CardSummary,
     CreatePaymentRequest,
     ListPaymentsQuery,
     Payment,
@@ -21,42 +19,12 @@ from chalicelib.models.payments import (
     PaymentHistoryEntry,
     card_brand,
 )
+from chalicelib.models.rows import payment_from_row
 from chalicelib.repository import payments as payment_repo
 from chalicelib.services import events
 from chalicelib.services.pagination import page
 
 log = logging.getLogger(__name__)
-
-
-def payment_from_row(row: dict[str, Any], model: type[Payment] = Payment) -> Payment:
-    """The API's payment object (or a subclass such as PaymentCreated) from a database row."""
-    card = row["card"]
-    return model(
-        id=row["id"],
-        order_id=row["order_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        method=row["method"],
-        status=row["status"],
-        vpa=row["vpa"],
-        card=CardSummary(**card) if card else None,
-        bank=row["bank"],
-        wallet=row["wallet"],
-        description=row["description"],
-        metadata=row["metadata"],
-        amount_refunded=row["amount_refunded"],
-        attempts=row["attempts"],
-        # Set only while a retry is scheduled (a new payment is due at once).
-        next_attempt_at=(
-            row["next_attempt_at"] if row["status"] == "PENDING" and row["attempts"] else None
-        ),
-        failure_code=row["failure_code"],
-        failure_message=row["failure_message"],
-        connector=row["connector"],
-        outcome_unknown_since=row["outcome_unknown_since"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
 
 
 def _missing(payment_id: str) -> ResourceMissingError:

@@ -9,7 +9,6 @@ executed asynchronously by the queue (`chalicelib/queue/`, kind `refunds`).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
@@ -19,33 +18,11 @@ from chalicelib.errors import (
     ResourceMissingError,
 )
 from chalicelib.models.refunds import CreateRefundRequest, ListRefundsQuery, Refund
+from chalicelib.models.rows import refund_from_row
 from chalicelib.repository import refunds as refund_repo
 from chalicelib.services.pagination import page
 
 log = logging.getLogger(__name__)
-
-#: Internal status -> the status the API shows (PROCESSING is not final: PENDING).
-_VISIBLE_STATUS = {
-    "PENDING": "PENDING",
-    "PROCESSING": "PENDING",
-    "SUCCESS": "SUCCESS",
-    "FAILED": "FAILED",
-}
-
-
-def refund_from_row(row: dict[str, Any]) -> Refund:
-    """The API's refund object from a database row."""
-    return Refund(
-        id=row["id"],
-        payment_id=row["payment_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        status=_VISIBLE_STATUS[row["status"]],  # type: ignore[arg-type]
-        reason=row["reason"],
-        failure_code=row["failure_code"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
 
 
 def _payment_missing(payment_id: str) -> ResourceMissingError:

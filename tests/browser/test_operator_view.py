@@ -6,9 +6,10 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 
 from chalicelib import db
+from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
-from chalicelib.queue import keys, stream
 from chalicelib.queue import sql as queue_sql
+from chalicelib.queue import stream
 from tests.browser.conftest import Page, Scheduler, wait_until
 from tests.e2e.helpers import create_payment
 

@@ -87,8 +87,8 @@ def test_create_answers_202_with_the_payment_location_and_message(api: httpx.Cli
 
 
 def test_created_payment_is_committed_and_on_the_stream(api: httpx.Client) -> None:
+    from chalicelib import redis_keys as keys
     from chalicelib.adapters.redis_client import get_redis
-    from chalicelib.queue import keys
 
     payment = create(api).json()
     assert count_rows("SELECT count(*) FROM payments WHERE id = %s", payment["id"]) == 1

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from chalicelib import db
+from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
-from chalicelib.queue import keys, operations
+from chalicelib.queue import operations
 from tests.integration.acquirer_drain import (
     accept_payments,
     drain_until_final,

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from chalicelib import db
+from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
 from chalicelib.models.payments import CreatePaymentRequest
-from chalicelib.queue import keys
 from chalicelib.services import payments
 from tests.conftest import wait_until
 from tests.integration.acquirer_drain import accept_payments, merchant_on, register, statuses

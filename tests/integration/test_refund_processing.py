@@ -24,7 +24,7 @@ RUN_ONCE = r"""
 import json
 from workers.stage import load_stage
 load_stage("test")
-from chalicelib.queue import handler as batch
+from chalicelib.handlers import process_payments as batch
 print(json.dumps(batch.process_payments()), flush=True)
 """
 
@@ -149,8 +149,8 @@ def test_lost_stream_message_is_swept(merchant, run_processor):
     refund_id = create_refund(merchant.merchant_id, payment_id, 100)
     with db.connection() as conn:  # as if the XADD had failed after the commit
         conn.execute("UPDATE refunds SET enqueued_at = NULL WHERE id = %s", (refund_id,))
+    from chalicelib import redis_keys as keys
     from chalicelib.adapters.redis_client import get_redis
-    from chalicelib.queue import keys
 
     get_redis().delete(keys.REFUNDS_STREAM)  # Redis lost everything (our own db index)
     summary = run_processor()

@@ -19,9 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from chalicelib import db, faults, settings
+from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
-from chalicelib.queue import handler as batch
-from chalicelib.queue import keys, operations
+from chalicelib.handlers import process_payments as batch
+from chalicelib.queue import operations
 from tests.conftest import ROOT, FakeContext, start_server, stop_server, wait_until
 from tests.faults import CuttableProxy
 from tests.integration.service_fixtures import accept_payments

@@ -31,7 +31,7 @@ LAZY = (
     "chalicelib.services.payments",
     "chalicelib.connectors",
     "chalicelib.settings",
-    "chalicelib.queue.handler",
+    "chalicelib.handlers.process_payments",
 )
 
 

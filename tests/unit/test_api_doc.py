@@ -9,7 +9,7 @@ from pathlib import Path
 
 import app as app_module
 from chalicelib.api.endpoint import ROUTES
-from chalicelib.openapi import DOCS_URL, PATH_PARAMETER_PREFIX, build_document
+from chalicelib.api.openapi import DOCS_URL, PATH_PARAMETER_PREFIX, build_document
 from infra.migrate import migration_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def test_docs_api_md_gives_each_route_its_status() -> None:
 
 
 def test_every_path_parameter_has_an_id_pattern() -> None:
-    """A route with a new path parameter name must say its id type (chalicelib/openapi.py)."""
+    """A route with a new path parameter name must say its id type (chalicelib/api/openapi.py)."""
     for route in ROUTES:
         for name in re.findall(r"{(\w+)}", route.path):
             assert name in PATH_PARAMETER_PREFIX, (route.path, name)

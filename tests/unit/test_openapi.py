@@ -6,7 +6,7 @@ from openapi_spec_validator import validate
 
 import app as app_module  # noqa: F401 - registers every route
 from chalicelib.api.endpoint import ROUTES
-from chalicelib.openapi import build_document
+from chalicelib.api.openapi import build_document
 
 
 def test_document_is_valid_openapi_3_1() -> None:

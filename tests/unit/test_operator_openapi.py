@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import app  # noqa: F401  (registers every route)
-from chalicelib.openapi import build_document
+from chalicelib.api.openapi import build_document
 
 OPERATOR_PATHS = {
     "/api/v1/operator/queue": "get",

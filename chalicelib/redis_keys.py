@@ -1,4 +1,5 @@
-"""Every Redis key, stream and consumer-group name the gateway uses, in one place."""
+"""Every Redis key, stream and consumer-group name the gateway uses, in one place
+(the queue's streams, the rate limiter's buckets, the circuit breakers' counters)."""
 
 from __future__ import annotations
 
