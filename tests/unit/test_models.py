@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chalicelib.api.pipeline import validate
@@ -96,18 +98,35 @@ def test_card_rules(card: dict, param: str) -> None:
     assert (status, got) == (400, param)
 
 
-def test_card_expired_this_year_names_the_month() -> None:
-    from chalicelib.clock import utcnow
+@pytest.mark.parametrize(
+    ("today", "expired", "valid"),
+    [
+        # (the frozen date, a card that expired last month, one that expires this month)
+        (datetime(2027, 6, 15, tzinfo=UTC), (5, 2027), (6, 2027)),
+        (datetime(2027, 1, 10, tzinfo=UTC), (12, 2026), (1, 2027)),  # January too
+        (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), (11, 2026), (12, 2026)),
+    ],
+)
+def test_card_expired_this_year_names_the_month(
+    today: datetime,
+    expired: tuple[int, int],
+    valid: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The clock is frozen: every month, January included, is checked, never skipped."""
+    from chalicelib.models import payments as payment_models
 
-    now = utcnow()
-    if now.month == 1:
-        pytest.skip("no earlier month in January")
-    card = {**CARD, "exp_year": now.year, "exp_month": now.month - 1}
-    assert error_of({**VALID, "method": "card", "card": card}) == (
-        400,
-        "parameter_invalid",
-        "card.exp_month",
+    monkeypatch.setattr(payment_models, "utcnow", lambda: today)
+    month, year = expired
+    card = {**CARD, "exp_year": year, "exp_month": month}
+    param = "card.exp_month" if year == today.year else "card.exp_year"
+    assert error_of({**VALID, "method": "card", "card": card}) == (400, "parameter_invalid", param)
+    month, year = valid
+    parsed = validate(
+        CreatePaymentRequest,
+        {**VALID, "method": "card", "card": {**CARD, "exp_year": year, "exp_month": month}},
     )
+    assert parsed.card is not None
 
 
 def test_card_repr_never_shows_the_number() -> None:
