@@ -37,7 +37,7 @@ See docs/architecture.md, "At most one charge".
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -146,24 +146,25 @@ class Connector(ABC):
         The answer is definitive (`succeeded`, `declined`, `not_charged`) or `unknown`.
         """
         found = await self.retrieve_payment(idempotency_key)
-        if found.status != "not_found":
-            return found
-        if self.not_found_is_final:
-            return InquiryResult("not_charged", latency_ms=found.latency_ms)
-        if not self.can_void:
-            return InquiryResult("unknown", "acquirer_unknown", "No record yet", found.latency_ms)
-        return await self.void_payment(idempotency_key, payment_id)
+        return await self._settled(found, lambda: self.void_payment(idempotency_key, payment_id))
 
     async def settle_refund(self, idempotency_key: str) -> InquiryResult:
         """The same for a refund: its reservation is never released on `not_found` alone."""
         found = await self.retrieve_refund(idempotency_key)
+        return await self._settled(found, lambda: self.void_refund(idempotency_key))
+
+    async def _settled(
+        self, found: InquiryResult, void: Callable[[], Awaitable[InquiryResult]]
+    ) -> InquiryResult:
+        """An inquiry's answer made definitive: a record found is the answer; no record
+        yet is final only where the books say so, else settled by a void, else unknown."""
         if found.status != "not_found":
             return found
         if self.not_found_is_final:
             return InquiryResult("not_charged", latency_ms=found.latency_ms)
         if not self.can_void:
             return InquiryResult("unknown", "acquirer_unknown", "No record yet", found.latency_ms)
-        return await self.void_refund(idempotency_key)
+        return await void()
 
     # Batches: the calls of one batch overlap, at most `concurrency` at a time.
     async def authorize_many(self, requests: list[ChargeRequest]) -> list[AttemptResult]:
