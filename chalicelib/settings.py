@@ -7,13 +7,14 @@ only around the call, so reading them at import would miss it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Stage = Literal["local", "test", "prod"]
 
@@ -120,6 +121,37 @@ class Settings(BaseSettings):
     scheduler_interval_s: float | None = Field(default=None, gt=0)
 
     log_level: str = "INFO"
+
+    # The local HTTP server (granian, `workers/serve.py`); on AWS, API Gateway is the
+    # server. Worker processes (default: one per core, at least 2), the threads of each
+    # that run the app, the connections each holds open (more wait in the backlog), the
+    # bytes of a request head, and the time allowed for a head to arrive, which is also
+    # how long a kept-alive connection may stay silent.
+    serve_workers: int | None = Field(default=None, ge=1)
+    serve_threads: int = Field(default=8, ge=1, le=256)
+    serve_max_connections: int = Field(default=256, ge=1)
+    serve_max_head_bytes: int = Field(default=16_384, ge=8192)
+    serve_read_timeout_s: float = Field(default=10.0, ge=0.001, le=60.0)
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed:
+    # a request from one of them is from the last address that header names outside them.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default=[])
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            ipaddress.ip_network(proxy, strict=False)  # a ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _stack_acquirer(self) -> Settings:
