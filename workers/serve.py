@@ -81,8 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=settings.serve_workers or default_workers(),
-        help="processes serving the port (default: SERVE_WORKERS, else one per core, "
-        "at least 2)",
+        help="processes serving the port (default: SERVE_WORKERS, else one per core, at least 2)",
     )
     args = parser.parse_args(argv)
     if args.workers < 1:
