@@ -23,8 +23,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from granian.server import Server
 
 
 def default_workers() -> int:
@@ -42,14 +46,17 @@ def wsgi_app() -> object:
     return ChaliceWSGI(app, config, get_settings().trusted_proxies)
 
 
-def build_server(host: str, port: int, workers: int, settings: Settings) -> object:
-    """A granian server hosting `wsgi_app`, with the limits of `settings`."""
+def build_server(
+    host: str, port: int, workers: int, settings: Settings, target: str = "workers.serve:wsgi_app"
+) -> Server:
+    """A granian server hosting the WSGI app that the factory `target` makes, with the
+    limits of `settings` (`bench.floor_server` hosts its floor the same way)."""
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
 
     return Granian(
-        "workers.serve:wsgi_app",
+        target,
         factory=True,
         address=host,
         port=port,
