@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     # bytes of a request head, and the time allowed for a head to arrive, which is also
     # how long a kept-alive connection may stay silent.
     serve_workers: int | None = Field(default=None, ge=1)
-    serve_threads: int = Field(default=8, ge=1, le=256)
+    serve_threads: int = Field(default=4, ge=1, le=256)
     serve_max_connections: int = Field(default=256, ge=1)
     serve_max_head_bytes: int = Field(default=16_384, ge=8192)
     serve_read_timeout_s: float = Field(default=10.0, ge=0.001, le=60.0)
