@@ -8,7 +8,9 @@ is Chalice's. Three things differ from `chalice local`:
 - `requestContext.identity.sourceIp` is the caller's address, as on API Gateway: the
   peer's, or, when the peer is one of `TRUSTED_PROXIES`, the last address of
   `X-Forwarded-For` outside them;
-- a body over the contract's limit is refused (413) before a byte of it is read.
+- a body over the contract's limit is refused (413) before a byte of it is read;
+- a path no route matches keeps API Gateway's 403, in the contract's format: Chalice's
+  own body echoes the Authorization header, that is, the API key.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ type StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _caller = threading.local()
+_NO_ROUTE = json.dumps(
+    {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+            "message": "No route matches this method and path.",
+        }
+    }
+)
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
@@ -78,7 +89,7 @@ class ChaliceWSGI:
         try:
             response = self._gateway.handle_request(method, _target(environ), headers, body or None)
         except local.LocalGatewayException as exc:  # Chalice's 403 for an unknown route
-            response = {"statusCode": exc.CODE, "headers": exc.headers, "body": exc.body}
+            response = {"statusCode": exc.CODE, "headers": {}, "body": _NO_ROUTE}
         return _respond(start_response, method, response)
 
     def source_ip(self, peer: str, headers: dict[str, str]) -> str:

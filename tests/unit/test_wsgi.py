@@ -109,10 +109,13 @@ def test_a_head_answer_has_no_body_but_its_length() -> None:
     assert head_headers["Content-Length"] == get_headers["Content-Length"] == str(len(get_body))
 
 
-def test_an_unknown_route_is_chalices_403() -> None:
-    status, _headers, payload = call(ChaliceWSGI(make_app(), Config()), "GET", "/nothing")
+def test_an_unknown_route_is_403_in_the_contract_format_without_the_key() -> None:
+    status, _headers, payload = call(
+        ChaliceWSGI(make_app(), Config()), "GET", "/nothing", HTTP_AUTHORIZATION="Bearer sk_x"
+    )
     assert status == "403 Forbidden"
-    assert json.loads(payload)["message"] == "Missing Authentication Token"
+    assert json.loads(payload)["error"]["code"] == "resource_missing"
+    assert b"sk_x" not in payload
 
 
 @pytest.mark.parametrize(
