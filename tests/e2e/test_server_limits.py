@@ -97,7 +97,7 @@ def test_a_chunked_body_over_16384_is_413_in_the_contract_format(live_server, me
     chunk = b"a" * 20_000
     raw = (
         JSON_POST.format(key=merchant.api_key).encode()
-        + b"Transfer-Encoding: chunked\r\n\r\n"
+        + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         + f"{len(chunk):x}\r\n".encode()
         + chunk
         + b"\r\n0\r\n\r\n"
