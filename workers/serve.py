@@ -15,14 +15,17 @@ body over 16,384 bytes before reading it.
 One Python process runs one core's worth of the app (the GIL): granian runs
 `SERVE_WORKERS` processes (default: one per core, at least 2) on one socket, each with
 `SERVE_THREADS` threads for the app, restarts a worker that dies, and stops them all
-gracefully on SIGINT or SIGTERM.
+gracefully on SIGINT or SIGTERM; a worker whose main process is killed stops by itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
+import time
 from typing import TYPE_CHECKING
 
 from chalicelib.settings import Settings, get_settings
@@ -43,7 +46,16 @@ def wsgi_app() -> object:
 
     _factory, config, app = load_stage(os.environ.get("STAGE"))
     reset_settings()  # read again with the stage's variables
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     return ChaliceWSGI(app, config, get_settings().trusted_proxies)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose main process was killed (SIGKILL) stops within a second: granian's
+    workers would otherwise keep serving the port as orphans."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def build_server(

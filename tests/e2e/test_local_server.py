@@ -200,6 +200,22 @@ def test_workers_are_restarted_and_stop_gracefully(tmp_path) -> None:
     wait_until(lambda: not any(_alive(pid) for pid in workers), timeout=10)
 
 
+def test_workers_stop_when_the_main_process_is_killed(tmp_path) -> None:
+    server = start_server(tmp_path, {"SERVE_WORKERS": "2"})
+    workers = wait_until(
+        lambda: (
+            _workers_of(server.process.pid) if len(_workers_of(server.process.pid)) == 2 else None
+        )
+    )
+    server.process.kill()
+    server.process.wait(timeout=10)
+    # Orphaned workers notice within a second and stop; the port is free again.
+    wait_until(lambda: not any(_alive(pid) for pid in workers), timeout=10)
+    port = int(server.base_url.rsplit(":", 1)[1])
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
 def test_sigint_stops_the_server_gracefully(tmp_path) -> None:
     server = start_server(tmp_path, {"SERVE_WORKERS": "1"})
     assert httpx.get(f"{server.base_url}/health").status_code == 200
