@@ -1,11 +1,12 @@
 """HTTP accept with wrk: 8 keep-alive connections, on the fast stack and a durable one.
 
 Each figure is the median of five alternating rounds (`BENCH_ROUNDS`, in ABBA order) of ours
-(`workers.serve`) and its floor (`bench.floor_server`: the same SQL and XADD behind
-the cheapest HTTP server we can write, as many worker processes), so both see the same
-spells of this noisy machine. Every request carries an Idempotency-Key
-(bench/accept.lua). On the durable stack the group-commit settings are measured too
-(`BENCH_COMMIT_DELAYS`).
+(`workers.serve`: granian and the app) and its floor (`bench.floor_server`: the same
+granian, same workers and threads, hosting a bare WSGI callable that issues the same
+SQL and XADD), so both see the same spells of this noisy machine. The server's CPU
+per accept (all its processes, from /proc) is reported for both. Every request
+carries an Idempotency-Key (bench/accept.lua). On the durable stack the group-commit
+settings are measured too (`BENCH_COMMIT_DELAYS`).
 """
 
 from __future__ import annotations
@@ -32,11 +33,31 @@ def _seconds() -> float:
     return float(os.environ.get("BENCH_WRK_SECONDS", "8"))
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants
+    (granian's workers), from /proc."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/stat") as f:
+                fields = f.read().rsplit(") ", 1)[1].split()
+            with open(f"/proc/{current}/task/{current}/children") as f:
+                pending += [int(child) for child in f.read().split()]
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _wrk_round(env: dict[str, str], api_key: str, floor: bool) -> dict[str, Any]:
     process, url = start_server(env, floor=floor)
     try:
         wrk.run(url, api_key, 2)  # warm-up: connections, pools, caches, prepared plans
+        cpu_before = server_cpu_s(process.pid)
         result = wrk.run(url, api_key, _seconds())
+        result["cpu_ms"] = 1000 * (server_cpu_s(process.pid) - cpu_before) / result["requests"]
     finally:
         stop_server(process)
     assert result["status_errors"] == 0 and result["socket_errors"] == 0, result
@@ -62,7 +83,7 @@ def _alternate(env: dict[str, str], api_key: str) -> tuple[dict, dict]:
 def _median(results: list[dict]) -> dict[str, Any]:
     return {
         name: statistics.median(r[name] for r in results)
-        for name in ("rate", "p50_ms", "p99_ms", "requests")
+        for name in ("rate", "p50_ms", "p99_ms", "requests", "cpu_ms")
     }
 
 
@@ -76,6 +97,9 @@ def _figures(stack: str, ours: dict, floor: dict, **extra: Any) -> list[dict[str
             "ratio": round(ours["rate"] / floor["rate"], 2),
             "p50_ms": round(ours["p50_ms"], 2),
             "floor_p50_ms": round(floor["p50_ms"], 2),
+            # Server CPU (all its processes, from /proc) per accept, under wrk.
+            "cpu_ms_per_accept": round(ours["cpu_ms"], 3),
+            "floor_cpu_ms_per_accept": round(floor["cpu_ms"], 3),
             "rounds": ROUNDS,
             "round_ratios": ours["round_ratios"],
             **extra,

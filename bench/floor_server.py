@@ -1,104 +1,70 @@
-"""The HTTP accept floor: the cheapest server that does an accept's work over HTTP.
+"""The HTTP accept floor: the same server as ours hosting a bare WSGI callable.
 
     python -m bench.floor_server PORT WORKERS
 
-As `workers.serve` does, it forks WORKERS processes accepting on one socket, with a
-thread per keep-alive connection, TCP_NODELAY and a large backlog. Each request is
-parsed by hand (request line, the three headers it needs, Content-Length), the key
-looked up once per connection, and `bench.floor.direct_accept` run: the same SQL and
-XADD as the gateway's accept. The answer is the payment row as JSON. No framework,
-no validation, no contract: what is left is HTTP plus the work itself.
+granian, built by `workers.serve.build_server` with the same settings (workers,
+threads, limits), serves a WSGI callable that reads the key and the body, looks the
+key up once per thread and runs `bench.floor.direct_accept`: the same SQL and XADD as
+the gateway's accept. The answer is the payment row as JSON. No Chalice, adapter,
+validation or contract: what `ratio` measures is what our app and adapter add.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import sys
 import threading
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from bench.floor import connect, direct_accept
+from chalicelib import settings
 from chalicelib.adapters.redis_client import get_redis
 from chalicelib.services.key_hashes import hash_key as server_key_hash
 
-HEAD_END = b"\r\n\r\n"
+_local = threading.local()
 
 
-def _serve_connection(sock: socket.socket) -> None:
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    redis = get_redis()
-    merchants: dict[str, str] = {}
-    buffer = b""
-    with connect() as conn, sock:
-        while True:
-            while HEAD_END not in buffer:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return
-                buffer += chunk
-            head, _, buffer = buffer.partition(HEAD_END)
-            headers = {}
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                headers[name.strip().lower()] = value.strip().decode()
-            length = int(headers.get(b"content-length", "0"))
-            while len(buffer) < length:
-                buffer += sock.recv(65536)
-            body, buffer = buffer[:length], buffer[length:]
-            api_key = headers.get(b"authorization", "").partition(" ")[2]
-            # The stored form of a key is keyed (services.key_hashes): the same HMAC
-            # here, under the API-key keyring's newest version, so the floor looks the
-            # key up as the gateway does.
-            key_hash = server_key_hash(api_key)
-            merchant_id = merchants.get(key_hash)
-            if merchant_id is None:
-                row = conn.execute(
-                    "SELECT merchant_id FROM api_keys WHERE key_hash = %s", (key_hash,)
-                ).fetchone()
-                merchant_id = merchants[key_hash] = row["merchant_id"]
-            row = direct_accept(
-                conn, redis, merchant_id, json.loads(body), headers.get(b"idempotency-key")
-            )
-            payload = json.dumps(row, default=str).encode()
-            sock.sendall(
-                b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
-            )
+def floor_app() -> Callable[..., Iterable[bytes]]:
+    """The factory each granian worker calls."""
+    return accept
 
 
-def _worker(listener: socket.socket) -> None:
-    while True:
-        sock, _addr = listener.accept()
-        threading.Thread(target=_serve_connection, args=(sock,), daemon=True).start()
+def accept(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """One accept: the key's lookup (cached per thread), then the accept's statements."""
+    if not hasattr(_local, "conn"):
+        _local.conn, _local.merchants = connect(), {}
+    api_key = environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length))
+    # The stored form of a key (services.key_hashes): the same keyed hash here, so the
+    # floor looks the key up as the gateway does.
+    key_hash = server_key_hash(api_key)
+    merchant_id = _local.merchants.get(key_hash)
+    if merchant_id is None:
+        row = _local.conn.execute(
+            "SELECT merchant_id FROM api_keys WHERE key_hash = %s", (key_hash,)
+        ).fetchone()
+        merchant_id = _local.merchants[key_hash] = row["merchant_id"]
+    row = direct_accept(
+        _local.conn, get_redis(), merchant_id, body, environ.get("HTTP_IDEMPOTENCY_KEY")
+    )
+    payload = json.dumps(row, default=str).encode()
+    start_response(
+        "202 Accepted",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
 
 
 def main() -> int:
+    from workers.serve import build_server
+
     port, workers = int(sys.argv[1]), int(sys.argv[2])
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(1024)
-    children = []
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _worker(listener)
-            finally:
-                os._exit(0)
-        children.append(pid)
-
-    def stop(_signum: int, _frame: object) -> None:
-        for child in children:
-            os.kill(child, signal.SIGTERM)
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for child in children:
-        os.waitpid(child, 0)
+    server = build_server(
+        "127.0.0.1", port, workers, settings.get_settings(), "bench.floor_server:floor_app"
+    )
+    server.serve()
     return 0
 
 

@@ -3,9 +3,9 @@
 
 Plain Chalice writes each reply in two sends and leaves Nagle's algorithm on, so
 every kept-alive request waits ~40-44 ms for the client's delayed ACK, ~23 requests/s
-(docs/architecture.md, "Known traps"). `workers/serve.py` sets TCP_NODELAY on accepted
-sockets; the figure is its rate and `ratio` how many times the floor it is (target: at
-least 10).
+(docs/architecture.md, "Known traps"). granian (`workers/serve.py`) sets TCP_NODELAY
+on its listening socket, which accepted sockets inherit; the figure is its rate and
+`ratio` how many times the floor it is (target: at least 10).
 `GET /health` is the request: it reaches Postgres and Redis but writes nothing.
 
 `python -m bench.keepalive serve-plain PORT` is the floor's server.

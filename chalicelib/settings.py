@@ -133,6 +133,17 @@ class Settings(BaseSettings):
     # Local scheduler: run every handler at this interval instead of its AWS rate.
     scheduler_interval_s: float | None = Field(default=None, gt=0)
 
+    # The local HTTP server (granian, `workers/serve.py`); on AWS, API Gateway is the
+    # server. Worker processes (default: one per core, at least 2), the threads of each
+    # that run the app, the connections each holds open (more wait in the backlog), the
+    # bytes of a request head, and the time allowed for a head to arrive, which is also
+    # how long a kept-alive connection may stay silent.
+    serve_workers: int | None = Field(default=None, ge=1)
+    serve_threads: int = Field(default=4, ge=1, le=256)
+    serve_max_connections: int = Field(default=256, ge=1)
+    serve_max_head_bytes: int = Field(default=16_384, ge=8192)
+    serve_read_timeout_s: float = Field(default=10.0, ge=0.001, le=60.0)
+
     @model_validator(mode="after")
     def _valid_trusted_proxies(self) -> Settings:
         _networks(self.trusted_proxies)  # ValueError names the bad entry, at start-up

@@ -1,24 +1,21 @@
-"""Serve the API with Chalice's own local server, minus its measured traps.
+"""Serve the API with granian, an established HTTP server, for `make run`, docker-compose
+and the tests. On AWS, API Gateway and Lambda serve the same app.
 
-- Chalice writes replies in two sends (headers, then body); on a kept-alive
-  connection Nagle's algorithm and the client's delayed ACK then stall every
-  request by ~40 ms. `TCP_NODELAY` on each accepted socket removes the stall, and
-  an answer with a body goes out in one send (`workers/http_server.py`).
-- The standard library listens with a backlog of 5; a burst of new connections
-  gets resets. The backlog is raised.
-- `app.current_request` is per thread (Chalice's LocalChalice), so concurrent
-  requests never see each other's body or key.
-- Abusive clients are refused (body framing, header caps, read deadlines, a bound
-  on connections): see `workers/http_limits.py`; the server and its request
-  handler are in `workers/http_server.py`, Chalice's local gateway with the caller's
-  address and a route table built once in `workers/local_gateway.py`.
-- One Python process serves at most one core's worth of requests (the GIL): the
-  server forks `--workers` processes (default: one per core, at least 2) that
-  accept on the same listening socket, as gunicorn's workers do. Measured on 2
-  cores with 8 keep-alive clients: 1 process ~410-520 payments/s, 2 processes
-  ~600-690/s. The workers take turns so that kept-alive connections spread evenly
-  over them (`workers/accept_balance.py`). The parent only supervises: it restarts
-  a worker that dies and stops them all on SIGINT/SIGTERM.
+granian (Rust, hyper) parses HTTP/1.1 and enforces the limits from `Settings`:
+- the bytes of a request head (`SERVE_MAX_HEAD_BYTES`, 431; more than 100 fields is
+  also 431), and the time a head may take to arrive (`SERVE_READ_TIMEOUT_S`), which is
+  also how long a kept-alive connection may stay silent: either is then closed;
+- connections per worker (`SERVE_MAX_CONNECTIONS`): more wait in the listen backlog
+  until one closes;
+- framing: a malformed or duplicated Content-Length, or one with Transfer-Encoding, is
+  refused or read as chunked and the connection closed, never read two ways.
+The app is reached through `workers.wsgi` (the API Gateway event), which refuses a
+body over 16,384 bytes before reading it.
+
+One Python process runs one core's worth of the app (the GIL): granian runs
+`SERVE_WORKERS` processes (default: one per core, at least 2) on one socket, each with
+`SERVE_THREADS` threads for the app, restarts a worker that dies, and stops them all
+gracefully on SIGINT or SIGTERM; a worker whose main process is killed stops by itself.
 """
 
 from __future__ import annotations
@@ -29,151 +26,94 @@ import signal
 import sys
 import threading
 import time
-import traceback
+from typing import TYPE_CHECKING
 
-from chalice import local
+from chalicelib.settings import Settings, get_settings
 
-from workers.accept_balance import AcceptBalance
-from workers.http_server import make_server
-from workers.stage import load_stage
+if TYPE_CHECKING:
+    from granian.server import Server
 
 
 def default_workers() -> int:
     return max(2, os.cpu_count() or 1)
 
 
+def wsgi_app() -> object:
+    """The factory each granian worker calls: the stage's app behind the adapter."""
+    from chalicelib.settings import reset_settings
+    from workers.stage import load_stage
+    from workers.wsgi import ChaliceWSGI
+
+    _factory, config, app = load_stage(os.environ.get("STAGE"))
+    reset_settings()  # read again with the stage's variables
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    proxies = [p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()]
+    return ChaliceWSGI(app, config, proxies)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose main process was killed (SIGKILL) stops within a second: granian's
+    workers would otherwise keep serving the port as orphans."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def build_server(
+    host: str, port: int, workers: int, settings: Settings, target: str = "workers.serve:wsgi_app"
+) -> Server:
+    """A granian server hosting the WSGI app that the factory `target` makes, with the
+    limits of `settings` (`bench.floor_server` hosts its floor the same way)."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+
+    return Granian(
+        target,
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        workers=workers,
+        blocking_threads=settings.serve_threads,
+        backpressure=settings.serve_max_connections,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, round(settings.serve_read_timeout_s * 1000)),
+            keep_alive=True,
+            max_buffer_size=settings.serve_max_head_bytes,
+        ),
+        respawn_failed_workers=True,
+        respawn_interval=0.5,
+        workers_kill_timeout=10,
+        log_level="warning",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve the gateway API locally")
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description="Serve the gateway API locally (granian)")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--stage", default=os.environ.get("STAGE", "local"))
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("SERVE_WORKERS") or default_workers()),
-        help="processes accepting on the port (default: SERVE_WORKERS, else one per core, "
-        "at least 2)",
+        default=settings.serve_workers or default_workers(),
+        help="processes serving the port (default: SERVE_WORKERS, else one per core, at least 2)",
     )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    _factory, config, app = load_stage(args.stage)
-    server = make_server(app, config, args.host, args.port)
+    os.environ["STAGE"] = args.stage  # read by each worker's `wsgi_app`
     print(
-        f"Serving on http://{args.host}:{args.port} (stage {args.stage},"
+        f"Serving on http://{args.host}:{args.port} (granian, stage {args.stage},"
         f" {args.workers} worker{'s' if args.workers > 1 else ''})",
         flush=True,
     )
-    if args.workers == 1:
-        _install_stop_handlers()
-        return _serve(server)
-    server.server.balance = AcceptBalance(args.workers)
-    return _supervise(server, args.workers)
-
-
-def _stop(_signum: int, _frame: object) -> None:
-    raise SystemExit(0)
-
-
-def _install_stop_handlers() -> None:
-    # Explicit handlers: a process started in the background inherits SIGINT ignored.
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-
-
-def _serve(server: local.LocalDevServer) -> int:
-    try:
-        server.server.serve_forever()
-    except SystemExit:
-        pass
-    finally:
-        server.server.server_close()
+    build_server(args.host, args.port, args.workers, settings).serve()
     return 0
-
-
-def _supervise(server: local.LocalDevServer, workers: int) -> int:
-    """Fork the workers, restart any that dies, stop them all on SIGINT/SIGTERM.
-
-    The parent forks before it has any thread or connection (the app opens its
-    pools lazily), so each worker starts clean.
-    """
-    _install_stop_handlers()
-    running: dict[int, tuple[float, int]] = {}  # pid -> (started, slot in the accept balance)
-    quick_deaths = 0
-    try:
-        for index in range(workers):
-            running[_fork_worker(server, index)] = (time.monotonic(), index)
-        while True:
-            pid, status = os.wait()
-            if pid not in running:
-                continue
-            started, index = running.pop(pid)
-            lived = time.monotonic() - started
-            if server.server.balance is not None:
-                server.server.balance.reset(index)
-            code = os.waitstatus_to_exitcode(status)
-            print(f"worker {pid} exited ({code}) after {lived:.1f} s", file=sys.stderr, flush=True)
-            quick_deaths = quick_deaths + 1 if lived < 5 else 0
-            if quick_deaths >= 3:
-                print("workers keep dying at start; stopping", file=sys.stderr, flush=True)
-                return 1
-            running[_fork_worker(server, index)] = (time.monotonic(), index)
-    except SystemExit:
-        return 0
-    finally:
-        _stop_workers(list(running))
-        server.server.server_close()
-
-
-def _fork_worker(server: local.LocalDevServer, index: int) -> int:
-    pid = os.fork()
-    if pid:
-        return pid
-    if server.server.balance is not None:
-        server.server.balance.join(index)
-    # The worker: serve until told to stop, or until the parent is gone.
-    code = 1
-    try:  # the stop handlers are the parent's, inherited
-        parent = os.getppid()
-        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-        code = _serve(server)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)  # never return into the parent's code
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A worker whose supervisor was killed (SIGKILL) stops within a second."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _stop_workers(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 10
-    for pid in pids:
-        while time.monotonic() < deadline:
-            try:
-                done, _status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if done:
-                break
-            time.sleep(0.05)
-        else:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
 
 
 if __name__ == "__main__":

@@ -344,8 +344,9 @@ def test_a_5000_digit_number_is_400_naming_its_field(
     assert rows_of(merchant.merchant_id) == before
 
 
-def raw_post(base_url: str, api_key: str, key: bytes, body: bytes) -> tuple[int, dict]:
-    """POST over a bare socket: httpx refuses to send control characters in a header."""
+def raw_post(base_url: str, api_key: str, key: bytes, body: bytes) -> tuple[int, dict | None]:
+    """POST over a bare socket: httpx refuses to send control characters in a header.
+    The body is None when the HTTP server refused the request itself (an empty body)."""
     host, port = base_url.removeprefix("http://").split(":")
     request = (
         b"POST /api/v1/payments HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
@@ -359,7 +360,7 @@ def raw_post(base_url: str, api_key: str, key: bytes, body: bytes) -> tuple[int,
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
-    return int(head.split()[1]), json.loads(payload)
+    return int(head.split()[1]), json.loads(payload) if payload else None
 
 
 @pytest.mark.parametrize(
@@ -370,9 +371,14 @@ def test_a_control_character_in_the_idempotency_key_is_400(live_server, merchant
     before = rows_of(merchant.merchant_id)
     status, answer = raw_post(live_server.base_url, merchant.api_key, key, body)
     assert status == 400, answer
-    assert answer["error"]["type"] == "invalid_request_error"
-    assert answer["error"]["code"] == "parameter_invalid"
-    assert answer["error"]["param"] == "Idempotency-Key"
+    # granian refuses a control character other than a tab in any header value itself,
+    # with an empty body (docs/api.md, "Statuses from the server"); the app refuses
+    # what reaches it in the contract's format.
+    assert answer is not None or key != b"key\ttab"
+    if answer is not None:
+        assert answer["error"]["type"] == "invalid_request_error"
+        assert answer["error"]["code"] == "parameter_invalid"
+        assert answer["error"]["param"] == "Idempotency-Key"
     assert rows_of(merchant.merchant_id) == before
     # The same request with a clean key is accepted: only the key was wrong.
     status, answer = raw_post(live_server.base_url, merchant.api_key, b"clean-key", body)

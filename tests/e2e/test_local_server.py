@@ -1,4 +1,5 @@
-"""The local HTTP server: no keep-alive stall, no request mixing, one log line per request."""
+"""The HTTP server (granian through `workers.wsgi`): no keep-alive stall, no request
+mixing, one log line per request, its workers; and `chalice local` still serves the app."""
 
 from __future__ import annotations
 
@@ -8,38 +9,22 @@ import os
 import signal
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import httpx
-from chalice import local
 
-from tests.conftest import start_server, stop_server, wait_until
-from workers.http_server import GatewayHTTPServer
+from tests.conftest import ROOT, free_port, start_server, wait_until
 
-# Chalice's handler replies in two sends (headers, then body): without TCP_NODELAY,
-# Nagle's algorithm holds the body until the client's delayed ACK, ~40-44 ms per request
-# on a kept-alive connection (docs/architecture.md). Ours sends an answer with a body in one
-# (tests/unit/test_local_gateway.py); answers without one (and the stdlib's own) still
-# go out in pieces. The request rate is a figure of `make bench`.
+# A reply written in two sends (headers, then body) on a kept-alive connection without
+# TCP_NODELAY waits for the client's delayed ACK: ~40-44 ms per request
+# (docs/architecture.md, "Known traps"). The request rate is a figure of `make bench`.
 NAGLE_STALL_MS = 40
-
-
-def test_accepted_sockets_have_tcp_nodelay() -> None:
-    """Our server sets TCP_NODELAY on the socket it accepts; the stdlib's does not."""
-    for server_cls, expected in ((GatewayHTTPServer, 1), (local.ThreadedHTTPServer, 0)):
-        server = server_cls(("127.0.0.1", 0), BaseHTTPRequestHandler)
-        try:
-            with socket.create_connection(server.server_address[:2], timeout=5):
-                accepted, _addr = server.get_request()
-                with accepted:
-                    nodelay = accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-            assert bool(nodelay) == bool(expected), server_cls.__name__
-        finally:
-            server.server_close()
 
 
 def test_a_kept_alive_connection_answers_without_the_nagle_stall(live_server) -> None:
@@ -169,6 +154,7 @@ def test_every_answer_has_a_request_id(live_server) -> None:
 
 # ------------------------------------------------------------------ worker processes
 def _workers_of(parent_pid: int) -> set[int]:
+    """granian's worker processes: the children of its main process."""
     children = f"/proc/{parent_pid}/task/{parent_pid}/children"
     try:
         with open(children) as f:
@@ -185,11 +171,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_workers_serve_are_restarted_and_stop_with_the_supervisor(tmp_path) -> None:
+def test_workers_are_restarted_and_stop_gracefully(tmp_path) -> None:
     server = start_server(tmp_path, {"SERVE_WORKERS": "3"})
     try:
-        workers = _workers_of(server.process.pid)
-        assert len(workers) == 3
+        workers = wait_until(
+            lambda: (
+                _workers_of(server.process.pid)
+                if len(_workers_of(server.process.pid)) == 3
+                else None
+            )
+        )
         # Fresh connections, spread by the kernel over the workers, are all answered.
         with ThreadPoolExecutor(10) as pool:
             codes = list(
@@ -198,20 +189,24 @@ def test_workers_serve_are_restarted_and_stop_with_the_supervisor(tmp_path) -> N
         assert codes == [200] * 30
         victim = sorted(workers)[0]
         os.kill(victim, signal.SIGKILL)
-        wait_until(lambda: len(_workers_of(server.process.pid) - {victim}) == 3, timeout=10)
-        assert httpx.get(f"{server.base_url}/health").status_code == 200
-        assert f"worker {victim} exited" in server.log_text()
+        wait_until(lambda: len(_workers_of(server.process.pid) - {victim}) == 3, timeout=15)
+        wait_until(lambda: httpx.get(f"{server.base_url}/health").status_code == 200)
         workers = _workers_of(server.process.pid)
     finally:
-        stop_server(server)
-    assert server.process.returncode == 0
+        # SIGTERM: a graceful stop; a worker still starting is killed after 10 s.
+        server.process.terminate()
+        server.process.wait(timeout=30)
+    assert server.process.returncode == 0, server.log_text()[-3000:]
     wait_until(lambda: not any(_alive(pid) for pid in workers), timeout=10)
 
 
-def test_workers_stop_when_the_supervisor_is_killed(tmp_path) -> None:
+def test_workers_stop_when_the_main_process_is_killed(tmp_path) -> None:
     server = start_server(tmp_path, {"SERVE_WORKERS": "2"})
-    workers = _workers_of(server.process.pid)
-    assert len(workers) == 2
+    workers = wait_until(
+        lambda: (
+            _workers_of(server.process.pid) if len(_workers_of(server.process.pid)) == 2 else None
+        )
+    )
     server.process.kill()
     server.process.wait(timeout=10)
     # Orphaned workers notice within a second and stop; the port is free again.
@@ -221,11 +216,61 @@ def test_workers_stop_when_the_supervisor_is_killed(tmp_path) -> None:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_one_worker_serves_in_process(tmp_path) -> None:
+def test_sigint_stops_the_server_gracefully(tmp_path) -> None:
     server = start_server(tmp_path, {"SERVE_WORKERS": "1"})
+    assert httpx.get(f"{server.base_url}/health").status_code == 200
+    server.process.send_signal(signal.SIGINT)  # Ctrl-C
+    assert server.process.wait(timeout=15) == 0
+    port = int(server.base_url.rsplit(":", 1)[1])
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+# ------------------------------------------------------------------ chalice local
+def test_chalice_local_still_serves_the_app(tmp_path, merchant) -> None:
+    """The design card's plain development server: `chalice local` on the test stage."""
+    port = free_port()
+    log = open(tmp_path / "chalice-local.log", "wb")
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chalice"),
+            "local",
+            "--stage",
+            "test",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "STAGE": "test"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
     try:
-        assert _workers_of(server.process.pid) == set()
-        assert httpx.get(f"{server.base_url}/health").status_code == 200
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{base}/health", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, timeout=60)
+        headers = {"Authorization": f"Bearer {merchant.api_key}"}
+        order = f"local_{uuid.uuid4().hex[:12]}"
+        created = httpx.post(
+            f"{base}/api/v1/payments",
+            headers=headers,
+            json={"order_id": order, "amount": 100, "currency": "USD", "method": "upi"},
+            timeout=10,
+        )
+        assert created.status_code == 202, created.text
+        fetched = httpx.get(f"{base}/api/v1/payments/{created.json()['id']}", headers=headers)
+        assert fetched.status_code == 200 and fetched.json()["order_id"] == order
+        refused = httpx.get(f"{base}/api/v1/payments", timeout=10)
+        assert refused.status_code == 401 and refused.json()["error"]["type"]
     finally:
-        stop_server(server)
-    assert server.process.returncode == 0
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
