@@ -33,15 +33,18 @@ type StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _caller = threading.local()
-_NO_ROUTE = json.dumps(
-    {
-        "error": {
-            "type": "invalid_request_error",
-            "code": "resource_missing",
-            "message": "No route matches this method and path.",
+_NO_ROUTE = (
+    json.dumps(
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "message": "No route matches this method and path.",
+            }
         }
-    }
-)
+    )
+    + "\n"
+)  # every JSON answer ends with a newline (docs/api.md)
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
@@ -126,7 +129,7 @@ def _target(environ: dict[str, Any]) -> str:
 def _refuse(start_response: StartResponse, method: str) -> Iterable[bytes]:
     error = BodyTooLargeError(f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
     status, body, headers = error_body(error)
-    payload = json.dumps(body).encode()
+    payload = json.dumps(body).encode() + b"\n"
     response = {"statusCode": status, "headers": headers, "body": payload}
     return _respond(start_response, method, response)
 
