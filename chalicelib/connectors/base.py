@@ -37,12 +37,14 @@ See docs/architecture.md, "At most one charge".
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Literal
 
 Outcome = Literal["succeeded", "declined", "transient_error", "unknown"]
-InquiryStatus = Literal["succeeded", "declined", "not_charged", "not_found", "unknown"]
+InquiryStatus = Literal[
+    "succeeded", "declined", "not_charged", "not_found", "void_required", "unknown"
+]
 
 
 @dataclass(frozen=True)
@@ -140,31 +142,36 @@ class Connector(ABC):
         """Void a refund by key: `not_charged` (it never refunds), or its final status."""
         raise NotImplementedError(f"{self.name} cannot void")
 
-    async def settle_payment(self, idempotency_key: str, payment_id: str) -> InquiryResult:
-        """Ask what became of an unknown attempt, voiding it if the acquirer has no record.
-
-        The answer is definitive (`succeeded`, `declined`, `not_charged`) or `unknown`.
-        """
-        found = await self.retrieve_payment(idempotency_key)
-        return await self._settled(found, lambda: self.void_payment(idempotency_key, payment_id))
-
-    async def settle_refund(self, idempotency_key: str) -> InquiryResult:
-        """The same for a refund: its reservation is never released on `not_found` alone."""
-        found = await self.retrieve_refund(idempotency_key)
-        return await self._settled(found, lambda: self.void_refund(idempotency_key))
-
-    async def _settled(
-        self, found: InquiryResult, void: Callable[[], Awaitable[InquiryResult]]
+    async def settle_payment(
+        self, idempotency_key: str, payment_id: str, void: bool = False
     ) -> InquiryResult:
-        """An inquiry's answer made definitive: a record found is the answer; no record
-        yet is final only where the books say so, else settled by a void, else unknown."""
+        """One step of settling an unknown attempt: ask (or, once a void is due, void).
+
+        Asking answers what the acquirer recorded; a `not_found` comes back as
+        `void_required` where the connector can void: the caller commits that the void is
+        due before it is ever sent, and every later step voids again (idempotent), so a
+        void whose answer was lost is never overtaken by a later inquiry.
+        """
+        if void:
+            return await self.void_payment(idempotency_key, payment_id)
+        return self._settled(await self.retrieve_payment(idempotency_key))
+
+    async def settle_refund(self, idempotency_key: str, void: bool = False) -> InquiryResult:
+        """The same for a refund: its reservation is never released on `not_found` alone."""
+        if void:
+            return await self.void_refund(idempotency_key)
+        return self._settled(await self.retrieve_refund(idempotency_key))
+
+    def _settled(self, found: InquiryResult) -> InquiryResult:
+        """An inquiry's answer: a record found is the answer; no record yet is final only
+        where the books say so, else a void is due (or, with no void, it is unknown)."""
         if found.status != "not_found":
             return found
         if self.not_found_is_final:
             return InquiryResult("not_charged", latency_ms=found.latency_ms)
         if not self.can_void:
             return InquiryResult("unknown", "acquirer_unknown", "No record yet", found.latency_ms)
-        return await void()
+        return InquiryResult("void_required", latency_ms=found.latency_ms)
 
     # Batches: the calls of one batch overlap, at most `concurrency` at a time.
     async def authorize_many(self, requests: list[ChargeRequest]) -> list[AttemptResult]:
@@ -179,12 +186,12 @@ class Connector(ABC):
     async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
         return await self._gather([self.retrieve_refund(k) for k in keys])
 
-    async def settle_payments(self, keys: list[tuple[str, str]]) -> list[InquiryResult]:
-        """`settle_payment` for each (key, payment id), concurrently."""
-        return await self._gather([self.settle_payment(k, p) for k, p in keys])
+    async def settle_payments(self, keys: list[tuple[str, str, bool]]) -> list[InquiryResult]:
+        """`settle_payment` for each (key, payment id, void due), concurrently."""
+        return await self._gather([self.settle_payment(k, p, v) for k, p, v in keys])
 
-    async def settle_refunds(self, keys: list[str]) -> list[InquiryResult]:
-        return await self._gather([self.settle_refund(k) for k in keys])
+    async def settle_refunds(self, keys: list[tuple[str, bool]]) -> list[InquiryResult]:
+        return await self._gather([self.settle_refund(k, v) for k, v in keys])
 
     async def aclose(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release pooled connections (an HTTP connector's client); nothing by default."""

@@ -45,7 +45,8 @@ def run_reconciliation(
         sections = reconciliation.reconcile(
             uow.conn, day, lines, earlier, merchant_id, connector=connector_name
         )
-    reversed_keys = _reverse_orphans(connector, sections["payments"].charged_not_success)
+    payments = sections["payments"]
+    reversed_keys = _reverse_orphans(connector, payments.charged_not_success + payments.in_flight)
     generated = utcnow()
     counts = reconciliation.summary(sections)
     document = {
@@ -74,14 +75,17 @@ def run_reconciliation(
     }
 
 
-def _reverse_orphans(connector: Any, orphans: list[dict[str, Any]]) -> list[str]:
-    """Record the orphan charges and reverse, by a void by key, those of final payments
-    of ours; the keys reversed. A void that fails is recorded and tried again by the
-    next reconciliation."""
+def _reverse_orphans(connector: Any, found: list[dict[str, Any]]) -> list[str]:
+    """Record the orphan charges (and the charges of payments still open) found today,
+    then look at every unsettled one of this connector again, today's and earlier runs':
+    reverse by a void by key those whose payment is final and does not stand on them.
+    Each is recorded before its void is sent, so a void that failed, or a run that died
+    after it, is voided again (idempotently) by the next run. The keys reversed."""
     with db.unit_of_work() as uow:
-        orphan_charges.record_found(uow, connector.name, orphans)
+        orphan_charges.record_found(uow, connector.name, found)
+        due = orphan_charges.to_reverse(uow, connector.name)
     done = []
-    for orphan in orphan_charges.reversible(orphans):
+    for orphan in due:
         answer = runner.run(
             connector.void_payment(orphan["idempotency_key"], orphan["id"]),
             timeout=connector.deadline_s + 5,
@@ -94,7 +98,7 @@ def _reverse_orphans(connector: Any, orphans: list[dict[str, Any]]) -> list[str]
             extra={
                 "connector": connector.name,
                 "payment_id": orphan["id"],
-                "reason": orphan["reason"],
+                "payment_status": orphan["payment_status"],
                 "void": answer.status,
             },
         )

@@ -6,7 +6,11 @@
 --    settled by a void by key, that key is spent at the acquirer (it never charges
 --    again), so the next attempt goes under `<payment id>.<attempt>`. Refunds name
 --    their charge by this key; reconciliation matches the settlement by it.
--- 2. `inquiries.idempotency_key`: the key the unknown attempt used (NULL: object_id).
+-- 2. `inquiries.idempotency_key`: the key the unknown attempt used (NULL: object_id);
+--    `inquiries.void_required`: the acquirer had no record of it, so a void by key is
+--    due. It is committed before the void is sent, and once set every later step voids
+--    again (idempotently) instead of asking: a void whose answer was lost can still
+--    land, and an inquiry that saw a late charge first would be overtaken by it.
 -- 3. `payment_history.outcome` 'orphan_reversed': reconciliation reversed a charge at
 --    an acquirer that the gateway does not hold as this payment's SUCCESS there.
 -- 4. `orphan_charges`: each charge reconciliation found standing with no SUCCESS
@@ -16,6 +20,7 @@
 
 ALTER TABLE payments ADD COLUMN charge_key text;
 ALTER TABLE inquiries ADD COLUMN idempotency_key text;
+ALTER TABLE inquiries ADD COLUMN void_required boolean NOT NULL DEFAULT false;
 
 ALTER TABLE payment_history DROP CONSTRAINT payment_history_outcome_check;
 ALTER TABLE payment_history ADD CONSTRAINT payment_history_outcome_check
@@ -32,7 +37,11 @@ CREATE TABLE orphan_charges (
     currency        text NOT NULL,
     -- the gateway's status of the payment when found (NULL: no such payment)
     gateway_status  text,
-    status          text NOT NULL CHECK (status IN ('found', 'reversed', 'failed')),
+    -- found: not yet reversed; in_flight: its payment was still open (checked again);
+    -- reversed; failed: the void did not confirm (tried again); owned: the payment
+    -- turned out to stand on it
+    status          text NOT NULL
+        CHECK (status IN ('found', 'in_flight', 'reversed', 'failed', 'owned')),
     detail          text,
     found_at        timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,

@@ -128,15 +128,20 @@ WITH result AS (
                          %(next_attempt_ats)b::timestamptz[], %(flags)b::bool[],
                          %(object_statuses)b::text[],
                          %(object_next_attempt_ats)b::timestamptz[],
-                         %(codes)b::text[], %(messages)b::text[])
+                         %(codes)b::text[], %(messages)b::text[],
+                         %(void_requireds)b::bool[])
         AS r(id, claimed_at, attempt, status, resolution, next_attempt_at, flag,
-             object_status, object_next_attempt_at, failure_code, failure_message)
+             object_status, object_next_attempt_at, failure_code, failure_message,
+             void_required)
 ), settled AS (
     UPDATE inquiries i
     SET status = r.status,
         resolution = r.resolution,
         next_attempt_at = r.next_attempt_at,
         flagged_at = CASE WHEN r.flag THEN coalesce(i.flagged_at, %(now)s) ELSE i.flagged_at END,
+        -- once due, a void stays due: a later step never asks instead (the lost void
+        -- could still land after the answer it would get)
+        void_required = i.void_required OR r.void_required,
         enqueued_at = NULL,
         processing_started_at = NULL,
         updated_at = %(now)s
@@ -157,7 +162,7 @@ PAYMENT_INQUIRIES = f"""{_SETTLED_INQUIRIES}, finished AS (
         -- Not charged (voided at the acquirer): the key is spent there, so the next
         -- attempt, at whichever connector, goes under a key of its own.
         charge_key = CASE WHEN s.inquiry_resolution = 'not_charged'
-                          THEN p.id || '.' || p.attempts ELSE p.charge_key END,
+                          THEN p.id || '.' || (p.attempts + 1) ELSE p.charge_key END,
         outcome_unknown_since = NULL,
         enqueued_at = NULL,
         processing_started_at = NULL,

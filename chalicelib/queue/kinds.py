@@ -85,8 +85,21 @@ def _authorize_one(connector: Connector, row: Row) -> Awaitable[AttemptResult]:
     return connector.authorize(_charge(row))
 
 
+def _replayed_outcome(row: Row, result: AttemptResult) -> AttemptResult:
+    """A re-claimed attempt (its handler died mid-call) replays a key whose first call may
+    have acted: an answer that says only "not acted on *this* time" proves nothing of the
+    first, so it is unknown, and an inquiry settles it."""
+    if row.get("previous_status") == "PROCESSING" and result.outcome == "transient_error":
+        return AttemptResult(
+            "unknown", "acquirer_unknown", "a replay after a lost call was not processed",
+            result.latency_ms,
+        )  # fmt: skip
+    return result
+
+
 def _payment_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
     attempt = row["attempts"]
+    result = _replayed_outcome(row, result)
     state = retry.next_state(result.outcome, attempt, now)
     code, message = result.failure_code, result.failure_message
     if state.exhausted:
@@ -154,6 +167,7 @@ def _refund_one(connector: Connector, row: Row) -> Awaitable[AttemptResult]:
 
 
 def _refund_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
+    result = _replayed_outcome(row, result)
     state = retry.next_state(result.outcome, row["attempts"], now)
     code = None
     if state.exhausted:
@@ -203,6 +217,7 @@ def _inquiry_values(
         row["first_unknown_at"],
         now,
         retry_after_void=retry_after_void,
+        void_required=row["void_required"],
     )
     code = message = None
     if state.exhausted:
@@ -224,6 +239,7 @@ def _inquiry_values(
         "object_next_attempt_ats": state.object_next_attempt_at,
         "codes": code,
         "messages": message,
+        "void_requireds": state.void_required,
     }
 
 
@@ -241,19 +257,20 @@ def _refund_inquiry_values(row: Row, answer: Any, now: datetime) -> dict[str, An
 # An inquiry settles: it asks, and voids by key where the acquirer has no record yet
 # (`Connector.settle_payment`); `not_found` alone never settles anything.
 def _settle_payments(connector: Connector, rows: list[Row]) -> Awaitable[list[Any]]:
-    return connector.settle_payments([(row["object_key"], row["object_id"]) for row in rows])
+    keys = [(row["object_key"], row["object_id"], row["void_required"]) for row in rows]
+    return connector.settle_payments(keys)
 
 
 def _settle_refunds(connector: Connector, rows: list[Row]) -> Awaitable[list[Any]]:
-    return connector.settle_refunds([row["object_key"] for row in rows])
+    return connector.settle_refunds([(row["object_key"], row["void_required"]) for row in rows])
 
 
 def _settle_payment(connector: Connector, row: Row) -> Awaitable[Any]:
-    return connector.settle_payment(row["object_key"], row["object_id"])
+    return connector.settle_payment(row["object_key"], row["object_id"], row["void_required"])
 
 
 def _settle_refund(connector: Connector, row: Row) -> Awaitable[Any]:
-    return connector.settle_refund(row["object_key"])
+    return connector.settle_refund(row["object_key"], row["void_required"])
 
 
 PAYMENT_INQUIRIES = WorkKind(

@@ -58,6 +58,8 @@ class InquiryState(NamedTuple):
     object_status: str | None  # the payment's (refund's) new status, None while unknown
     object_next_attempt_at: datetime | None
     exhausted: bool
+    #: a void by key is due: every later step voids (the inquiry's `void_required`)
+    void_required: bool = False
 
 
 def inquiry_state(
@@ -68,6 +70,7 @@ def inquiry_state(
     now: datetime,
     *,
     retry_after_void: bool = True,
+    void_required: bool = False,
 ) -> InquiryState:
     """What one settling inquiry's answer (`succeeded`, `declined`, `not_charged`, or
     anything else: ask again) settles."""
@@ -86,8 +89,12 @@ def inquiry_state(
         return InquiryState(
             "RESOLVED", "not_charged", None, False, state.status, due, state.exhausted
         )
-    delay = backoff_seconds(inquiries_made, cfg.inquiry_base_s, cfg.inquiry_cap_s)
     flag = (now - first_unknown_at).total_seconds() >= cfg.inquiry_flag_after_s
+    if answer == "void_required":
+        # No record yet: the void is committed as due (this finish), and sent at once by
+        # the next step, never before the commit.
+        return InquiryState("PENDING", None, now, flag, None, None, False, True)
+    delay = backoff_seconds(inquiries_made, cfg.inquiry_base_s, cfg.inquiry_cap_s)
     return InquiryState(
         "PENDING",
         None,
@@ -96,6 +103,7 @@ def inquiry_state(
         None,
         None,
         False,
+        void_required,  # a void once due stays due: ask again by voiding again
     )
 
 

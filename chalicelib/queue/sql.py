@@ -154,7 +154,8 @@ REFUNDS = queued_table(
 # Inquiries into unknown outcomes: one table, one kind (and stream) per object type.
 _INQUIRY_RETURNING = (
     "t.id, t.merchant_id, t.object_id, t.connector, t.attempt AS object_attempt, "
-    "t.first_unknown_at, t.flagged_at, coalesce(t.idempotency_key, t.object_id) AS object_key"
+    "t.first_unknown_at, t.flagged_at, coalesce(t.idempotency_key, t.object_id) AS object_key, "
+    "t.void_required"
 )
 PAYMENT_INQUIRIES = queued_table(
     "inquiries", _INQUIRY_RETURNING, sweep_filter="\n      AND object_type = 'payment'"

@@ -24,6 +24,7 @@ SELECT DISTINCT p.id, p.merchant_id, p.amount, p.currency, p.status, p.connector
        coalesce(p.charge_key, p.id) AS charge_key
 FROM payment_history h JOIN payments p ON p.id = h.payment_id
 WHERE h.to_status = 'SUCCESS' AND h.at >= %(start)s AND h.at < %(end)s
+  AND h.outcome IS DISTINCT FROM 'orphan_reversed'  -- a reversal elsewhere is no success
   AND p.status = 'SUCCESS' AND p.connector = %(connector)s
   AND (%(merchant_id)s::text IS NULL OR p.merchant_id = %(merchant_id)s)
 """

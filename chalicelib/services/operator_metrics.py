@@ -43,7 +43,9 @@ def queue_metrics(conn: db.Connection) -> QueueMetrics:
         dead_letters=stats["dead_letters"],
         unknown_outcomes=stats["unknown_payment_attempts"] + stats["unknown_refund_attempts"],
         flagged_unknown_outcomes=stats["flagged_payments"] + stats["flagged_refunds"],
-        orphan_charges_open=stats["orphan_charges"]["found"] + stats["orphan_charges"]["failed"],
+        orphan_charges_open=sum(
+            stats["orphan_charges"][s] for s in ("found", "failed", "in_flight")
+        ),
         orphan_charges_reversed=stats["orphan_charges"]["reversed"],
         at=now,
     )

@@ -19,13 +19,35 @@ from chalicelib.repository import orphan_charges as orphan_repo
 from chalicelib.repository import payments as payment_repo
 from chalicelib.services import events
 
-#: reasons (services/reconciliation.py) whose charge is reversed automatically
-REVERSIBLE = frozenset({"failed", "cancelled", "succeeded_elsewhere", "other_key"})
 
-
-def reversible(orphans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The orphans to reverse: those whose payment is ours and final."""
-    return [o for o in orphans if o["reason"] in REVERSIBLE]
+def to_reverse(uow: db.UnitOfWork, connector: str) -> list[dict[str, Any]]:
+    """Look again at every unsettled orphan of `connector`, its payment as it is now: one
+    whose payment turned out to stand on it is `owned`; one whose payment is still open
+    stays `in_flight`; the others (final payments of ours) are returned to reverse. Those
+    whose payment is unknown to the gateway stay listed, for the operator."""
+    now = utcnow()
+    reverse = []
+    for row in orphan_repo.list_open_for_connector(uow.conn, connector):
+        status = row["payment_status"]
+        if status is None:
+            continue
+        owns = (
+            status == "SUCCESS"
+            and row["payment_connector"] == connector
+            and row["payment_charge_key"] == row["idempotency_key"]
+        )
+        if owns:
+            orphan_repo.set_status_for_connector_key(
+                uow.conn,
+                connector,
+                row["idempotency_key"],
+                "owned",
+                "its payment stands on it",
+                now,
+            )
+        elif status not in ("PENDING", "PROCESSING"):
+            reverse.append(row)
+    return reverse
 
 
 def record_found(uow: db.UnitOfWork, connector: str, orphans: list[dict[str, Any]]) -> None:

@@ -50,7 +50,7 @@ OPEN = ("PENDING", "PROCESSING")
 class Section:
     matched: list[str] = field(default_factory=list)
     charged_not_success: list[dict[str, Any]] = field(default_factory=list)
-    in_flight: list[str] = field(default_factory=list)
+    in_flight: list[dict[str, Any]] = field(default_factory=list)
     success_not_charged: list[dict[str, Any]] = field(default_factory=list)
     amount_mismatches: list[dict[str, Any]] = field(default_factory=list)
 
@@ -99,21 +99,19 @@ def _compare(
             and ours["connector"] == connector
             and ours["charge_key"] == key
         )
+        item = {
+            "id": ours["id"] if ours else id_of(line),
+            "idempotency_key": key,
+            "acquirer_id": line.id,
+            "amount": line.amount,
+            "currency": line.currency,
+            "gateway_status": ours["status"] if ours else None,
+            "merchant_id": ours["merchant_id"] if ours else None,
+        }
         if ours is not None and ours["status"] in OPEN:
-            section.in_flight.append(key)
+            section.in_flight.append({**item, "reason": "in_flight"})
         elif not owns:
-            section.charged_not_success.append(
-                {
-                    "id": ours["id"] if ours else id_of(line),
-                    "idempotency_key": key,
-                    "acquirer_id": line.id,
-                    "amount": line.amount,
-                    "currency": line.currency,
-                    "gateway_status": ours["status"] if ours else None,
-                    "merchant_id": ours["merchant_id"] if ours else None,
-                    "reason": _orphan_reason(ours, connector),
-                }
-            )
+            section.charged_not_success.append({**item, "reason": _orphan_reason(ours, connector)})
         elif ours["amount"] != line.amount or ours["currency"] != line.currency:  # type: ignore[index]
             section.amount_mismatches.append(
                 {

@@ -48,7 +48,8 @@ async def with_faults(
     """Delay, then apply the fault decided for this call around `act` (the books' write).
 
     `release` gives the call's key back when it ends without acting (`hang`,
-    `5xx_before`, or the client gone during the delay).
+    `5xx_before`). A client that goes away during the delay does not stop the request:
+    it acts late, as a real acquirer's would (aiohttp does not cancel the handler).
     """
     state = request.app[STATE]
     try:

@@ -46,26 +46,35 @@ class Fake(Connector):
 
 
 @pytest.mark.parametrize(
-    ("found", "void", "can_void", "final", "settled", "voids"),
+    ("found", "can_void", "final", "settled"),
     [
-        ("succeeded", "not_charged", True, False, "succeeded", 0),  # a record: no void
-        ("declined", "not_charged", True, False, "declined", 0),
-        ("unknown", "not_charged", True, False, "unknown", 0),  # in progress: ask again
-        ("not_charged", "unknown", True, False, "not_charged", 0),  # voided before
-        ("not_found", "not_charged", True, False, "not_charged", 1),  # voided now
-        ("not_found", "declined", True, False, "declined", 1),
-        ("not_found", "unknown", True, False, "unknown", 1),  # the void went unanswered
-        ("not_found", "not_charged", False, False, "unknown", 0),  # cannot void: wait
-        ("not_found", "unknown", False, True, "not_charged", 0),  # books say it is final
+        ("succeeded", True, False, "succeeded"),  # a record: the answer
+        ("declined", True, False, "declined"),
+        ("unknown", True, False, "unknown"),  # in progress: ask again
+        ("not_charged", True, False, "not_charged"),  # voided before
+        ("not_found", True, False, "void_required"),  # committed first, voided next step
+        ("not_found", False, False, "unknown"),  # cannot void: wait for a record
+        ("not_found", False, True, "not_charged"),  # books that record every call
     ],
 )
-def test_not_found_settles_only_through_a_void(
-    found: str, void: str, can_void: bool, final: bool, settled: str, voids: int
+def test_asking_never_settles_not_found_by_itself(
+    found: str, can_void: bool, final: bool, settled: str
 ) -> None:
-    for settle in ("payment", "refund"):
-        connector = Fake(found, void, can_void, final)
-        if settle == "payment":
+    for kind in ("payment", "refund"):
+        connector = Fake(found, "not_charged", can_void, final)
+        if kind == "payment":
             result = asyncio.run(connector.settle_payment("pay_1", "pay_1"))
         else:
             result = asyncio.run(connector.settle_refund("re_1"))
-        assert (result.status, connector.voids) == (settled, voids), settle
+        assert (result.status, connector.voids) == (settled, 0), kind
+
+
+@pytest.mark.parametrize("void", ["not_charged", "declined", "succeeded", "unknown"])
+def test_once_a_void_is_due_every_step_voids_and_never_asks(void: str) -> None:
+    for kind in ("payment", "refund"):
+        connector = Fake("succeeded", void, True)  # asking would say succeeded
+        if kind == "payment":
+            result = asyncio.run(connector.settle_payment("pay_1", "pay_1", void=True))
+        else:
+            result = asyncio.run(connector.settle_refund("re_1", void=True))
+        assert (result.status, connector.voids) == (void, 1), kind

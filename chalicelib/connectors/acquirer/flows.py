@@ -173,10 +173,10 @@ class AcquirerConnector(Connector):
     async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
         return await self._batch(super().retrieve_refunds(keys))
 
-    async def settle_payments(self, keys: list[tuple[str, str]]) -> list[InquiryResult]:
+    async def settle_payments(self, keys: list[tuple[str, str, bool]]) -> list[InquiryResult]:
         return await self._batch(super().settle_payments(keys))
 
-    async def settle_refunds(self, keys: list[str]) -> list[InquiryResult]:
+    async def settle_refunds(self, keys: list[tuple[str, bool]]) -> list[InquiryResult]:
         return await self._batch(super().settle_refunds(keys))
 
     @staticmethod

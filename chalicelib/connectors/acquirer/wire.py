@@ -116,6 +116,7 @@ class VoidAnswer(_Wire):
     idempotency_key: str
     result: Literal["voided", "reversed", "declined", "succeeded"]
     charge: dict[str, object] | None = None
+    refund: dict[str, object] | None = None
 
 
 #: The documented codes of a 4xx that refuses a request as it is (nothing was done, and
@@ -249,7 +250,7 @@ def void_of(status: int, body: bytes, latency_ms: int) -> InquiryResult:
         if answer.result in ("voided", "reversed"):
             return InquiryResult("not_charged", latency_ms=latency_ms)
         if answer.result == "declined":
-            code = (answer.charge or {}).get("decline_code")
+            code = (answer.charge or answer.refund or {}).get("decline_code")
             return InquiryResult(
                 "declined", str(code or "payment_declined"), "Declined by the acquirer", latency_ms
             )
