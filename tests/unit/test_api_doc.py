@@ -63,7 +63,7 @@ def test_nothing_points_to_the_contract_outside_the_repository() -> None:
 
 
 def test_the_migrations_readme_names_every_migration() -> None:
-    readme = (ROOT / "infra" / "migrations" / "README.md").read_text()
+    readme = (ROOT / "chalicelib" / "migrations" / "README.md").read_text()
     for path in migration_files():
         assert f"`{path.stem}`" in readme, path.stem
     assert "no 0003" in readme
