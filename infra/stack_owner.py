@@ -2,8 +2,10 @@
 this checkout's (issue 29).
 
 The local stack starts each service with its pid in this checkout's `.stack/`
-(Postgres's `postmaster.pid`, `redis.pid`, `moto.pid`, `acquirer.pid`). A port that
-answers while no live process of ours holds that pid file belongs to someone else:
+(Postgres's `postmaster.pid`, `redis.pid`, `moto.pid`, `acquirer.pid`), and runs it from
+this checkout (its working directory or data directory is here). A port that answers
+while neither a live process of that pid file nor a listener of this checkout holds it
+belongs to someone else:
 another checkout's stack, the leftovers of a run of another copy, or a service of the
 developer's own. It is never touched; the stack stops with one line that names the port
 and the variable that moves this checkout's stack off it. With Docker, the services of
@@ -47,6 +49,50 @@ def _pid_alive(pid_file: Path) -> bool:
     return True
 
 
+def _listener_pids(port: int) -> set[int]:
+    """Pids of the processes listening on `port` (Linux /proc; empty elsewhere)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(fields[9])
+    pids = set()
+    if not inodes:
+        return pids
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    pids.add(int(proc.name))
+                    break
+        except OSError:
+            continue
+    return pids
+
+
+def _belongs_here(pid: int, stack_dir: Path) -> bool:
+    """The process runs from this checkout: its working directory or its command line
+    is in it (Redis runs in `.stack/redis`, Postgres is given `-D .stack/postgres`)."""
+    places = {str(ROOT), str(stack_dir), str(stack_dir.resolve())}
+    try:
+        cwd = str(Path(f"/proc/{pid}/cwd").resolve())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    data = (stack_dir / "postgres").resolve() if (stack_dir / "postgres").exists() else None
+    if data is not None:
+        places.add(str(data))
+    return any(cwd == p or cwd.startswith(p + "/") or p in cmdline for p in places)
+
+
 def _compose_runs(service: str) -> bool:
     if not shutil.which("docker"):
         return False
@@ -62,8 +108,12 @@ def _compose_runs(service: str) -> bool:
 
 def is_ours(name: str, stack_dir: Path = STACK_DIR) -> bool:
     """Whether the service answering on `name`'s port was started by this checkout."""
-    _, _, pid_file, compose = SERVICES[name]
-    return _pid_alive(stack_dir / pid_file) or _compose_runs(compose)
+    port, _, pid_file, compose = SERVICES[name]
+    if _pid_alive(stack_dir / pid_file):
+        return True
+    if any(_belongs_here(pid, stack_dir) for pid in _listener_pids(port)):
+        return True
+    return _compose_runs(compose)
 
 
 def refusal(name: str) -> str:

@@ -41,6 +41,8 @@ def test_services_already_answering_are_used_without_docker(
     for name in ("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(stack, "port_open", lambda host, port, timeout=0.5: True)
+    # (whose they are is test_one_stack_per_checkout's subject)
+    monkeypatch.setattr(stack, "check_ports", lambda names: None)
     monkeypatch.setattr(stack, "_docker_engine", lambda: pytest.fail("Docker was asked"))
     created: list[str] = []
     monkeypatch.setattr(stack, "create_databases", lambda base, *a: created.append(base))
