@@ -134,5 +134,5 @@ class ServiceSupervisor(threading.Thread):
             )
             return
         service.backoff_s = 0.0
-        self.restarts.append(service.name)
         log(f"{service.label} on {where} died: restarted (pid {pid_of(service)})")
+        self.restarts.append(service.name)  # after the line: a reader of it sees the line
