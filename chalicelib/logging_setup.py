@@ -88,16 +88,13 @@ def configure_logging(level: str = "INFO") -> None:
     global _configured
     if _configured:
         return
-    console = logging.StreamHandler(log_stream())
+    to_file = _log_file() is not None
+    console = logging.StreamHandler(sys.stderr if to_file else log_stream())
     console.setFormatter(JsonFormatter())
     handlers: list[logging.Handler] = [console]
-    to_file = _log_file()
-    if to_file is not None:
-        console = logging.StreamHandler(sys.stderr)
-        console.setFormatter(JsonFormatter())
-        console.setLevel(logging.WARNING)
-        json_file = _JsonToFile(to_file)
-        handlers = [console, json_file]
+    if to_file:
+        console.setLevel(logging.WARNING)  # the rest goes to the file only
+        handlers.append(_JsonToFile())
     for name in ("gateway", "chalicelib", "workers"):
         logger = logging.getLogger(name)
         logger.handlers = list(handlers)
@@ -107,11 +104,10 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 class _JsonToFile(logging.Handler):
-    """Records as JSON lines, through the shared rotating file handler."""
+    """Records as JSON lines, through the shared rotating file handler (`write_line`)."""
 
-    def __init__(self, target: logging.Handler) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.target = target
         self.setFormatter(JsonFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:

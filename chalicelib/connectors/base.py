@@ -180,12 +180,6 @@ class Connector(ABC):
     async def refund_many(self, requests: list[RefundRequest]) -> list[AttemptResult]:
         return await self._gather([self.refund(r) for r in requests])
 
-    async def retrieve_payments(self, keys: list[str]) -> list[InquiryResult]:
-        return await self._gather([self.retrieve_payment(k) for k in keys])
-
-    async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
-        return await self._gather([self.retrieve_refund(k) for k in keys])
-
     async def settle_payments(self, keys: list[tuple[str, str, bool]]) -> list[InquiryResult]:
         """`settle_payment` for each (key, payment id, void due), concurrently."""
         return await self._gather([self.settle_payment(k, p, v) for k, p, v in keys])

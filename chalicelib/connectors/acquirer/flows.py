@@ -167,12 +167,6 @@ class AcquirerConnector(Connector):
             )
         )
 
-    async def retrieve_payments(self, keys: list[str]) -> list[InquiryResult]:
-        return await self._batch(super().retrieve_payments(keys))
-
-    async def retrieve_refunds(self, keys: list[str]) -> list[InquiryResult]:
-        return await self._batch(super().retrieve_refunds(keys))
-
     async def settle_payments(self, keys: list[tuple[str, str, bool]]) -> list[InquiryResult]:
         return await self._batch(super().settle_payments(keys))
 
