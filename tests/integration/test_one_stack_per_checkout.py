@@ -25,16 +25,18 @@ def test_a_second_checkout_refuses_the_first_ones_ports_and_runs_beside_it(
 ) -> None:
     other = tmp_path / "other-checkout"
     subprocess.run(["git", "clone", "-q", "--local", str(ROOT), str(other)], check=True)
-    # A fresh shell of the other checkout: none of this stack's URLs.
+    # A fresh shell of the other checkout: none of this stack's URLs, but the same ports
+    # (GATEWAY_*_PORT, if this stack was moved off the defaults).
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL", "ACQUIRER_URL")
-        and not k.startswith("GATEWAY_")
     }
     env["GATEWAY_NO_DOCKER"] = "1"
 
     refused = _stack(other, "up", env)
+    if refused.returncode == 0:  # it should not have started: stop what it started
+        _stack(other, "down", env)
     assert refused.returncode != 0
     assert f"port {PG_PORT} answers, but not with this checkout's postgres" in refused.stderr
     assert "GATEWAY_PG_PORT=" in refused.stderr
