@@ -1,9 +1,9 @@
 """The accept floor: the statements of one accept, issued directly.
 
 Exactly what the accept path sends, with nothing around it (no Chalice, pydantic,
-services or rendering of the contract's body): in one pipelined transaction the
-key's claim and the payment + history INSERT (one round trip), then the idempotency
-record with the COMMIT (a second one), then the XADD.
+services or rendering of the contract's body): one pipelined transaction whose
+BEGIN, key claim, payment + history INSERT, idempotency record and COMMIT all go
+in one round trip, then the XADD.
 """
 
 from __future__ import annotations
@@ -36,28 +36,41 @@ def direct_accept(
 ) -> dict[str, Any]:
     """One accept's statements; returns the payment row."""
     now = utcnow()
+    row = {
+        "id": ids.new_id(ids.PAYMENT),
+        "merchant_id": merchant_id,
+        "order_id": body["order_id"],
+        "amount": body["amount"],
+        "currency": body["currency"],
+        "method": body["method"],
+        "status": "PENDING",
+        "vpa": body.get("vpa"),
+        "card": None,
+        "bank": None,
+        "wallet": None,
+        "description": None,
+        "metadata": {},
+        "amount_refunded": 0,
+        "attempts": 0,
+        "failure_code": None,
+        "failure_message": None,
+        "connector": None,
+        "outcome_unknown_since": None,
+        "created_at": now,
+        "updated_at": now,
+    }
     with db.pipelined_transaction(conn):
         if key is not None:
             conn.execute(CLAIM_KEY, {"merchant_id": merchant_id, "key": key, "ttl_s": TTL_S})
-        row = conn.execute(
+        conn.execute(
             INSERT_PAYMENT_WITH_HISTORY,
             {
-                "id": ids.new_id(ids.PAYMENT),
-                "merchant_id": merchant_id,
-                "order_id": body["order_id"],
-                "amount": body["amount"],
-                "currency": body["currency"],
-                "method": body["method"],
-                "vpa": body.get("vpa"),
-                "card": None,
-                "bank": None,
-                "wallet": None,
+                **row,
                 "method_token": None,
-                "description": None,
                 "metadata": Jsonb({}),
                 "now": now,
             },
-        ).fetchone()
+        )
         if key is not None:
             conn.execute(
                 INSERT_RECORD,

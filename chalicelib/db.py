@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -119,18 +119,23 @@ def transaction(pipelined: bool = False) -> Iterator[Connection]:
     raised at the next fetch or at the COMMIT, not by the `execute` that caused it, and
     `rowcount` is only known after a fetch: only callers written for that may use it.
     """
+    with connection() as conn, _transaction_on(conn, pipelined):
+        yield conn
+
+
+@contextmanager
+def _transaction_on(conn: Connection, pipelined: bool) -> Iterator[None]:
     import psycopg
 
-    with connection() as conn:
-        try:
-            if pipelined:
-                with pipelined_transaction(conn):
-                    yield conn
-            else:
-                with conn.transaction():
-                    yield conn
-        except psycopg.OperationalError as exc:
-            raise ServiceUnavailableError("The database is unavailable. Retry later.") from exc
+    try:
+        if pipelined:
+            with pipelined_transaction(conn):
+                yield
+        else:
+            with conn.transaction():
+                yield
+    except psycopg.OperationalError as exc:
+        raise ServiceUnavailableError("The database is unavailable. Retry later.") from exc
 
 
 @contextmanager
@@ -172,11 +177,20 @@ class UnitOfWork:
     def __init__(self, conn: Connection, writes: bool = True) -> None:
         self.conn = conn
         self.writes = writes
-        self._after_commit: list = []
+        self._after_commit: list[Callable[[], None]] = []
+        self._on_error: list[Callable[[Exception, Connection], None]] = []
 
-    def after_commit(self, callback) -> None:  # type: ignore[no-untyped-def]
+    def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback()` after a successful commit; never if the transaction rolls back."""
         self._after_commit.append(callback)
+
+    def on_error(self, translate: Callable[[Exception, Connection], None]) -> None:
+        """Let `translate(exc, conn)` raise the service's own error for a database error
+        that ends the transaction. In pipeline mode a statement's error arrives with the
+        COMMIT, after the service has returned (it does not wait for its statements):
+        this is where the service still gets to say what it means. `conn` is the same
+        connection, rolled back and idle, for a read that the answer needs."""
+        self._on_error.append(translate)
 
 
 @contextmanager
@@ -189,9 +203,17 @@ def unit_of_work(write: bool = True, pipelined: bool = False) -> Iterator[UnitOf
     `pipelined`: see `transaction` (the HTTP write routes use it).
     """
     if write:
-        with transaction(pipelined) as conn:
+        import psycopg
+
+        with connection() as conn:
             uow = UnitOfWork(conn)
-            yield uow
+            try:
+                with _transaction_on(conn, pipelined):
+                    yield uow
+            except psycopg.Error as exc:
+                for translate in uow._on_error:
+                    translate(exc, conn)
+                raise
     else:
         with connection() as conn:
             uow = UnitOfWork(conn, writes=False)

@@ -14,7 +14,14 @@ PAYMENT_COLUMNS = (
     " created_at, updated_at"
 )
 
-INSERT_PAYMENT_WITH_HISTORY = f"""
+#: The partial unique index that allows one active payment per order (migration 0005).
+ONE_ACTIVE_PER_ORDER = "payments_one_active_per_order"
+
+# Nothing is returned and nothing is done on a conflict: the accept does not wait for
+# this statement (it travels with the COMMIT), so a second active payment for the order
+# must stop the transaction. The unique violation on ONE_ACTIVE_PER_ORDER does: the
+# server skips what was sent after it, the idempotency record included.
+INSERT_PAYMENT_WITH_HISTORY = """
 WITH inserted AS (
     INSERT INTO payments (id, merchant_id, order_id, amount, currency, method, status,
                           vpa, card, bank, wallet, method_token, description, metadata,
@@ -22,13 +29,10 @@ WITH inserted AS (
     VALUES (%(id)s, %(merchant_id)s, %(order_id)s, %(amount)s, %(currency)s, %(method)s,
             'PENDING', %(vpa)s, %(card)s, %(bank)s, %(wallet)s, %(method_token)s,
             %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s)
-    ON CONFLICT (merchant_id, order_id) WHERE released_at IS NULL DO NOTHING
-    RETURNING {PAYMENT_COLUMNS}
-), history AS (
-    INSERT INTO payment_history (payment_id, at, from_status, to_status)
-    SELECT id, created_at, NULL, 'PENDING' FROM inserted
+    RETURNING id, created_at
 )
-SELECT {PAYMENT_COLUMNS} FROM inserted
+INSERT INTO payment_history (payment_id, at, from_status, to_status)
+SELECT id, created_at, NULL, 'PENDING' FROM inserted
 """
 
 FIND_ACTIVE_ID_BY_MERCHANT_ID_ORDER_ID = """
@@ -68,18 +72,30 @@ SELECT {PAYMENT_COLUMNS} FROM cancelled
 """
 
 
-def insert_payment_with_history(conn: Connection, row: dict[str, Any]) -> dict[str, Any] | None:
-    """Insert a PENDING payment and its first history entry.
+def insert_payment_with_history(conn: Connection, row: dict[str, Any]) -> None:
+    """Send the INSERT of a PENDING payment and its first history entry, without waiting.
 
-    Returns None when the order already has an active payment (the unique index
-    `payments_one_active_per_order` decides, so concurrent creates cannot both win).
+    A second active payment for the order raises a unique violation on
+    ONE_ACTIVE_PER_ORDER (`is_order_conflict`): at once, or in pipeline mode at the
+    next fetch or the COMMIT. The unique index decides, so concurrent creates cannot
+    both win.
     """
     from psycopg.types.json import Jsonb  # lazy, as in db
 
     params = dict(row)
     params["card"] = Jsonb(row["card"]) if row["card"] is not None else None
     params["metadata"] = Jsonb(row["metadata"])
-    return conn.execute(INSERT_PAYMENT_WITH_HISTORY, params).fetchone()
+    conn.execute(INSERT_PAYMENT_WITH_HISTORY, params)
+
+
+def is_order_conflict(exc: Exception) -> bool:
+    """Whether `exc` is the refusal of a second active payment for an order."""
+    import psycopg
+
+    return (
+        isinstance(exc, psycopg.errors.UniqueViolation)
+        and exc.diag.constraint_name == ONE_ACTIVE_PER_ORDER
+    )
 
 
 def find_active_id_by_merchant_id_order_id(

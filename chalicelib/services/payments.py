@@ -7,6 +7,8 @@ caller opens the unit of work and passes it (or its connection) in.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
@@ -32,7 +34,14 @@ def _missing(payment_id: str) -> ResourceMissingError:
 
 
 def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentRequest) -> Payment:
-    """Store a PENDING payment with its first history entry; enqueue it after commit."""
+    """Store a PENDING payment with its first history entry; enqueue it after commit.
+
+    The INSERT is sent and not waited for: on the HTTP path it travels with the
+    idempotency record and the COMMIT, one round trip for the whole accept
+    (docs/architecture.md, "The accept path"). The answer is the row as sent, so it
+    needs nothing back; a second active payment for the order stops the transaction,
+    and `uow.on_error` turns that into the 409.
+    """
     now = utcnow()
     card_summary = None
     method_token = None
@@ -50,39 +59,63 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
             "exp_month": card.exp_month,
             "exp_year": card.exp_year,
         }
-    row = payment_repo.insert_payment_with_history(
-        uow.conn,
-        {
-            "id": ids.new_id(ids.PAYMENT),
-            "merchant_id": merchant_id,
-            "order_id": request.order_id,
-            "amount": request.amount,
-            "currency": request.currency,
-            "method": request.method,
-            "vpa": request.vpa,
-            "card": card_summary,
-            "bank": request.bank,
-            "wallet": request.wallet,
-            "method_token": method_token,
-            "description": request.description,
-            "metadata": request.metadata,
-            "now": now,
-        },
-    )
-    if row is None:
-        existing = payment_repo.find_active_id_by_merchant_id_order_id(
-            uow.conn, merchant_id, request.order_id
-        )
-        raise ConflictError(
-            f"Order '{request.order_id}' already has an active payment.",
-            code="order_has_active_payment",
-            param="order_id",
-            extra={"payment_id": existing},
-        )
+    row = new_payment_row(ids.new_id(ids.PAYMENT), merchant_id, request, card_summary, now)
+    uow.on_error(lambda exc, conn: _raise_order_conflict(exc, conn, merchant_id, request.order_id))
+    payment_repo.insert_payment_with_history(uow.conn, {**row, "method_token": method_token})
     from chalicelib.queue import enqueue, kinds  # lazy: the queue is not on the read path
 
     enqueue.after_commit(uow, kinds.PAYMENTS, row["id"])
     return payment_from_row(row, PaymentCreated)
+
+
+def new_payment_row(
+    payment_id: str,
+    merchant_id: str,
+    request: CreatePaymentRequest,
+    card_summary: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A new payment's row as INSERT_PAYMENT_WITH_HISTORY stores it (the columns the
+    API shows; `tests/integration/test_accept_round_trips.py` reads it back to check)."""
+    return {
+        "id": payment_id,
+        "merchant_id": merchant_id,
+        "order_id": request.order_id,
+        "amount": request.amount,
+        "currency": request.currency,
+        "method": request.method,
+        "status": "PENDING",
+        "vpa": request.vpa,
+        "card": card_summary,
+        "bank": request.bank,
+        "wallet": request.wallet,
+        "description": request.description,
+        "metadata": request.metadata,
+        "amount_refunded": 0,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "failure_code": None,
+        "failure_message": None,
+        "connector": None,
+        "outcome_unknown_since": None,
+        "created_at": now,
+        "updated_at": now,
+        "now": now,
+    }
+
+
+def _raise_order_conflict(
+    exc: Exception, conn: db.Connection, merchant_id: str, order_id: str
+) -> None:
+    if not payment_repo.is_order_conflict(exc):
+        return
+    existing = payment_repo.find_active_id_by_merchant_id_order_id(conn, merchant_id, order_id)
+    raise ConflictError(
+        f"Order '{order_id}' already has an active payment.",
+        code="order_has_active_payment",
+        param="order_id",
+        extra={"payment_id": existing},
+    ) from exc
 
 
 def get_payment(conn: db.Connection, merchant_id: str, payment_id: str) -> Payment:
