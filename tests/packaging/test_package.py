@@ -16,19 +16,6 @@ from chalice.constants import MISSING_DEPENDENCIES_TEMPLATE
 from infra import package as packaging
 from tests.packaging.conftest import ROOT, Package
 
-SECRET_IDS = {
-    "DATABASE_SECRET_ID": "gateway/prod/database-url",
-    "REDIS_SECRET_ID": "gateway/prod/redis-url",
-}
-ENI_ACTIONS = {
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-}
-LOG_ACTIONS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 API_GATEWAY_MAX_S = 29
 CFN_LINT = "import sys; from cfnlint.runner import main; sys.exit(main())"
 
@@ -182,6 +169,19 @@ def test_package_fails_when_chalice_drops_a_dependency(package: Package, tmp_pat
                 dst.writestr(item, src.read(item))
     with pytest.raises(packaging.PackagingError, match="psycopg-binary"):
         packaging.check_zip(stripped, "x86_64")
+
+
+def test_the_zip_limit_is_stated_as_the_code_checks_it() -> None:
+    """One constant, stated truthfully: package.py's docstring and docs/deploy.md name
+    the limit the check applies (24 MiB), not another one."""
+    mib = packaging.MAX_ZIP_BYTES // 2**20
+    assert packaging.MAX_ZIP_BYTES == mib * 2**20
+    stated = f"{mib} MiB"
+    assert stated in (packaging.__doc__ or "")
+    assert stated in (ROOT / "docs" / "deploy.md").read_text()
+    for text in (packaging.__doc__ or "", (ROOT / "docs" / "deploy.md").read_text()):
+        for other in (14, 16, 24):
+            assert f"exceeds {other} MB" not in text
 
 
 def test_generated_output_is_git_ignored() -> None:
