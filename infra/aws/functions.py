@@ -1,14 +1,16 @@
 """Each Lambda function of the app and exactly what it may do: one entry per function.
 
-`make package` reads the functions Chalice generated and gives each the grants named
-here; a function without an entry fails the package, so a new function cannot ship
-with more (or less) than it was given. A grant names a need ("read the database
-secret"); `statements()` turns it into IAM for CloudFormation and Terraform alike.
+The one source of every function's permissions, for both formats: `make package` reads
+the functions Chalice generated and gives each a role whose policy is made here; a
+function without an entry fails the package, so a new function cannot ship with more
+(or less) than it was given. A grant names a need ("read the database secret");
+`policy_document()` turns it into IAM, with the resources named the way the format
+names them (`Refs`). Everything else about the stack is in `templates/`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # The encryption context the webhook-secret code must pass to KMS: the API may only
@@ -19,34 +21,20 @@ WEBHOOK_KMS_PURPOSE = "webhook-signing-secret"
 
 @dataclass(frozen=True)
 class Function:
-    """One function: its grants, and how it runs."""
+    """One function's grants; its name is `<stack>-<short_name>` (log group, alarms)."""
 
-    short_name: str  # function name is <stack>-<short_name>: log group and alarms know it
+    short_name: str
     grants: tuple[str, ...]
-    snapstart: bool = False
-    reserved_concurrency_parameter: str | None = None
-    alarm_on_errors: bool = False
-    environment: dict[str, str] = field(default_factory=dict)
 
 
 FUNCTIONS: dict[str, Function] = {
     "api_handler": Function(
-        "api", ("database", "redis", "idempotency_key", "webhook_secrets_encrypt"), snapstart=True
+        "api", ("database", "redis", "idempotency_key", "webhook_secrets_encrypt")
     ),
-    "process_payments": Function(
-        "process-payments",
-        ("database", "redis"),
-        snapstart=True,
-        reserved_concurrency_parameter="BatchReservedConcurrency",
-        alarm_on_errors=True,
-    ),
-    "deliver_webhooks": Function(
-        "deliver-webhooks", ("database", "webhook_secrets_decrypt"), alarm_on_errors=True
-    ),
+    "process_payments": Function("process-payments", ("database", "redis")),
+    "deliver_webhooks": Function("deliver-webhooks", ("database", "webhook_secrets_decrypt")),
     "prune_idempotency_keys": Function("prune-idempotency-keys", ("database",)),
-    "reconcile_settlements": Function(
-        "reconcile-settlements", ("database", "reports_write"), alarm_on_errors=True
-    ),
+    "reconcile_settlements": Function("reconcile-settlements", ("database", "reports_write")),
     "migrate_database": Function("migrate-database", ("database",)),
 }
 
@@ -183,5 +171,6 @@ def function_for(name: str) -> Function:
         ) from None
 
 
-def writers_of_reports() -> list[str]:
+def report_writers() -> list[str]:
+    """The functions whose role may write to the reconciliation bucket."""
     return [name for name, fn in FUNCTIONS.items() if "reports_write" in fn.grants]

@@ -1,10 +1,16 @@
 """The same stack in Terraform: `stack.tf.json` (new blocks) and `stack_override.tf.json`.
 
-Chalice's `chalice.tf.json` stays as generated; the override gives its functions their
-names' log groups, VPC, environment, SnapStart with a `live` alias, reserved concurrency
-and the policies of `functions.FUNCTIONS`, and points the API and the schedules at the
-alias. Each optional part is `count`-ed on its `existing_*` variable, as the SAM
-template's conditions are. Resource types map one to one to the SAM template's
+Chalice's `chalice.tf.json` stays as generated (Terraform cannot take a merge template).
+Both files start from `templates/`: `stack.tf.json` holds the variables, the network,
+Postgres, Redis, encryption, reports bucket, operations and each function's log group
+and alias, each optional part `count`-ed on its `existing_*` variable as the SAM
+template's conditions are; `stack_override.tf.json` gives Chalice's functions their
+names, roles, SnapStart and reserved concurrency, and points the schedule at the alias.
+`build()` adds what varies: each function's role and policy (`functions.FUNCTIONS`), the
+VPC and environment every function gets (`templates/terraform-function.json`, laid over
+the environment Chalice wrote from `.chalice/config.json`), the bucket's writers, the
+shared gateway responses and dashboard, the API's calls through the alias and this
+package's migrations digest. Resource types map one to one to the SAM template's
 (`tests/packaging` checks the mapping and the outputs).
 """
 
@@ -13,66 +19,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.aws import cfn_operations, functions
-from infra.aws.cloudformation import GATEWAY_RESPONSES
-from infra.aws.terraform_resources import data_resources, network_resources, ops_resources
+from infra.aws import functions, template
+from infra.aws.cloudformation import ALIAS, WRITES_SID, merge
 
 PREFIX = "${var.stack_name}"
-ALIAS = "live"
-VARIABLES: dict[str, dict[str, Any]] = {
-    "stack_name": {"type": "string", "default": "payment-gateway-prod"},
-    "acquirer_url": {"type": "string", "description": "Base URL of the acquirer's API (https)"},
-    "batch_reserved_concurrency": {"type": "number", "default": 2},
-    "existing_vpc_id": {"type": "string", "default": ""},
-    "existing_subnet_ids": {"type": "list(string)", "default": []},
-    "vpc_cidr": {"type": "string", "default": "10.40.0.0/16"},
-    "existing_database_secret_arn": {"type": "string", "default": ""},
-    "existing_database_host": {"type": "string", "default": ""},
-    "existing_redis_secret_arn": {"type": "string", "default": ""},
-    "database_min_capacity": {"type": "number", "default": 0.5},
-    "database_max_capacity": {"type": "number", "default": 4},
-    "cache_max_data_gb": {"type": "number", "default": 1},
-    "cache_max_ecpu_per_second": {"type": "number", "default": 5000},
-    "alarm_email": {"type": "string", "default": ""},
-    "queue_lag_alarm_seconds": {"type": "number", "default": 120},
-    "unknown_outcomes_alarm_count": {"type": "number", "default": 5},
-    "api_5xx_alarm_rate": {"type": "number", "default": 0.01},
-}
-LOCALS = {
-    "create_vpc": '${var.existing_vpc_id == ""}',
-    "create_database": '${var.existing_database_secret_arn == ""}',
-    "create_cache": '${var.existing_redis_secret_arn == ""}',
-    "vpc_id": "${local.create_vpc ? aws_vpc.vpc[0].id : var.existing_vpc_id}",
-    "subnet_ids": (
-        "${local.create_vpc ? [aws_subnet.private_a[0].id, aws_subnet.private_b[0].id]"
-        " : var.existing_subnet_ids}"
-    ),
-    "database_secret_arn": (  # nosec B105: an ARN reference, not a secret
-        "${local.create_database ? aws_rds_cluster.database[0].master_user_secret[0].secret_arn"
-        " : var.existing_database_secret_arn}"
-    ),
-    "database_host": (
-        "${local.create_database ? aws_db_proxy.database[0].endpoint : var.existing_database_host}"
-    ),
-    "redis_secret_arn": (  # nosec B105: an ARN reference, not a secret
-        "${local.create_cache ? aws_secretsmanager_secret.redis_url[0].arn"
-        " : var.existing_redis_secret_arn}"
-    ),
-}
-OUTPUTS = {
-    "VpcId": "${local.vpc_id}",
-    "FunctionSecurityGroupId": "${aws_security_group.functions.id}",
-    "PrivateSubnetIds": '${join(",", local.subnet_ids)}',
-    "DatabaseProxyEndpoint": '${local.create_database ? aws_db_proxy.database[0].endpoint : ""}',
-    "CacheEndpoint": (
-        '${local.create_cache ? aws_elasticache_serverless_cache.cache[0].endpoint[0].address : ""}'
-    ),
-    "WebhookSecretsKeyArn": "${aws_kms_key.webhook_secrets.arn}",
-    "ReconciliationBucketName": "${aws_s3_bucket.reconciliation.bucket}",
-    "AlarmTopicArn": "${aws_sns_topic.alarms.arn}",
-    "DashboardName": "${aws_cloudwatch_dashboard.gateway.dashboard_name}",
-    "MigrationsApplied": "${aws_lambda_invocation.migrations.result}",
-}
+# Attributes that Terraform takes as JSON text; the templates write them as objects.
+JSON_TEXT = frozenset({"policy", "assume_role_policy", "dashboard_body"})
 
 
 def _refs(short_name: str) -> functions.Refs:
@@ -87,18 +39,52 @@ def _refs(short_name: str) -> functions.Refs:
     )
 
 
-def environment() -> dict[str, str]:
+def as_json_text(node: Any) -> Any:
+    """The template with every `JSON_TEXT` attribute's object written as JSON text."""
+    if isinstance(node, list):
+        return [as_json_text(item) for item in node]
+    if not isinstance(node, dict):
+        return node
     return {
-        "DATABASE_SECRET_ID": "${local.database_secret_arn}",  # nosec B105 B106: an ARN reference
-        "DATABASE_HOST": "${local.database_host}",
-        "DATABASE_NAME": '${local.create_database ? "gateway" : ""}',
-        "DATABASE_SSLMODE": "require",
-        "REDIS_SECRET_ID": "${local.redis_secret_arn}",  # nosec B105 B106: an ARN reference
-        "WEBHOOK_SECRETS_KMS_KEY_ID": "${aws_kms_key.webhook_secrets.key_id}",
-        "IDEMPOTENCY_HMAC_SECRET_ID": "${aws_secretsmanager_secret.idempotency_hmac_key.arn}",
-        "API_KEY_HMAC_SECRET_ID": "${aws_secretsmanager_secret.api_key_hmac_key.arn}",
-        "RECONCILIATION_BUCKET": "${aws_s3_bucket.reconciliation.bucket}",
-        "ACQUIRER_URL": "${var.acquirer_url}",
+        key: (
+            json.dumps(value)
+            if key in JSON_TEXT and isinstance(value, dict)
+            else as_json_text(value)
+        )
+        for key, value in node.items()
+    }
+
+
+def _functions(chalice_tf: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """{name: entry} of Chalice's functions; each needs an entry and an override block."""
+    generated = chalice_tf["resource"]["aws_lambda_function"]
+    entries = {name: functions.function_for(name) for name in generated}
+    blocks = override["resource"]["aws_lambda_function"]
+    for name in set(generated) ^ set(blocks):
+        raise KeyError(
+            f"function {name!r}: templates/stack_override.tf.json and Chalice's "
+            "chalice.tf.json must name the same functions"
+        )
+    if "migrate_database" not in entries:
+        raise KeyError("app.py has no migrate_database function: migrations would not run")
+    return entries
+
+
+def _gateway_responses(stack: dict[str, Any], override: dict[str, Any]) -> None:
+    responses = template("gateway_responses.json")
+    stack["resource"]["aws_api_gateway_gateway_response"] = {
+        rtype.lower(): {
+            "rest_api_id": "${aws_api_gateway_rest_api.rest_api.id}",
+            "response_type": rtype,
+            "response_templates": spec["ResponseTemplates"],
+            **({"status_code": str(spec["StatusCode"])} if "StatusCode" in spec else {}),
+        }
+        for rtype, spec in responses.items()
+    }
+    override["resource"]["aws_api_gateway_deployment"] = {
+        "rest_api": {
+            "depends_on": [f"aws_api_gateway_gateway_response.{r.lower()}" for r in responses]
+        }
     }
 
 
@@ -106,69 +92,30 @@ def build(
     chalice_tf: dict[str, Any], migrations_digest: str, package_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(stack.tf.json, stack_override.tf.json) for Chalice's chalice.tf.json."""
-    generated = chalice_tf["resource"]["aws_lambda_function"]
-    entries = {name: functions.function_for(name) for name in generated}
-    writers = [
-        f"${{aws_iam_role.{name}_role.arn}}"
-        for name, fn in entries.items()
-        if "reports_write" in fn.grants
-    ]
-    error_alarms = {name: fn.short_name for name, fn in entries.items() if fn.alarm_on_errors}
-    resources: dict[str, dict[str, Any]] = {}
-    for part in (network_resources(), data_resources(writers), ops_resources(error_alarms)):
-        for rtype, blocks in part.items():
-            resources.setdefault(rtype, {}).update(blocks)
-    override: dict[str, dict[str, Any]] = {
-        "aws_lambda_function": {},
-        "aws_iam_role_policy": {},
-        "aws_lambda_permission": {},
-        "aws_cloudwatch_event_target": {},
-    }
-    env = environment()
+    stack, override = template("stack.tf.json"), template("stack_override.tf.json")
+    entries = _functions(chalice_tf, override)
+    snippet = template("terraform-function.json")
+    resources = stack["resource"]
     for name, fn in entries.items():
-        base = generated[name]
-        log_group = fn.short_name.replace("-", "_")
-        resources.setdefault("aws_cloudwatch_log_group", {})[log_group] = {
-            "name": f"/aws/lambda/{PREFIX}-{fn.short_name}",
-            "retention_in_days": cfn_operations.LOG_RETENTION_DAYS,
+        chalice_env = chalice_tf["resource"]["aws_lambda_function"][name]["environment"]
+        block = override["resource"]["aws_lambda_function"][name]
+        block |= merge({"environment": chalice_env}, snippet["function"])
+        resources["aws_iam_role"][f"{name}_role"] = {"name": f"{PREFIX}-{name}", **snippet["role"]}
+        resources.setdefault("aws_iam_role_policy", {})[f"{name}_role"] = {
+            "name": f"{name}_rolePolicy",
+            "role": f"${{aws_iam_role.{name}_role.id}}",
+            "policy": functions.policy_document(fn, _refs(fn.short_name)),
         }
-        block: dict[str, Any] = {
-            "function_name": f"{PREFIX}-{fn.short_name}",
-            "vpc_config": {
-                "subnet_ids": "${local.subnet_ids}",
-                "security_group_ids": ["${aws_security_group.functions.id}"],
-            },
-            "environment": {"variables": {**base["environment"]["variables"], **env}},
-            "depends_on": [f"aws_cloudwatch_log_group.{log_group}"],
-        }
-        if fn.snapstart:
-            block |= {"publish": True, "snap_start": {"apply_on": "PublishedVersions"}}
-            resources.setdefault("aws_lambda_alias", {})[f"{name}_{ALIAS}"] = {
-                "name": ALIAS,
-                "function_name": f"${{aws_lambda_function.{name}.function_name}}",
-                "function_version": f"${{aws_lambda_function.{name}.version}}",
-            }
-        if fn.reserved_concurrency_parameter:
-            block["reserved_concurrent_executions"] = "${var.batch_reserved_concurrency}"
-        override["aws_lambda_function"][name] = block
-        override["aws_iam_role_policy"][f"{name}_role"] = {
-            "policy": json.dumps(functions.policy_document(fn, _refs(fn.short_name)))
-        }
-        event = f"{name}-event"
-        if fn.snapstart and event in chalice_tf["resource"].get("aws_cloudwatch_event_target", {}):
-            override["aws_cloudwatch_event_target"][event] = {
-                "arn": f"${{aws_lambda_alias.{name}_{ALIAS}.arn}}"
-            }
-            override["aws_lambda_permission"][event] = {"qualifier": ALIAS}
-    if "api_handler" in entries and entries["api_handler"].snapstart:
-        swagger = chalice_tf["locals"]["chalice_api_swagger"].replace(
-            "${aws_lambda_function.api_handler.invoke_arn}",
-            f"${{aws_lambda_alias.api_handler_{ALIAS}.invoke_arn}}",
-        )
-        override["locals"] = {"chalice_api_swagger": swagger}  # type: ignore[assignment]
-        override["aws_lambda_permission"]["rest_api_invoke"] = {"qualifier": ALIAS}
-    if "migrate_database" not in entries:
-        raise KeyError("app.py has no migrate_database function: migrations would not run")
+    writers = [f"${{aws_iam_role.{name}_role.arn}}" for name in functions.report_writers()]
+    for statement in resources["aws_s3_bucket_policy"]["reconciliation"]["policy"]["Statement"]:
+        if statement["Sid"] == WRITES_SID and writers:
+            statement["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": writers}}
+    body = json.dumps(template("dashboard.json"))
+    body = body.replace("${AWS::Region}", "${data.aws_region.chalice.name}")
+    resources["aws_cloudwatch_dashboard"]["gateway"]["dashboard_body"] = body.replace(
+        "${AWS::StackName}", PREFIX
+    )
+    _gateway_responses(stack, override)
     resources["aws_lambda_invocation"] = {
         "migrations": {
             "function_name": "${aws_lambda_function.migrate_database.function_name}",
@@ -181,42 +128,11 @@ def build(
             ],
         }
     }
-    override["aws_api_gateway_rest_api"] = {"rest_api": {"name": f"{PREFIX}-api"}}
-    resources["aws_api_gateway_gateway_response"] = {
-        rtype.lower(): {
-            "rest_api_id": "${aws_api_gateway_rest_api.rest_api.id}",
-            "response_type": rtype,
-            "response_templates": spec["ResponseTemplates"],
-            **({"status_code": str(spec["StatusCode"])} if "StatusCode" in spec else {}),
-        }
-        for rtype, spec in GATEWAY_RESPONSES.items()
+    # API Gateway calls the SnapStart version through the alias, not $LATEST.
+    override["locals"] = {
+        "chalice_api_swagger": chalice_tf["locals"]["chalice_api_swagger"].replace(
+            "${aws_lambda_function.api_handler.invoke_arn}",
+            f"${{aws_lambda_alias.api_handler_{ALIAS}.invoke_arn}}",
+        )
     }
-    override["aws_api_gateway_deployment"] = {
-        "rest_api": {
-            "depends_on": [
-                f"aws_api_gateway_gateway_response.{rtype.lower()}" for rtype in GATEWAY_RESPONSES
-            ]
-        }
-    }
-    locals_override = override.pop("locals", None)
-    stack = {
-        "variable": VARIABLES,
-        "locals": LOCALS,
-        "data": {
-            "aws_availability_zones": {"available": {"state": "available"}},
-            "aws_secretsmanager_random_password": {
-                "idempotency": {"password_length": 64, "exclude_punctuation": True},
-                "api_key": {"password_length": 64, "exclude_punctuation": True},
-            },
-        },
-        "resource": resources,
-        "output": {name: {"value": value} for name, value in OUTPUTS.items()},
-    }
-    over: dict[str, Any] = {
-        # ElastiCache Serverless needs the AWS provider 5.29 or newer.
-        "terraform": {"required_providers": {"aws": {"version": ">= 5.29, < 6"}}},
-        "resource": {k: v for k, v in override.items() if v},
-    }
-    if locals_override:
-        over["locals"] = locals_override
-    return stack, over
+    return as_json_text(stack), as_json_text(override)

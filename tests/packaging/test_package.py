@@ -13,22 +13,10 @@ import pytest
 from chalice.app import ScheduledEventConfig
 from chalice.constants import MISSING_DEPENDENCIES_TEMPLATE
 
+from infra import lambda_zip
 from infra import package as packaging
 from tests.packaging.conftest import ROOT, Package
 
-SECRET_IDS = {
-    "DATABASE_SECRET_ID": "gateway/prod/database-url",
-    "REDIS_SECRET_ID": "gateway/prod/redis-url",
-}
-ENI_ACTIONS = {
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-}
-LOG_ACTIONS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 API_GATEWAY_MAX_S = 29
 CFN_LINT = "import sys; from cfnlint.runner import main; sys.exit(main())"
 
@@ -137,7 +125,7 @@ def test_gateway_responses_follow_the_contract_and_echo_nothing(package: Package
 
 def test_zip_holds_app_chalicelib_and_runtime_wheels_only(package: Package) -> None:
     for zip_path in (package.zip_path, package.out / "terraform" / "deployment.zip"):
-        packaging.check_zip(zip_path, "x86_64")
+        lambda_zip.check_zip(zip_path, "x86_64")
     with zipfile.ZipFile(package.zip_path) as zf:
         names = zf.namelist()
     top = {n.split("/")[0] for n in names}
@@ -157,7 +145,7 @@ def test_zip_holds_app_chalicelib_and_runtime_wheels_only(package: Package) -> N
         assert source in sources and pyc in compiled, source
     assert not any(n.startswith(("pytest", "moto", "httpx", "cfnlint")) for n in top)
     assert "aiohttp" in top  # the HTTP acquirer connector's client
-    assert package.zip_path.stat().st_size < packaging.MAX_ZIP_BYTES
+    assert package.zip_path.stat().st_size < lambda_zip.MAX_ZIP_BYTES
     assert "Could not install dependencies" not in package.stderr
 
 
@@ -180,8 +168,25 @@ def test_package_fails_when_chalice_drops_a_dependency(package: Package, tmp_pat
         for item in src.infolist():
             if not item.filename.startswith("psycopg_binary"):
                 dst.writestr(item, src.read(item))
-    with pytest.raises(packaging.PackagingError, match="psycopg-binary"):
-        packaging.check_zip(stripped, "x86_64")
+    with pytest.raises(lambda_zip.PackagingError, match="psycopg-binary"):
+        lambda_zip.check_zip(stripped, "x86_64")
+
+
+def test_the_zip_limit_is_stated_as_the_code_checks_it() -> None:
+    """One constant, stated truthfully: the docstrings and docs/deploy.md name the
+    limit the check applies (24 MiB), not another one (package.py said 14 MB)."""
+    mib = lambda_zip.MAX_ZIP_BYTES // 2**20
+    assert lambda_zip.MAX_ZIP_BYTES == mib * 2**20
+    stated = f"{mib} MiB"
+    texts = [
+        packaging.__doc__ or "",
+        lambda_zip.__doc__ or "",
+        (ROOT / "docs" / "deploy.md").read_text(),
+    ]
+    for text in texts:
+        assert stated in text
+        for other in (14, 16, 24):
+            assert f"exceeds {other} MB" not in text
 
 
 def test_generated_output_is_git_ignored() -> None:

@@ -12,6 +12,8 @@ from infra.aws import cloudformation, functions
 from tests.packaging.conftest import ROOT, Package
 
 CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"  # its own venv: see the Makefile
+# The functions that publish SnapStart versions behind the `live` alias (templates/).
+SNAPSTART = {"api_handler", "process_payments"}
 
 # SAM type -> Terraform type of the resources the stack adds (beyond Chalice's).
 SAME_RESOURCES = {
@@ -95,7 +97,7 @@ def test_every_function_has_exactly_its_grants(package: Package) -> None:
                     functions.WEBHOOK_KMS_CONTEXT_KEY: functions.WEBHOOK_KMS_PURPOSE
                 }
         assert props["VpcConfig"]["SecurityGroupIds"] == [{"Ref": "FunctionSecurityGroup"}]
-        assert ("SnapStart" in props) == fn.snapstart, name
+        assert ("SnapStart" in props) == (name in SNAPSTART), name
     assert found["ProcessPayments"] == "process_payments"
     batch = sam["Resources"]["ProcessPayments"]["Properties"]
     assert batch["ReservedConcurrentExecutions"] == {"Ref": "BatchReservedConcurrency"}
@@ -104,6 +106,52 @@ def test_every_function_has_exactly_its_grants(package: Package) -> None:
         "PublishedVersions"
     )
     assert "APIHandlerAliaslive" in json.dumps(sam["Resources"]["RestAPI"])
+
+
+def test_both_formats_give_each_function_the_same_grants(package: Package) -> None:
+    """functions.py is the one source: the SAM role and the Terraform role policy of each
+    function hold the same statements (their resources named each format's way)."""
+    sam = package.sam
+    stack = json.loads((package.out / "terraform" / "stack.tf.json").read_text())
+    tf_policies = stack["resource"]["aws_iam_role_policy"]
+    for logical, name in cloudformation.lambda_functions(sam).items():
+        role = sam["Resources"][logical]["Properties"]["Role"]["Fn::GetAtt"][0]
+        (policy,) = sam["Resources"][role]["Properties"]["Policies"]
+        in_sam = policy["PolicyDocument"]["Statement"]
+        in_tf = json.loads(tf_policies[f"{name}_role"]["policy"])["Statement"]
+        assert [(s["Sid"], s["Action"]) for s in in_sam] == [
+            (s["Sid"], s["Action"]) for s in in_tf
+        ], name
+        sids = {s["Sid"] for s in in_sam}
+        assert {"WriteOwnLogs", "VpcNetworkInterfaces"} <= sids, name
+
+
+def test_the_roles_are_the_stacks_not_chalices(package: Package) -> None:
+    """Chalice makes no role and reads no policy file: each role is made by infra/aws
+    with its function's grants (a policy file naming other secrets was replaced silently)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]
+    assert config["manage_iam_role"] is False and "iam_policy_file" not in config
+    assert not list((ROOT / ".chalice").glob("policy-*.json"))
+    assert "aws_iam_role" not in package.terraform["resource"]
+    assert "aws_iam_role_policy" not in package.terraform["resource"]
+    sam = package.sam
+    for logical in cloudformation.lambda_functions(sam):
+        role = sam["Resources"][logical]["Properties"]["Role"]
+        assert role == {"Fn::GetAtt": [role["Fn::GetAtt"][0], "Arn"]}, logical
+    override = json.loads((package.out / "terraform" / "stack_override.tf.json").read_text())
+    for name, block in override["resource"]["aws_lambda_function"].items():
+        assert block["role"] == f"${{aws_iam_role.{name}_role.arn}}", name
+
+
+def test_the_fragment_may_not_name_what_chalice_did_not_make(package: Package) -> None:
+    sam = package.sam
+    sam["Resources"]["Renamed"] = {"Properties": {"FunctionName": "x"}}
+    try:
+        cloudformation.complete(sam, "d", "p")
+    except KeyError as exc:
+        assert "Renamed" in str(exc)
+    else:
+        raise AssertionError("a fragment naming a resource Chalice did not make was packaged")
 
 
 def test_a_function_without_an_entry_fails_the_package(package: Package) -> None:
