@@ -22,7 +22,8 @@ class Event:
         id (str):
         object_ (Literal['event']):  Default: 'event'.
         type_ (EventType):
-        data (EventData):
+        data (EventData): The payment (payment.* events) or refund (refund.* events) as the API rendered it when the
+            event happened: fields added since are absent
         created_at (datetime.datetime):
     """
 

@@ -11,6 +11,11 @@ T = TypeVar("T", bound="EventData")
 
 @_attrs_define
 class EventData:
+    """The payment (payment.* events) or refund (refund.* events) as the API rendered it when the event happened: fields
+    added since are absent
+
+    """
+
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

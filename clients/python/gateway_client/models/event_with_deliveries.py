@@ -23,7 +23,8 @@ class EventWithDeliveries:
         id (str):
         object_ (Literal['event']):  Default: 'event'.
         type_ (EventType):
-        data (EventWithDeliveriesData):
+        data (EventWithDeliveriesData): The payment (payment.* events) or refund (refund.* events) as the API rendered
+            it when the event happened: fields added since are absent
         created_at (datetime.datetime):
         deliveries (list[DeliveryAttempt]):
     """
