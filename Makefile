@@ -14,7 +14,7 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.in)
 LOCK_ARGS ?=
 COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.12 --no-header $(LOCK_ARGS)
 
-.PHONY: help venv checkov browser run test test-fast lint lock bench package stack-up stack-down clean admin scheduler soak webhook-receiver logs reset
+.PHONY: help venv checkov browser run test test-fast lint lock client bench package stack-up stack-down clean admin scheduler soak webhook-receiver logs reset
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:\$${PORT:-8000} with the scheduler"
@@ -25,6 +25,7 @@ help:
 	@echo "make package  chalice package (SAM and Terraform) into build/"
 	@echo "make lint     ruff and bandit"
 	@echo "make lock     regenerate requirements.txt and requirements-dev.txt from the .in files"
+	@echo "make client   regenerate clients/python, the typed client, from the OpenAPI document"
 	@echo "make admin ARGS=\"create-merchant --name Acme\"   operator commands (make run's stack)"
 	@echo "make scheduler ARGS=--once                      each scheduled handler once"
 	@echo "make browser  Chromium, chromedriver and axe-core for the browser tests"
@@ -112,6 +113,11 @@ lock:
 	  $(PY) -m pip install --disable-pip-version-check -q 'uv==$(UV_VERSION)'
 	$(COMPILE) requirements.in -o requirements.txt
 	$(COMPILE) requirements-dev.in -o requirements-dev.txt
+
+# The merchants' typed client, generated from the OpenAPI document (infra/client.py);
+# commit the result: tests/unit/test_client_fresh.py fails while it is stale.
+client: venv
+	$(PY) -m infra.client
 
 bench: venv
 	$(PY) -m infra.stack run --database gateway_bench --redis-db 2 --no-durability -- $(PY) -m bench

@@ -67,6 +67,8 @@ def endpoint(
     ROUTES.append(spec)
 
     def decorate(view: View) -> Callable[..., Response]:
+        spec.operation_id, spec.tag = view.__name__, view.__module__.rpartition(".")[2]
+
         @functools.wraps(view)
         def handler(**path_params: str) -> Response:
             return pipeline.handle(spec, view, bp.current_request, path_params)

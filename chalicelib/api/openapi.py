@@ -10,7 +10,7 @@ docs/api.md under "Deliberate deviations".
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -56,6 +56,39 @@ def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
     return refs, defs.get("$defs", {})
 
 
+def _shared_enums() -> dict[tuple[str, ...], str]:
+    """The Literal types that several schemas use, and each one's name in the document.
+
+    pydantic writes a Literal inline wherever it appears; named once, they give a
+    generated client one `PaymentStatus` for the payment, its history and the list
+    filter, instead of a class per place."""
+    from chalicelib.models import operations, payments, refunds, webhooks
+
+    named = {
+        "PaymentMethod": payments.PaymentMethod,
+        "PaymentStatus": payments.PaymentStatus,
+        "RefundStatus": refunds.RefundStatus,
+        "EventType": webhooks.EventType,
+        "WebhookEndpointStatus": webhooks.EndpointStatus,
+        "DeliveryAttemptStatus": webhooks.AttemptStatus,
+        "CheckState": operations.CheckState,
+    }
+    return {get_args(literal): name for name, literal in named.items()}
+
+
+def _name_enums(node: Any, enums: dict[tuple[str, ...], str]) -> Any:
+    """`node` with each inline enum of `enums` replaced by a reference to its schema."""
+    if isinstance(node, list):
+        return [_name_enums(item, enums) for item in node]
+    if not isinstance(node, dict):
+        return node
+    name = enums.get(tuple(node.get("enum", ())))
+    if name is not None:
+        kept = {k: v for k, v in node.items() if k not in ("enum", "type", "title")}
+        return {"$ref": _REF.format(model=name), **kept}
+    return {key: _name_enums(value, enums) for key, value in node.items()}
+
+
 def _query_parameters(route: RouteSpec) -> list[dict[str, Any]]:
     if route.query is None:
         return []
@@ -82,7 +115,8 @@ def build_document() -> dict[str, Any]:
     for route in ROUTES:
         operation: dict[str, Any] = {
             "summary": route.summary,
-            "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{route.method}_{route.path}").strip("_"),
+            "operationId": route.operation_id,
+            "tags": [route.tag],
             "responses": {},
         }
         parameters = [_path_parameter(name) for name in re.findall(r"{(\w+)}", route.path)]
@@ -130,6 +164,10 @@ def build_document() -> dict[str, Any]:
         else:
             operation["security"] = []
         paths.setdefault(route.path, {})[route.method.lower()] = operation
+    enums = _shared_enums()
+    paths, defs = _name_enums(paths, enums), _name_enums(defs, enums)
+    for values, name in enums.items():
+        defs[name] = {"enum": list(values), "title": name, "type": "string"}
     return {
         "openapi": "3.1.0",
         "info": {

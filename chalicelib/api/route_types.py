@@ -52,6 +52,9 @@ class RouteSpec:
         self.access, self.auth, self.errors = access, auth, errors
         #: an operator route: operator keys only (merchant keys get 403), and the reverse
         self.operator = operator
+        #: the view's name and its module's (`create_payment`, "payments"): the document's
+        #: operationId and tag, so a generated client has `api.payments.create_payment`
+        self.operation_id, self.tag = "", ""
         self._refs = {"response": response, "body": body, "query": query}
         self._resolved: dict[str, type[BaseModel] | None] = {}
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from chalicelib.clock import isoformat
 from chalicelib.errors import (
@@ -16,10 +23,12 @@ from chalicelib.errors import (
 )
 from chalicelib.ids import ID_PATTERN
 
-#: A timestamp rendered as ISO 8601 UTC with milliseconds and `Z`.
+#: A timestamp rendered as ISO 8601 UTC with milliseconds and `Z` (an RFC 3339
+#: `date-time`, as the document says, so a generated client reads it as a datetime).
 Timestamp = Annotated[
     datetime,
     PlainSerializer(isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 
 SUPPORTED_CURRENCIES = frozenset(
@@ -60,10 +69,18 @@ class ListQuery(RequestModel):
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    """An answer: rendered whole (`model_dump_json`), so the document marks every field
+    required, defaults too (`object`), and a generated client never types one as unset."""
+
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class ErrorDetail(ResponseModel):
+    """The error body leaves out `param` and `payment_id` where they do not apply."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
     type: str
     code: str
     message: str

@@ -111,7 +111,16 @@ class Event(ResponseModel):
     id: str
     object: Literal["event"] = "event"
     type: EventType
-    data: dict[str, Any]
+    # A snapshot, kept as it was written: an event from before a field was added to the
+    # payment or refund lacks it, so the document does not bind `data` to today's schemas
+    # (a generated client would then fail to read older events).
+    data: Annotated[
+        dict[str, Any],
+        Field(
+            description="The payment (payment.* events) or refund (refund.* events) as the"
+            " API rendered it when the event happened: fields added since are absent"
+        ),
+    ]
     created_at: Timestamp
 
 

@@ -105,7 +105,8 @@ def test_every_readme_command_works_from_a_fresh_shell(make_run, tmp_path: Path)
     payment_id = None
     blocks = shell_blocks()
     assert any("make admin" in b for b in blocks) and any("make scheduler" in b for b in blocks)
-    assert sum("curl" in b for b in blocks) >= 8
+    assert sum("curl" in b for b in blocks) >= 7
+    assert any("gateway_client" in b for b in blocks), "the worked example uses the client"
     hook_port = free_port()
     receiver = None
     try:
@@ -133,7 +134,7 @@ def test_every_readme_command_works_from_a_fresh_shell(make_run, tmp_path: Path)
                 documents = json_documents(result.stdout)
                 if "/cancel" not in block or documents[-1].get("status") == "CANCELLED":
                     break
-            if re.search(r"^([A-Z]+=\$\()?(curl|make) ", block, re.M):
+            if re.search(r"^([A-Z]+=\$\()?(curl|make) |gateway_client", block, re.M):
                 assert documents, (block, result.stdout, result.stderr)
             for document in documents:
                 assert "error" not in document, (block, document)
@@ -142,6 +143,9 @@ def test_every_readme_command_works_from_a_fresh_shell(make_run, tmp_path: Path)
                     assert payment_id.startswith("pay_") and document["status"] == "PENDING"
             if "/cancel" in block:
                 assert documents[-1]["status"] == "CANCELLED", (block, documents)
+            if "gateway_client" in block:  # the client's refund, then the payments it listed
+                assert [d["object"] for d in documents] == ["refund", "list"], documents
+                assert documents[1]["data"] and documents[0]["amount"] == 5000, documents
             if "/webhook_endpoints" in block:
                 receiver = _receiver_delivers(documents[0], hook_port, port, key, tmp_path)
         assert payment_id is not None

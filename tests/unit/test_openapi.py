@@ -35,3 +35,32 @@ def test_routes_that_need_no_key_say_so() -> None:
     assert document["paths"]["/health"]["get"]["security"] == []
     assert document["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
     assert document["paths"]["/api/v1/payments"]["post"]["security"] == [{"bearerAuth": []}]
+
+
+def test_operations_are_named_after_their_views_and_tagged_by_module() -> None:
+    """A generated client gets `api.payments.create_payment`, not a name spelled from the path."""
+    document = build_document()
+    operations = {
+        (path, method): operation
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    }
+    assert operations[("/api/v1/payments", "post")]["operationId"] == "create_payment"
+    assert operations[("/api/v1/payments", "post")]["tags"] == ["payments"]
+    assert operations[("/api/v1/payments/{payment_id}/refunds", "get")]["tags"] == ["refunds"]
+    ids = [operation["operationId"] for operation in operations.values()]
+    assert len(ids) == len(set(ids)) == len(ROUTES)
+
+
+def test_answers_require_every_field_they_always_carry() -> None:
+    """Answers are rendered whole: a field with a default (`object`) is still always there,
+    and a timestamp is a `date-time`. The error body alone leaves fields out."""
+    schemas = build_document()["components"]["schemas"]
+    assert set(schemas["Payment"]["required"]) == set(schemas["Payment"]["properties"])
+    assert "object" in schemas["PaymentList"]["required"]
+    assert schemas["Refund"]["properties"]["created_at"] == {
+        "format": "date-time",
+        "title": "Created At",
+        "type": "string",
+    }
+    assert set(schemas["ErrorDetail"]["required"]) == {"type", "code", "message"}

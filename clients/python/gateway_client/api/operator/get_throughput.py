@@ -1,0 +1,191 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_response import ErrorResponse
+from ...models.throughput import Throughput
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    minutes: int | Unset = 60,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["minutes"] = minutes
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/operator/throughput",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Throughput | None:
+    if response.status_code == 200:
+        response_200 = Throughput.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorResponse.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 429:
+        response_429 = ErrorResponse.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = ErrorResponse.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorResponse.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | Throughput]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    minutes: int | Unset = 60,
+) -> Response[ErrorResponse | Throughput]:
+    """Payments accepted, succeeded and failed per minute (default: the last hour)
+
+    Args:
+        minutes (int | Unset):  Default: 60.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | Throughput]
+    """
+
+    kwargs = _get_kwargs(
+        minutes=minutes,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    minutes: int | Unset = 60,
+) -> ErrorResponse | Throughput | None:
+    """Payments accepted, succeeded and failed per minute (default: the last hour)
+
+    Args:
+        minutes (int | Unset):  Default: 60.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | Throughput
+    """
+
+    return sync_detailed(
+        client=client,
+        minutes=minutes,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    minutes: int | Unset = 60,
+) -> Response[ErrorResponse | Throughput]:
+    """Payments accepted, succeeded and failed per minute (default: the last hour)
+
+    Args:
+        minutes (int | Unset):  Default: 60.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | Throughput]
+    """
+
+    kwargs = _get_kwargs(
+        minutes=minutes,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    minutes: int | Unset = 60,
+) -> ErrorResponse | Throughput | None:
+    """Payments accepted, succeeded and failed per minute (default: the last hour)
+
+    Args:
+        minutes (int | Unset):  Default: 60.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | Throughput
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            minutes=minutes,
+        )
+    ).parsed

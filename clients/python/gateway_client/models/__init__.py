@@ -1,0 +1,107 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .card_details import CardDetails
+from .card_summary import CardSummary
+from .check_state import CheckState
+from .create_payment_request import CreatePaymentRequest
+from .create_payment_request_metadata import CreatePaymentRequestMetadata
+from .create_refund_request import CreateRefundRequest
+from .create_webhook_endpoint_request import CreateWebhookEndpointRequest
+from .currency_amount import CurrencyAmount
+from .dead_letter import DeadLetter
+from .dead_letter_list import DeadLetterList
+from .delivery_attempt import DeliveryAttempt
+from .delivery_attempt_status import DeliveryAttemptStatus
+from .error_detail import ErrorDetail
+from .error_response import ErrorResponse
+from .event import Event
+from .event_data import EventData
+from .event_list import EventList
+from .event_type import EventType
+from .event_with_deliveries import EventWithDeliveries
+from .event_with_deliveries_data import EventWithDeliveriesData
+from .health import Health
+from .health_checks import HealthChecks
+from .index import Index
+from .merchant_volume import MerchantVolume
+from .merchant_volume_list import MerchantVolumeList
+from .open_api_document import OpenApiDocument
+from .payment import Payment
+from .payment_created import PaymentCreated
+from .payment_created_metadata import PaymentCreatedMetadata
+from .payment_history import PaymentHistory
+from .payment_history_entry import PaymentHistoryEntry
+from .payment_history_entry_outcome_type_0 import PaymentHistoryEntryOutcomeType0
+from .payment_history_entry_resolution_type_0 import PaymentHistoryEntryResolutionType0
+from .payment_list import PaymentList
+from .payment_metadata import PaymentMetadata
+from .payment_method import PaymentMethod
+from .payment_status import PaymentStatus
+from .queue_metrics import QueueMetrics
+from .redelivered import Redelivered
+from .refund import Refund
+from .refund_list import RefundList
+from .refund_status import RefundStatus
+from .replay_request import ReplayRequest
+from .replayed import Replayed
+from .throughput import Throughput
+from .throughput_point import ThroughputPoint
+from .webhook_endpoint import WebhookEndpoint
+from .webhook_endpoint_created import WebhookEndpointCreated
+from .webhook_endpoint_deleted import WebhookEndpointDeleted
+from .webhook_endpoint_list import WebhookEndpointList
+from .webhook_endpoint_status import WebhookEndpointStatus
+
+__all__ = (
+    "CardDetails",
+    "CardSummary",
+    "CheckState",
+    "CreatePaymentRequest",
+    "CreatePaymentRequestMetadata",
+    "CreateRefundRequest",
+    "CreateWebhookEndpointRequest",
+    "CurrencyAmount",
+    "DeadLetter",
+    "DeadLetterList",
+    "DeliveryAttempt",
+    "DeliveryAttemptStatus",
+    "ErrorDetail",
+    "ErrorResponse",
+    "Event",
+    "EventData",
+    "EventList",
+    "EventType",
+    "EventWithDeliveries",
+    "EventWithDeliveriesData",
+    "Health",
+    "HealthChecks",
+    "Index",
+    "MerchantVolume",
+    "MerchantVolumeList",
+    "OpenApiDocument",
+    "Payment",
+    "PaymentCreated",
+    "PaymentCreatedMetadata",
+    "PaymentHistory",
+    "PaymentHistoryEntry",
+    "PaymentHistoryEntryOutcomeType0",
+    "PaymentHistoryEntryResolutionType0",
+    "PaymentList",
+    "PaymentMetadata",
+    "PaymentMethod",
+    "PaymentStatus",
+    "QueueMetrics",
+    "Redelivered",
+    "Refund",
+    "RefundList",
+    "RefundStatus",
+    "Replayed",
+    "ReplayRequest",
+    "Throughput",
+    "ThroughputPoint",
+    "WebhookEndpoint",
+    "WebhookEndpointCreated",
+    "WebhookEndpointDeleted",
+    "WebhookEndpointList",
+    "WebhookEndpointStatus",
+)

@@ -1,0 +1,13 @@
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    PAYMENT_CANCELLED = "payment.cancelled"
+    PAYMENT_CHARGE_REVERSED = "payment.charge_reversed"
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    REFUND_FAILED = "refund.failed"
+    REFUND_SUCCEEDED = "refund.succeeded"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class PaymentStatus(StrEnum):
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+
+    def __str__(self) -> str:
+        return str(self.value)
