@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-type Connection = psycopg.Connection[dict]
+type Connection = psycopg.Connection[dict[str, Any]]  # rows are dicts (dict_row)
 
 _lock = threading.Lock()
-_pool: ConnectionPool | None = None
+_pool: ConnectionPool[Connection] | None = None
 
 
-def get_pool() -> ConnectionPool:
+def get_pool() -> ConnectionPool[Connection]:
     """The process-wide pool, opened on first use (keeps cold starts cheap)."""
     global _pool
     if _pool is None:
@@ -172,9 +172,9 @@ class UnitOfWork:
     def __init__(self, conn: Connection, writes: bool = True) -> None:
         self.conn = conn
         self.writes = writes
-        self._after_commit: list = []
+        self._after_commit: list[Callable[[], object]] = []
 
-    def after_commit(self, callback) -> None:  # type: ignore[no-untyped-def]
+    def after_commit(self, callback: Callable[[], object]) -> None:
         """Run `callback()` after a successful commit; never if the transaction rolls back."""
         self._after_commit.append(callback)
 
