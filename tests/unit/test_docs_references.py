@@ -13,6 +13,7 @@ GENERATED = (
     ".stack/",
     ".venv/",
     ".vendor/",
+    ".chalice/deployments/",
     "/usr/",
     "/data",
     "/tmp/",
