@@ -23,7 +23,7 @@ help:
 	@echo "make bench    benchmarks with same-run floors"
 	@echo "make soak     chaos soak (MINUTES=10, SEED=...): faults, kills, then every invariant"
 	@echo "make package  chalice package (SAM and Terraform) into build/"
-	@echo "make lint     ruff, the layer check, bandit, and mypy --strict on chalicelib/ (0 type: ignore)"
+	@echo "make lint     ruff, layer check, bandit; mypy --strict on chalicelib/ and app.py (0 type: ignore)"
 	@echo "make lock     regenerate requirements.txt and requirements-dev.txt from the .in files"
 	@echo "make admin ARGS=\"create-merchant --name Acme\"   operator commands (make run's stack)"
 	@echo "make scheduler ARGS=--once                      each scheduled handler once"
