@@ -23,7 +23,7 @@ help:
 	@echo "make bench    benchmarks with same-run floors"
 	@echo "make soak     chaos soak (MINUTES=10, SEED=...): faults, kills, then every invariant"
 	@echo "make package  chalice package (SAM and Terraform) into build/"
-	@echo "make lint     ruff and bandit"
+	@echo "make lint     ruff, layer check, bandit; mypy --strict on chalicelib/ and app.py (0 type: ignore)"
 	@echo "make lock     regenerate requirements.txt and requirements-dev.txt from the .in files"
 	@echo "make client   regenerate clients/python, the typed client, from the OpenAPI document"
 	@echo "make admin ARGS=\"create-merchant --name Acme\"   operator commands (make run's stack)"
@@ -102,6 +102,7 @@ lint: venv
 	$(PY) -m infra.check_layers
 	$(VENV)/bin/bandit -q -c pyproject.toml -r chalicelib
 	$(VENV)/bin/bandit -q -c infra/bandit-tools.toml -r workers infra
+	$(PY) -m mypy
 
 # Edit requirements.in (the Lambda's) or requirements-dev.in (tools), then `make lock`.
 # Pins already in a lock are kept; `make lock LOCK_ARGS=--upgrade` moves every
@@ -140,4 +141,4 @@ stack-down: venv
 	$(PY) -m infra.stack down
 
 clean:
-	rm -rf build .vendor .pytest_cache .ruff_cache
+	rm -rf build .vendor .pytest_cache .ruff_cache .mypy_cache

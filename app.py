@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Rate
 
 from chalicelib.api import dashboard, events, operations, operator, payments, refunds, webhooks
 from chalicelib.api.pipeline import http_middleware
 from chalicelib.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from chalice.app import CloudWatchEvent
 
 configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
 
@@ -34,7 +38,7 @@ app.register_blueprint(dashboard.bp)
     name="process_payments",
     description="Drain the payments stream: execute, retry, finish",
 )
-def process_payments(event):  # type: ignore[no-untyped-def]
+def process_payments(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.handlers import process_payments as handler
 
     return handler.process_payments(event.context)
@@ -45,7 +49,7 @@ def process_payments(event):  # type: ignore[no-untyped-def]
     name="deliver_webhooks",
     description="Send due webhook deliveries, record attempts, schedule retries",
 )
-def deliver_webhooks(event):  # type: ignore[no-untyped-def]
+def deliver_webhooks(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.handlers import deliver_webhooks
 
     return deliver_webhooks.deliver_webhooks(event.context)
@@ -56,7 +60,7 @@ def deliver_webhooks(event):  # type: ignore[no-untyped-def]
     name="prune_idempotency_keys",
     description="Delete idempotency records older than their time to live (>= 24 h)",
 )
-def prune_idempotency_keys(event):  # type: ignore[no-untyped-def]
+def prune_idempotency_keys(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.handlers import prune_idempotency_keys
 
     return prune_idempotency_keys.prune(event.context)
@@ -67,14 +71,14 @@ def prune_idempotency_keys(event):  # type: ignore[no-untyped-def]
     name="reconcile_settlements",
     description="Compare yesterday's acquirer settlement with our records; report to S3",
 )
-def reconcile_settlements(event):  # type: ignore[no-untyped-def]
+def reconcile_settlements(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.handlers import reconcile_settlements
 
     return reconcile_settlements.reconcile_settlements(event.context)
 
 
 @app.lambda_function(name="migrate_database")
-def migrate_database(event, context):  # type: ignore[no-untyped-def]
+def migrate_database(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Apply the migrations; invoked by the deploy (CloudFormation or Terraform)."""
     from chalicelib import migration_handler
 

@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-type Connection = psycopg.Connection[dict]
+type Connection = psycopg.Connection[dict[str, Any]]  # rows are dicts (dict_row)
 
 _lock = threading.Lock()
-_pool: ConnectionPool | None = None
+_pool: ConnectionPool[Connection] | None = None
 
 
-def get_pool() -> ConnectionPool:
+def get_pool() -> ConnectionPool[Connection]:
     """The process-wide pool, opened on first use (keeps cold starts cheap)."""
     global _pool
     if _pool is None:
@@ -177,10 +177,10 @@ class UnitOfWork:
     def __init__(self, conn: Connection, writes: bool = True) -> None:
         self.conn = conn
         self.writes = writes
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], object]] = []
         self._on_error: list[Callable[[Exception, Connection], None]] = []
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
+    def after_commit(self, callback: Callable[[], object]) -> None:
         """Run `callback()` after a successful commit; never if the transaction rolls back."""
         self._after_commit.append(callback)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from chalicelib import db
 from chalicelib.adapters.redis_client import get_redis
@@ -10,9 +11,9 @@ from chalicelib.adapters.redis_client import get_redis
 log = logging.getLogger(__name__)
 
 
-def check() -> dict[str, str]:
+def check() -> dict[str, Literal["ok", "unavailable"]]:
     """`ok` or `unavailable` for Postgres and Redis."""
-    checks = {"postgres": "ok", "redis": "ok"}
+    checks: dict[str, Literal["ok", "unavailable"]] = {"postgres": "ok", "redis": "ok"}
     try:
         with db.connection() as conn:
             conn.execute("SELECT 1")

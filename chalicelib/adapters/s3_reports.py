@@ -44,4 +44,5 @@ def get_json(key: str) -> dict[str, Any]:
     """Read a JSON report back (operators and tests)."""
     bucket = settings.get_settings().reconciliation_bucket
     body = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
-    return json.loads(body)  # type: ignore[no-any-return]
+    document: dict[str, Any] = json.loads(body)
+    return document

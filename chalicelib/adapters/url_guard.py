@@ -25,6 +25,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -163,7 +164,7 @@ def normalise_url(url: str) -> str:
         raise UnsafeUrlError("url has no ASCII form (IDNA host, percent-encoded path)") from exc
 
 
-def _lookup(host: str, port: int) -> list:
+def _lookup(host: str, port: int) -> list[tuple[Any, ...]]:
     return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 

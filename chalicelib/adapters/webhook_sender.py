@@ -165,7 +165,7 @@ def send(
     try:
         conn = _connect_any(target, left, live.append)
         conn.request("POST", target.path, body=payload, headers=headers)
-        conn.sock.settimeout(left())  # type: ignore[union-attr]
+        conn.sock.settimeout(left())
         response = conn.getresponse()
         if conn.sock is not None:
             conn.sock.settimeout(left())

@@ -85,7 +85,7 @@ def _serve(name: str) -> Response:
             status_code=404,
             headers={"Content-Type": "application/json", **SECURITY_HEADERS},
         )
-    headers = {
+    headers: dict[str, str | list[str]] = {
         **SECURITY_HEADERS,
         "Content-Type": asset.content_type,
         "Cache-Control": "no-cache",

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.route_types import (  # noqa: F401 (re-exported: routes import them here)
+from chalicelib.api.route_types import (
     ROUTES,
     Access,
     ApiResult,
@@ -32,6 +32,19 @@ from chalicelib.api.route_types import (  # noqa: F401 (re-exported: routes impo
     View,
     resolve_model,
 )
+
+# The route types are re-exported: routes import them here.
+__all__ = [
+    "ANY_CONTENT_TYPE",
+    "ROUTES",
+    "Access",
+    "ApiResult",
+    "Call",
+    "RouteSpec",
+    "View",
+    "endpoint",
+    "resolve_model",
+]
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

@@ -58,5 +58,5 @@ def redeliver_event(call: Call, event_id: str) -> ApiResult:
     from chalicelib.models.webhooks import Redelivered
     from chalicelib.services import webhooks
 
-    count = webhooks.redeliver_event(call.uow, call.merchant_id, event_id)  # type: ignore[arg-type]
+    count = webhooks.redeliver_event(call.uow, call.merchant_id, event_id)
     return ApiResult(Redelivered(redelivered=count), 202)

@@ -13,7 +13,7 @@ import re
 from typing import Any, get_args
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib import ids
 from chalicelib.api.endpoint import ROUTES, RouteSpec
@@ -44,15 +44,15 @@ _ERROR_TEXT = {
 _REF = "#/components/schemas/{model}"
 
 
-def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
-    models: list[tuple[type[BaseModel], str]] = [(ErrorResponse, "serialization")]
+def _schemas() -> tuple[dict[tuple[Any, JsonSchemaMode], Any], dict[str, Any]]:
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorResponse, "serialization")]
     for route in ROUTES:
         if route.body is not None:
             models.append((route.body, "validation"))
         if route.response is not None:
             models.append((route.response, "serialization"))
     unique = list(dict.fromkeys(models))
-    refs, defs = models_json_schema(unique, ref_template=_REF)  # type: ignore[arg-type]
+    refs, defs = models_json_schema(unique, ref_template=_REF)
     return refs, defs.get("$defs", {})
 
 

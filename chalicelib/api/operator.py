@@ -100,6 +100,6 @@ def replay_dead_letters(call: Call) -> ApiResult:
     from chalicelib.models.operator import Replayed
     from chalicelib.services import operator_metrics
 
-    ids = call.body.ids if call.body is not None else None  # type: ignore[attr-defined]
-    replayed = operator_metrics.replay(call.uow, ids)  # type: ignore[arg-type]
-    return ApiResult(Replayed(**replayed))
+    ids = call.body.ids if call.body is not None else None
+    replayed = operator_metrics.replay(call.uow, ids)
+    return ApiResult(Replayed(replayed=replayed["replayed"], removed=replayed["removed"]))

@@ -25,7 +25,7 @@ COMMON_ERRORS = (401, 429, 500, 503)
 def create_payment(call: Call) -> ApiResult:
     from chalicelib.services import payments
 
-    payment = payments.create_payment(call.uow, call.merchant_id, call.body)  # type: ignore[arg-type]
+    payment = payments.create_payment(call.uow, call.merchant_id, call.body)
     return ApiResult(payment, 202, {"Location": f"/api/v1/payments/{payment.id}"})
 
 
@@ -74,7 +74,7 @@ def get_payment(call: Call, payment_id: str) -> ApiResult:
 def cancel_payment(call: Call, payment_id: str) -> ApiResult:
     from chalicelib.services import payments
 
-    return ApiResult(payments.cancel_payment(call.uow, call.merchant_id, payment_id))  # type: ignore[arg-type]
+    return ApiResult(payments.cancel_payment(call.uow, call.merchant_id, payment_id))
 
 
 @endpoint(

@@ -191,7 +191,11 @@ def _chalice_error(response: Response) -> GatewayError | None:
     if response.status_code == 405 or code == "MethodNotAllowedError":
         return MethodNotAllowedError(
             "This method is not allowed on this path.",
-            headers={k: v for k, v in response.headers.items() if k.lower() == "allow"},
+            headers={
+                k: v if isinstance(v, str) else ", ".join(v)
+                for k, v in response.headers.items()
+                if k.lower() == "allow"
+            },
         )
     if response.status_code == 415:
         return UnsupportedMediaTypeError("Content-Type must be application/json.")

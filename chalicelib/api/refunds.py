@@ -25,7 +25,7 @@ COMMON_ERRORS = (401, 429, 500, 503)
 def create_refund(call: Call, payment_id: str) -> ApiResult:
     from chalicelib.services import refunds
 
-    refund = refunds.create_refund(call.uow, call.merchant_id, payment_id, call.body)  # type: ignore[arg-type]
+    refund = refunds.create_refund(call.uow, call.merchant_id, payment_id, call.body)
     return ApiResult(refund, 202, {"Location": f"/api/v1/refunds/{refund.id}"})
 
 

@@ -104,21 +104,28 @@ class ApiResult:
 class Call:
     """The request as a view sees it."""
 
-    __slots__ = ("body", "merchant_id", "query", "uow")
+    __slots__ = ("_uow", "body", "merchant_id", "query")
 
     def __init__(
         self,
         merchant_id: str,
         query: Any,
-        body: BaseModel | None,
+        body: Any,
         uow: db.UnitOfWork | None = None,
     ) -> None:
-        self.merchant_id, self.query, self.body, self.uow = merchant_id, query, body, uow
+        # query and body are instances of the models the route declared (or None), which
+        # the pipeline validated: the route knows their classes, the type checker cannot.
+        self.merchant_id, self.query, self.body, self._uow = merchant_id, query, body, uow
+
+    @property
+    def uow(self) -> db.UnitOfWork:
+        """The unit of work the pipeline opened (routes with database access only)."""
+        assert self._uow is not None, "this route declared access='none'"
+        return self._uow
 
     @property
     def conn(self) -> db.Connection:
         """The unit of work's connection (routes with database access only)."""
-        assert self.uow is not None, "this route declared access='none'"
         return self.uow.conn
 
 

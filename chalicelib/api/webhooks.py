@@ -25,7 +25,7 @@ COMMON_ERRORS = (401, 429, 500, 503)
 def create_webhook_endpoint(call: Call) -> ApiResult:
     from chalicelib.services import webhooks
 
-    created = webhooks.create_endpoint(call.uow, call.merchant_id, call.body)  # type: ignore[arg-type]
+    created = webhooks.create_endpoint(call.uow, call.merchant_id, call.body)
     return ApiResult(created, 201, replay_body=webhooks.withheld(created))
 
 
@@ -41,7 +41,7 @@ def create_webhook_endpoint(call: Call) -> ApiResult:
 def rotate_webhook_secret(call: Call, endpoint_id: str) -> ApiResult:
     from chalicelib.services import webhooks
 
-    rotated = webhooks.rotate_secret(call.uow, call.merchant_id, endpoint_id)  # type: ignore[arg-type]
+    rotated = webhooks.rotate_secret(call.uow, call.merchant_id, endpoint_id)
     return ApiResult(rotated, 200, replay_body=webhooks.withheld(rotated))
 
 

@@ -16,6 +16,8 @@ import asyncio
 import random
 import secrets
 import time
+from collections.abc import Sequence
+from typing import Any, Final
 
 from chalicelib import db, settings
 from chalicelib.connectors.base import (
@@ -26,7 +28,7 @@ from chalicelib.connectors.base import (
     RefundRequest,
 )
 
-DECLINED = "declined"
+DECLINED: Final = "declined"
 FLAKY = "flaky"
 DOWN = "down"
 
@@ -103,7 +105,7 @@ SELECT idempotency_key, outcome, failure_code FROM existing
 """
 
 
-def _record(statement: str, params: dict[str, list]) -> dict[str, dict]:  # type: ignore[type-arg]
+def _record(statement: str, params: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
     """Write the calls to the books (in a worker thread, off the connector loop);
     returns the earlier answers of repeated keys, by key."""
     with db.connection() as conn:
@@ -241,7 +243,12 @@ class SimulatorConnector(Connector):
         return results
 
     @staticmethod
-    def _results(requests, decided, replayed, started) -> list[AttemptResult]:  # type: ignore[no-untyped-def]
+    def _results(
+        requests: Sequence[ChargeRequest | RefundRequest],
+        decided: list[AttemptResult],
+        replayed: dict[str, dict[str, Any]],
+        started: float,
+    ) -> list[AttemptResult]:
         latency_ms = int((time.perf_counter() - started) * 1000)
         results = []
         for request, result in zip(requests, decided, strict=True):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -102,7 +102,7 @@ class CardDetails(RequestModel):
     __str__ = __repr__
 
 
-def _details_only_for_their_method() -> dict[str, object]:
+def _details_only_for_their_method() -> dict[str, Any]:
     """JSON Schema for `_details_match_method`: with method M, other methods' details are null."""
     rules = []
     for method in sorted(set(METHOD_DETAIL_FIELDS.values())):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.models.payments import CardSummary, Payment
-from chalicelib.models.refunds import Refund
+from chalicelib.models.refunds import Refund, RefundStatus
 
 #: A refund's internal status -> the status the API shows (PROCESSING is not final).
-REFUND_VISIBLE_STATUS = {
+REFUND_VISIBLE_STATUS: dict[str, RefundStatus] = {
     "PENDING": "PENDING",
     "PROCESSING": "PENDING",
     "SUCCESS": "SUCCESS",
@@ -55,7 +55,7 @@ def refund_from_row(row: dict[str, Any]) -> Refund:
         payment_id=row["payment_id"],
         amount=row["amount"],
         currency=row["currency"],
-        status=REFUND_VISIBLE_STATUS[row["status"]],  # type: ignore[arg-type]
+        status=REFUND_VISIBLE_STATUS[row["status"]],
         reason=row["reason"],
         failure_code=row["failure_code"],
         created_at=row["created_at"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, StrictStr, field_validator
 
@@ -18,7 +18,7 @@ EventType = Literal[
     "refund.succeeded",
     "refund.failed",
 ]
-EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 EndpointStatus = Literal["enabled", "disabled"]
 AttemptStatus = Literal["succeeded", "failed", "pending"]
 

@@ -20,6 +20,7 @@ import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from chalicelib import db, settings
 from chalicelib.clock import utcnow
@@ -58,7 +59,7 @@ def drain(kind: WorkKind, consumer: str, clock: RunClock, summary: Counter[str])
     if workers == 1:
         _drain_loop(kind, consumer, clock, summary, stale=False, capacity=capacity)
         return
-    counters = [Counter() for _ in range(workers)]
+    counters: list[Counter[str]] = [Counter() for _ in range(workers)]
     with ThreadPoolExecutor(workers, thread_name_prefix=f"drain-{kind.name}") as pool:
         futures = [
             pool.submit(
@@ -195,7 +196,7 @@ def _finish(
     stream.ack(kind.stream, acked)
 
 
-def _mark_failovers(claimed: list[Row], routes: dict) -> None:  # type: ignore[type-arg]
+def _mark_failovers(claimed: list[Row], routes: dict[str, Any]) -> None:
     """Flag fresh attempts that went elsewhere than their merchant's primary."""
     primaries = routes["primaries"]
     for row in claimed:

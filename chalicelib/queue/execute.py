@@ -63,11 +63,11 @@ def finish(kind: WorkKind, claimed: list[Row], answers: list[Any], summary: Coun
     if kind.is_attempt:
         _observe_attempts(kind, claimed, answers)
     now = utcnow()
-    columns = db.as_columns(
+    columns: dict[str, Any] = db.as_columns(
         [kind.finish_values(row, answer, now) for row, answer in zip(claimed, answers, strict=True)]
     )
     if kind.is_attempt:  # when an inquiry opened by this finish is first due
-        columns["inquiry_due"] = now + timedelta(  # type: ignore[assignment]
+        columns["inquiry_due"] = now + timedelta(
             seconds=settings.get_settings().inquiry_first_delay_s
         )
     with db.unit_of_work() as uow:

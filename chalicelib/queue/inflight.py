@@ -132,7 +132,9 @@ async def call_all(kind: WorkKind, rows: list[Row], deliver: Callable[[Answered]
     await asyncio.gather(*calls)
 
 
-async def _one(kind: WorkKind, connector: Any, row: Row, deliver: Callable) -> None:  # type: ignore[type-arg]
+async def _one(
+    kind: WorkKind, connector: Any, row: Row, deliver: Callable[[Answered], Any]
+) -> None:
     try:
         answer = await kind.call_one(connector, row)
     except Exception as exc:
@@ -140,7 +142,9 @@ async def _one(kind: WorkKind, connector: Any, row: Row, deliver: Callable) -> N
     deliver(Answered(row, answer, each_call=True))
 
 
-async def _batch(kind: WorkKind, connector: Any, rows: list[Row], deliver: Callable) -> None:  # type: ignore[type-arg]
+async def _batch(
+    kind: WorkKind, connector: Any, rows: list[Row], deliver: Callable[[Answered], Any]
+) -> None:
     try:
         answers = await kind.call(connector, rows)
     except Exception as exc:

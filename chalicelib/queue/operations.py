@@ -6,6 +6,7 @@ it in; stream writes happen after it commits.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from chalicelib import db
@@ -65,7 +66,7 @@ def replay_dead_letters(
         if not ids:
             continue
         requeued = sql.unpark(uow.conn, kind.table, ids, now)
-        uow.after_commit(lambda s=kind.stream, r=requeued: stream.add(s, r))
+        uow.after_commit(functools.partial(stream.add, kind.stream, requeued))
         replayed += len(requeued)
     removed = [d["dead_letter_id"] for d in letters]
     uow.after_commit(lambda: stream.delete_dead_letters(removed))

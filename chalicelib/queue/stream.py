@@ -10,12 +10,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
 
 log = logging.getLogger(__name__)
+
+# The client decodes replies (decode_responses=True), which redis-py's types cannot
+# follow: the casts below state the decoded shape of each reply.
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,10 @@ def _entries(stream: str, raw: list[Any]) -> list[StreamEntry]:
 
 def claim_new(stream: str, consumer: str, count: int) -> list[StreamEntry]:
     """New entries for this consumer (XREADGROUP, no blocking)."""
-    result = get_redis().xreadgroup(keys.PROCESSOR_GROUP, consumer, {stream: ">"}, count=count)
+    result = cast(
+        "list[tuple[str, list[tuple[str, dict[str, str] | None]]]]",
+        get_redis().xreadgroup(keys.PROCESSOR_GROUP, consumer, {stream: ">"}, count=count),
+    )
     if not result:
         return []
     return _entries(stream, result[0][1])
@@ -102,8 +108,11 @@ def delivery_counts(stream: str, entry_ids: list[str]) -> dict[str, int]:
     if not entry_ids:
         return {}
     lo, hi = min(entry_ids, key=_id_key), max(entry_ids, key=_id_key)
-    rows = get_redis().xpending_range(
-        stream, keys.PROCESSOR_GROUP, min=lo, max=hi, count=len(entry_ids) * 4 + 100
+    rows = cast(
+        "list[dict[str, Any]]",
+        get_redis().xpending_range(
+            stream, keys.PROCESSOR_GROUP, min=lo, max=hi, count=len(entry_ids) * 4 + 100
+        ),
     )
     wanted = set(entry_ids)
     return {r["message_id"]: r["times_delivered"] for r in rows if r["message_id"] in wanted}
@@ -161,7 +170,7 @@ def record_error(entry: StreamEntry, error: str) -> None:
 def last_errors(stream: str, entry_ids: list[str]) -> dict[str, str]:
     if not entry_ids:
         return {}
-    values = get_redis().hmget(keys.entry_errors(stream), entry_ids)
+    values = cast("list[str | None]", get_redis().hmget(keys.entry_errors(stream), entry_ids))
     return {eid: v for eid, v in zip(entry_ids, values, strict=True) if v}
 
 
@@ -185,7 +194,9 @@ def pending_summary(stream: str) -> dict[str, Any]:
 
 
 def list_dead_letters(count: int = 100) -> list[dict[str, str]]:
-    rows = get_redis().xrange(keys.DEAD_LETTER_STREAM, count=count)
+    rows = cast(
+        "list[tuple[str, dict[str, str]]]", get_redis().xrange(keys.DEAD_LETTER_STREAM, count=count)
+    )
     return [{"dead_letter_id": entry_id, **fields} for entry_id, fields in rows]
 
 

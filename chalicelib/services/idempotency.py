@@ -86,7 +86,9 @@ class Fingerprint:
 
     @property
     def value(self) -> str:
-        return self.under(_keyring().newest)
+        fingerprint = self.under(_keyring().newest)
+        assert fingerprint is not None, "the keyring always holds its newest key"
+        return fingerprint
 
     def under(self, version: int) -> str | None:
         """The fingerprint under key `version`, or None when the keyring has no such
@@ -158,13 +160,14 @@ def claim(conn: Connection, merchant_id: str, key: str) -> None:
 
 def refusal(exc: BaseException) -> str | None:
     """ "in_use" or "recorded" if `exc` (or what it was raised from) is a refused claim."""
-    while exc is not None:
-        state = getattr(exc, "sqlstate", None)
+    cause: BaseException | None = exc
+    while cause is not None:
+        state = getattr(cause, "sqlstate", None)
         if state == idempotency_repo.CLAIM_IN_USE:
             return "in_use"
         if state == idempotency_repo.CLAIM_RECORDED:
             return "recorded"
-        exc = exc.__cause__  # type: ignore[assignment]
+        cause = cause.__cause__
     return None
 
 

@@ -110,21 +110,21 @@ def _compare(
         }
         if ours is not None and ours["status"] in OPEN:
             section.in_flight.append({**item, "reason": "in_flight"})
-        elif not owns:
+        elif not owns or ours is None:  # (owns implies ours; said for the type checker)
             section.charged_not_success.append({**item, "reason": _orphan_reason(ours, connector)})
-        elif ours["amount"] != line.amount or ours["currency"] != line.currency:  # type: ignore[index]
+        elif ours["amount"] != line.amount or ours["currency"] != line.currency:
             section.amount_mismatches.append(
                 {
-                    "id": ours["id"],  # type: ignore[index]
+                    "id": ours["id"],
                     "acquirer_id": line.id,
                     "acquirer_amount": line.amount,
                     "acquirer_currency": line.currency,
-                    "gateway_amount": ours["amount"],  # type: ignore[index]
-                    "gateway_currency": ours["currency"],  # type: ignore[index]
+                    "gateway_amount": ours["amount"],
+                    "gateway_currency": ours["currency"],
                 }
             )
         else:
-            section.matched.append(ours["id"])  # type: ignore[index]
+            section.matched.append(ours["id"])
     for ours in succeeded_that_day:
         if ours["charge_key"] not in seen and ours["charge_key"] not in earlier_keys:
             section.success_not_charged.append(

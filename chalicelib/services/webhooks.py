@@ -7,7 +7,7 @@ The signing secret is returned once, by `create_endpoint`, and never logged.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, overload
 
 from psycopg.types.json import Jsonb
 
@@ -42,6 +42,12 @@ def _event_missing(event_id: str) -> ResourceMissingError:
     return ResourceMissingError(f"No such event: '{event_id}'", param="id")
 
 
+@overload
+def endpoint_from_row(row: dict[str, Any]) -> WebhookEndpoint: ...
+@overload
+def endpoint_from_row[M: WebhookEndpoint](
+    row: dict[str, Any], model: type[M], **extra: Any
+) -> M: ...
 def endpoint_from_row(
     row: dict[str, Any], model: type[WebhookEndpoint] = WebhookEndpoint, **extra: Any
 ) -> WebhookEndpoint:
@@ -88,7 +94,7 @@ def create_endpoint(
             "now": utcnow(),
         },
     )
-    return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)  # type: ignore[return-value]
+    return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)
 
 
 def withheld(created: WebhookEndpointCreated) -> WebhookEndpointCreated:
@@ -119,7 +125,7 @@ def rotate_secret(uow: db.UnitOfWork, merchant_id: str, endpoint_id: str) -> Web
             "previous_until": utcnow() + ROTATION_OVERLAP,
         },
     )
-    return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)  # type: ignore[return-value]
+    return endpoint_from_row(row, WebhookEndpointCreated, secret=secret)
 
 
 def seal_plaintext_secrets(uow: db.UnitOfWork, limit: int = 500) -> int:
@@ -176,7 +182,7 @@ def delete_endpoint(
     )
     if row is None:
         raise _endpoint_missing(endpoint_id)
-    return endpoint_from_row(row, WebhookEndpointDeleted)  # type: ignore[return-value]
+    return endpoint_from_row(row, WebhookEndpointDeleted)
 
 
 def list_events(

@@ -14,7 +14,7 @@ import csv
 import io
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import date
 from typing import Any
 
@@ -153,7 +153,7 @@ class AcquirerConnector(Connector):
         return await self._batch(self._money_calls(calls))
 
     async def _money_calls(
-        self, calls: list[tuple[str, str, wire.AuthorizeWire | wire.RefundWire]]
+        self, calls: Sequence[tuple[str, str, wire.AuthorizeWire | wire.RefundWire]]
     ) -> list[AttemptResult]:
         limit = asyncio.Semaphore(self.concurrency)
 

@@ -212,8 +212,8 @@ def outcome_of(status: int, body: bytes, latency_ms: int, replayed: bool) -> Att
     if status == 429:
         return AttemptResult("transient_error", "rate_limited", "Acquirer rate limit", latency_ms)
     refused = detail is not None and detail.code in REFUSALS
-    if 400 <= status < 500 and status not in _NOT_REFUSALS and refused:
-        return AttemptResult("declined", detail.code, detail.message, latency_ms)  # type: ignore[union-attr]
+    if 400 <= status < 500 and status not in _NOT_REFUSALS and refused and detail is not None:
+        return AttemptResult("declined", detail.code, detail.message, latency_ms)
     code = f" ({detail.code})" if detail is not None and detail.code else ""
     return unknown(f"acquirer answered {status}{code}", latency_ms)
 
