@@ -10,7 +10,7 @@ import httpx
 
 from chalicelib import db
 from chalicelib.services import operator_keys
-from tests.conftest import start_server, stop_server
+from tests.support import start_server, stop_server
 
 
 def get(client: httpx.Client, path: str, key: str, address: str) -> httpx.Response:

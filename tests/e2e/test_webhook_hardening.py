@@ -14,7 +14,6 @@ import pytest
 from chalicelib import db
 from chalicelib.adapters import kms
 from chalicelib.handlers import deliver_webhooks as webhook_delivery
-from tests.conftest import FakeContext, wait_until
 from tests.e2e.test_webhooks import (  # noqa: F401 - fixtures
     deliveries,
     endpoints_to_delete,
@@ -25,6 +24,7 @@ from tests.e2e.test_webhooks import (  # noqa: F401 - fixtures
     register,
     webhook_env,
 )
+from tests.support import FakeContext, wait_until
 
 
 class TrickleReceiver:

@@ -17,9 +17,9 @@ import pytest
 
 from chalicelib import db, settings
 from chalicelib.handlers import deliver_webhooks as webhook_delivery
-from tests.conftest import FakeContext, LiveServer
 from tests.e2e.test_webhooks import deliveries, latest_event_ids, record_events, register
 from tests.e2e.webhook_receiver import Receiver
+from tests.support import FakeContext, LiveServer
 
 SCHEDULE = [0.1, 0.1]  # three attempts in all, a tenth of a second apart
 

@@ -18,8 +18,8 @@ from chalicelib import db, settings
 from chalicelib.adapters.url_guard import REFUSED_MESSAGE
 from chalicelib.handlers import deliver_webhooks as webhook_delivery
 from chalicelib.services import events as event_service
-from tests.conftest import FakeContext, LiveServer, start_server, stop_server
 from tests.e2e.webhook_receiver import Behaviour, Receiver
+from tests.support import FakeContext, LiveServer, start_server, stop_server
 
 ALL_TYPES = [
     "payment.succeeded",
