@@ -29,7 +29,18 @@ load_stage("test")  # the test stage's variables, as Lambda would have them
 
 from chalicelib import db  # noqa: E402
 from chalicelib.services import merchants as merchant_service  # noqa: E402
-from tests.support import FakeContext, LiveServer, start_server, stop_server  # noqa: E402
+
+# The helpers live in tests/support.py. ROOT, free_port and wait_until stay importable
+# from here too, for modules written before it (branches in flight import them so).
+from tests.support import (  # noqa: E402
+    ROOT,  # noqa: F401
+    FakeContext,
+    LiveServer,
+    free_port,  # noqa: F401
+    start_server,
+    stop_server,
+    wait_until,  # noqa: F401
+)
 
 
 @pytest.fixture
