@@ -8,10 +8,6 @@ their own merchants instead of teardown, so they never depend on an empty databa
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 os.environ["STAGE"] = "test"
 
 if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
@@ -28,18 +23,24 @@ if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         "starts Postgres, Redis and the AWS emulator and points the tests at them."
     )
 
-from workers.stage import load_stage  # noqa: E402
+from workers.stage import load_stage
 
 load_stage("test")  # the test stage's variables, as Lambda would have them
 
 from chalicelib import db  # noqa: E402
 from chalicelib.services import merchants as merchant_service  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# The helpers live in tests/support.py. ROOT, free_port and wait_until stay importable
+# from here too, for modules written before it (branches in flight import them so).
+from tests.support import (  # noqa: E402
+    ROOT,  # noqa: F401
+    FakeContext,
+    LiveServer,
+    free_port,  # noqa: F401
+    start_server,
+    stop_server,
+    wait_until,  # noqa: F401
+)
 
 
 @pytest.fixture
@@ -53,54 +54,6 @@ def merchant() -> merchant_service.CreatedMerchant:
 def other_merchant() -> merchant_service.CreatedMerchant:
     with db.transaction() as conn:
         return merchant_service.create_merchant(conn, "Other merchant")
-
-
-class LiveServer:
-    def __init__(self, base_url: str, log_path: Path, process: subprocess.Popen) -> None:
-        self.base_url = base_url
-        self.log_path = log_path
-        self.process = process
-
-    def client(self, api_key: str | None = None, **kwargs: Any) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30, **kwargs)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def start_server(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
-    port = free_port()
-    log_path = tmp_dir / f"server-{port}.log"
-    env = {**os.environ, "STAGE": "test", "PORT": str(port), **(extra_env or {})}
-    out = open(log_path, "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "workers.serve", "--port", str(port), "--stage", "test"],
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code in (200, 503):
-                return LiveServer(base_url, log_path, process)
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-
-
-def stop_server(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -120,16 +73,6 @@ def api(
         yield client
 
 
-class FakeContext:
-    """A Lambda context with a real deadline."""
-
-    def __init__(self, seconds: float = 60) -> None:
-        self.deadline = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - time.monotonic()) * 1000)
-
-
 @pytest.fixture
 def run_processor() -> Callable[..., dict[str, Any]]:
     """Run `process_payments` once in this process, as the scheduler would."""
@@ -141,22 +84,17 @@ def run_processor() -> Callable[..., dict[str, Any]]:
     return run
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 30, step: float = 0.2) -> Any:
-    """Poll until `predicate()` is truthy; returns its value or fails the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(step)
-
-
 #: Tiers (docs/testing.md): e2e, browser and packaging tests serve HTTP from other
 #: processes or build things; an integration module that starts a process is slow too.
 SLOW_FOLDERS = ("e2e", "browser", "packaging")
-_STARTS_PROCESSES = ("subprocess", "Popen", "AcquirerProcess", "acquirer_process")
+_STARTS_PROCESSES = (
+    "subprocess",
+    "Popen",
+    "AcquirerProcess",
+    "acquirer_process",
+    "start_server",  # tests.support: workers.serve
+    "make_run",  # tests.support: workers.run
+)
 _module_starts_processes: dict[Path, bool] = {}
 
 

@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import pytest
 from chalicelib import db
 from chalicelib.services import operator_keys
 from infra import browser as browser_deps
-from tests.conftest import ROOT, LiveServer, start_server, stop_server
+from tests.support import ROOT, LiveServer, start_server, stop_server
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
 # Faster schedules for the processes these tests start (the stage's are 1-8 s and
@@ -207,17 +206,6 @@ def page(
     driver: Any, dashboard_server: LiveServer, scheduler: Scheduler, request: pytest.FixtureRequest
 ) -> Page:
     return Page(driver, dashboard_server.base_url, request.node.name)
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(0.1)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -10,8 +10,9 @@ from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
 from chalicelib.queue import sql as queue_sql
 from chalicelib.queue import stream
-from tests.browser.conftest import Page, Scheduler, wait_until
+from tests.browser.conftest import Page, Scheduler
 from tests.e2e.helpers import create_payment
+from tests.support import wait_until
 
 
 def _depth(page: Page) -> int:

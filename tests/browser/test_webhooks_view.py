@@ -6,9 +6,10 @@ import threading
 
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import Page, wait_until
+from tests.browser.conftest import Page
 from tests.e2e.helpers import create_payment
 from tests.e2e.webhook_receiver import Receiver
+from tests.support import wait_until
 
 
 def test_endpoint_deliveries_and_redeliver_from_the_page(page: Page, merchant, api) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from chalicelib import db
-from tests.conftest import ROOT, start_server, stop_server
+from tests.support import ROOT, start_server, stop_server
 
 
 def admin(*args: str) -> tuple[int, dict]:

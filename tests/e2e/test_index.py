@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import LiveServer
+from tests.support import LiveServer
 
 
 def test_the_root_points_to_the_dashboard_the_api_and_health(live_server: LiveServer) -> None:

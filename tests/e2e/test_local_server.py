@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port, start_server, wait_until
+from tests.support import ROOT, free_port, start_server, wait_until
 
 # A reply written in two sends (headers, then body) on a kept-alive connection without
 # TCP_NODELAY waits for the client's delayed ACK: ~40-44 ms per request

@@ -10,8 +10,8 @@ import pytest
 
 from chalicelib import db
 from chalicelib.services import operator_keys
-from tests.conftest import ROOT
 from tests.e2e.helpers import create_payment
+from tests.support import ROOT
 
 ROUTES = [
     ("GET", "/api/v1/operator/queue"),

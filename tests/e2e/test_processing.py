@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from chalicelib import db
-from tests.conftest import ROOT, wait_until
+from tests.support import ROOT, wait_until
 
 CARD = {"exp_month": 12, "exp_year": 2099, "cvc": "123"}
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tests.conftest import start_server, stop_server
 from tests.e2e.helpers import unique
+from tests.support import start_server, stop_server
 
 
 @pytest.fixture

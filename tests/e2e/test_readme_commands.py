@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,9 +21,8 @@ import httpx
 import pytest
 
 from infra import stack_env
-from tests.conftest import free_port, wait_until
+from tests.support import ROOT, MakeRun, free_port, make_run, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # The README's cancel example cancels a down@upi payment while it waits for a retry:
@@ -52,35 +50,9 @@ def json_documents(text: str) -> list[dict]:
 
 
 @pytest.fixture
-def make_run(tmp_path: Path) -> Iterator[tuple[int, str]]:
-    """`workers.run` on a free port: (port, the API key it printed)."""
-    port = free_port()
-    log = tmp_path / "run.log"
-    env = {**os.environ, "PORT": str(port), "STAGE": "test"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "workers.run"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        key = wait_until(
-            lambda: re.search(r"API key:\s+(sk_test_\S+)", log.read_text()), timeout=60
-        )
-        wait_until(lambda: _healthy(port), timeout=60)
-        yield port, key.group(1)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+def running(tmp_path: Path) -> Iterator[MakeRun]:
+    with make_run(tmp_path / "run.log") as run:
+        yield run
 
 
 def fresh_shell_env(tmp_path: Path) -> dict[str, str]:
@@ -98,8 +70,8 @@ def fresh_shell_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_every_readme_command_works_from_a_fresh_shell(make_run, tmp_path: Path) -> None:
-    port, key = make_run
+def test_every_readme_command_works_from_a_fresh_shell(running, tmp_path: Path) -> None:
+    port, key = running.port, running.api_key
     env = fresh_shell_env(tmp_path)
     exports = ""
     payment_id = None

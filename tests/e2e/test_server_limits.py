@@ -13,7 +13,8 @@ import weakref
 
 import pytest
 
-from tests.conftest import LiveServer
+from tests.e2e.test_bad_input import payments_for
+from tests.support import LiveServer
 
 JSON_POST = (
     "POST /api/v1/payments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
@@ -83,14 +84,18 @@ def assert_no_traceback(server: LiveServer) -> None:
     assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
 
 
-def test_a_content_length_over_16384_is_413_before_any_body_byte(live_server, merchant) -> None:
-    head = JSON_POST.format(key=merchant.api_key) + "Content-Length: 1000000\r\n\r\n"
+@pytest.mark.parametrize("length", [16_385, 1_000_000], ids=["just_over", "a_megabyte"])
+def test_a_content_length_over_16384_is_413_before_any_body_byte(
+    live_server, merchant, length: int
+) -> None:
+    head = JSON_POST.format(key=merchant.api_key) + f"Content-Length: {length}\r\n\r\n"
     # No body byte is ever sent: a server that waited for it would time out this read.
     status, headers, body, closed = exchange(_port(live_server), head.encode())
     assert status == 413
     assert headers["content-type"] == "application/json"
     assert_contract_error(body, "body_too_large")
     assert closed
+    assert payments_for(merchant.merchant_id) == 0
 
 
 def test_a_chunked_body_over_16384_is_413_in_the_contract_format(live_server, merchant) -> None:

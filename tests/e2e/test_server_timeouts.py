@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import LiveServer, start_server, stop_server, wait_until
 from tests.e2e.test_server_limits import _port, _read_response
+from tests.support import LiveServer, start_server, stop_server, wait_until
 
 MAX_CONNECTIONS = 2
 READ_TIMEOUT_S = 1.0

@@ -20,7 +20,7 @@ import pytest
 
 from chalicelib import db
 from chalicelib.adapters import redis_client
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 SECONDS = os.environ.get("SOAK_SECONDS", "90")
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,39 +17,14 @@ import httpx
 import pytest
 
 from infra import procs
-from tests.conftest import ROOT, free_port, wait_until
+from tests.support import MakeRun, healthy, make_run, wait_until
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int, str, Path]]:
-    """`workers.run` on a free port: (its process, port, the API key it printed, its log)."""
-    port = free_port()
-    log = tmp_path / "run.log"
-    env = {**os.environ, "PORT": str(port), "STAGE": "test", "SERVE_WORKERS": "2"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "workers.run"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        key = wait_until(
-            lambda: re.search(r"API key:\s+(sk_test_\S+)", log.read_text()), timeout=60
-        )
-        wait_until(lambda: _healthy(port), timeout=60)
-        yield process, port, key.group(1), log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+def running(tmp_path: Path) -> Iterator[MakeRun]:
+    """`workers.run` on a free port, with two server workers."""
+    with make_run(tmp_path / "run.log", {"SERVE_WORKERS": "2"}) as run:
+        yield run
 
 
 def _replaced(parent: int, needle: str, old: int) -> int | None:
@@ -60,7 +33,7 @@ def _replaced(parent: int, needle: str, old: int) -> int | None:
 
 
 def test_a_killed_scheduler_and_server_come_back_and_payments_settle(running) -> None:
-    process, port, key, log = running
+    process, port, key, log = running.process, running.port, running.api_key, running.console
     scheduler = wait_until(lambda: procs.child_running(process.pid, "workers.scheduler"))
     os.kill(scheduler, signal.SIGKILL)
     wait_until(lambda: _replaced(process.pid, "workers.scheduler", scheduler), timeout=15)
@@ -70,7 +43,7 @@ def test_a_killed_scheduler_and_server_come_back_and_payments_settle(running) ->
     assert server is not None
     os.kill(server, signal.SIGKILL)  # its forked workers follow it within a second
     wait_until(lambda: _replaced(process.pid, "workers.serve", server), timeout=15)
-    wait_until(lambda: _healthy(port), timeout=30)
+    wait_until(lambda: healthy(running.base_url), timeout=30)
     assert process.poll() is None, "workers.run exited"
 
     with httpx.Client(

@@ -11,8 +11,8 @@ import pytest
 from chalicelib import db
 from chalicelib.api.endpoint import ROUTES
 from chalicelib.services import operator_keys
-from tests.conftest import LiveServer
 from tests.e2e.test_bad_input import a_payment, rows_of
+from tests.support import LiveServer
 
 LONE = "\\ud800"  # as it travels in JSON text: an escape, half of a pair
 

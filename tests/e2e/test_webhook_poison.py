@@ -8,7 +8,6 @@ every other merchant's deliveries go out and are recorded in the same run.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,10 +15,16 @@ import httpx
 import pytest
 
 from chalicelib import db, settings
-from chalicelib.handlers import deliver_webhooks as webhook_delivery
-from tests.conftest import FakeContext, LiveServer
-from tests.e2e.test_webhooks import deliveries, latest_event_ids, record_events, register
+from tests.e2e.test_webhooks import (
+    deliver,
+    deliveries,
+    latest_event_ids,
+    pump,
+    record_events,
+    register,
+)
 from tests.e2e.webhook_receiver import Receiver
+from tests.support import LiveServer
 
 SCHEDULE = [0.1, 0.1]  # three attempts in all, a tenth of a second apart
 
@@ -38,10 +43,6 @@ def receiver() -> Iterator[Receiver]:
     made = Receiver(lambda n: 200).start()
     yield made
     made.stop()
-
-
-def deliver() -> dict[str, Any]:
-    return webhook_delivery.deliver_webhooks(FakeContext(30))
 
 
 def delivery_row(event_id: str) -> dict[str, Any]:
@@ -116,10 +117,7 @@ def test_poison_endpoint_does_not_stop_other_merchants(
         assert delivery_row(poison_event)["status"] == "pending"
 
         # Retried on its schedule, then it ends: three attempts, each recorded.
-        deadline = time.monotonic() + 20
-        while delivery_row(poison_event)["status"] == "pending" and time.monotonic() < deadline:
-            time.sleep(0.05)
-            deliver()
+        pump(lambda: delivery_row(poison_event)["status"] != "pending", timeout=20)
         row = delivery_row(poison_event)
         assert (row["status"], row["attempts"]) == ("failed", len(SCHEDULE) + 1)
         attempts = deliveries(evil, poison_event)

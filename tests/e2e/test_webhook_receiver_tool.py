@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 
 from chalicelib.handlers import deliver_webhooks
-from tests.conftest import ROOT, FakeContext, free_port, wait_until
 from tests.e2e.helpers import create_payment
+from tests.support import ROOT, FakeContext, free_port, wait_until
 
 
 def test_the_receiver_verifies_and_prints_deliveries(

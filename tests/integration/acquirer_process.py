@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ROOT, free_port
+from tests.support import ROOT, free_port
 
 
 class AcquirerProcess:
@@ -72,8 +72,12 @@ class AcquirerProcess:
     def clear_faults(self) -> None:
         assert self.admin.delete("/admin/faults").status_code == 200
 
+    def books_for(self, payment_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The payment's charges and refunds in the books: {"charges": [...], "refunds": [...]}."""
+        return self.admin.get("/admin/books", params={"payment_id": payment_id}).json()
+
     def charges_for(self, payment_id: str) -> list[dict[str, Any]]:
-        return self.admin.get("/admin/books", params={"payment_id": payment_id}).json()["charges"]
+        return self.books_for(payment_id)["charges"]
 
     def books(self) -> dict[str, Any]:
         return self.admin.get("/admin/books").json()

@@ -23,7 +23,7 @@ from chalice.test import Client
 
 import app as app_module
 from chalicelib import db, settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 class BurstCountingProxy:

@@ -9,23 +9,17 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from chalicelib.connectors import runner
 from chalicelib.connectors.acquirer import AcquirerConnector
 from chalicelib.connectors.base import ChargeRequest, RefundRequest
-from tests.integration.acquirer_process import AcquirerProcess, started
+from tests.integration.acquirer_process import AcquirerProcess
+from tests.support import wait_until
 
 DEADLINE_S = 1.0
 MARGIN_S = 0.5
-
-
-@pytest.fixture(scope="module")
-def acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcquirerProcess]:
-    yield from started(Path(tmp_path_factory.mktemp("acquirer")))
 
 
 @pytest.fixture
@@ -126,10 +120,7 @@ def test_a_hanging_acquirer_is_unknown_within_the_deadline(
     key = requests[0].idempotency_key
     first = runner.run(connector.retrieve_payment(key))
     assert first.status in ("unknown", "not_found")
-    deadline = time.monotonic() + 5
-    while runner.run(connector.retrieve_payment(key)).status != "not_found":
-        assert time.monotonic() < deadline, "the hung request's key was never given back"
-        time.sleep(0.1)
+    wait_until(lambda: runner.run(connector.retrieve_payment(key)).status == "not_found", 5, 0.1)
     assert runner.run(connector.authorize(requests[0])).outcome == "succeeded"
 
 
@@ -159,10 +150,13 @@ def test_latency_spends_the_deadline_and_is_unknown(
     assert time.monotonic() - started < DEADLINE_S + MARGIN_S
     acquirer.clear_faults()
     # It acted after we gave up: the inquiry (polled until the acquirer has acted) says so.
-    deadline = time.monotonic() + 30
-    while runner.run(connector.retrieve_payment(request.idempotency_key)).status != "succeeded":
-        assert time.monotonic() < deadline, "the late charge never showed"
-        time.sleep(0.1)
+    wait_until(
+        lambda: (
+            runner.run(connector.retrieve_payment(request.idempotency_key)).status == "succeeded"
+        ),
+        timeout=30,
+        step=0.1,
+    )
 
 
 def test_one_session_serves_every_thread_and_batch(connector: AcquirerConnector) -> None:

@@ -15,28 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.integration.acquirer_process import AcquirerProcess, started
-
-
-@pytest.fixture(scope="module")
-def acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcquirerProcess]:
-    yield from started(Path(tmp_path_factory.mktemp("acquirer")))
-
-
-@pytest.fixture
-def client(acquirer: AcquirerProcess) -> Iterator[httpx.Client]:
-    acquirer.clear_faults()
-    with httpx.Client(base_url=acquirer.url, timeout=30) as session:
-        yield session
+from tests.integration.acquirer_process import AcquirerProcess
+from tests.support import wait_until
 
 
 def _key() -> str:
@@ -64,11 +49,13 @@ def _slow_charge_in_background(acquirer: AcquirerProcess, key: str) -> threading
 
 
 def _wait_recorded(client: httpx.Client, key: str) -> httpx.Response:
-    deadline = time.monotonic() + 5
-    while (found := client.get(f"/v1/authorizations/{key}")).status_code == 404:
-        assert time.monotonic() < deadline, "the key was never recorded"
-        time.sleep(0.02)
-    return found
+    """The inquiry's answer once the key is recorded (no longer 404)."""
+
+    def found() -> httpx.Response | None:
+        answer = client.get(f"/v1/authorizations/{key}")
+        return answer if answer.status_code != 404 else None
+
+    return wait_until(found, timeout=5, step=0.02)
 
 
 def _void(client: httpx.Client, key: str) -> httpx.Response:

@@ -8,27 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.integration.acquirer_process import AcquirerProcess, started
-
-
-@pytest.fixture(scope="module")
-def acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcquirerProcess]:
-    yield from started(Path(tmp_path_factory.mktemp("acquirer")))
-
-
-@pytest.fixture
-def client(acquirer: AcquirerProcess) -> Iterator[httpx.Client]:
-    acquirer.clear_faults()
-    with httpx.Client(base_url=acquirer.url, timeout=30) as session:
-        yield session
+from tests.integration.acquirer_process import AcquirerProcess
 
 
 def _key() -> str:

@@ -19,9 +19,9 @@ from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
 from chalicelib.models.payments import CreatePaymentRequest
 from chalicelib.services import payments
-from tests.conftest import wait_until
 from tests.integration.acquirer_drain import accept_payments, merchant_on, register, statuses
 from tests.integration.acquirer_process import AcquirerProcess, started
+from tests.support import wait_until
 
 
 @pytest.fixture

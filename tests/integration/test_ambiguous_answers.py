@@ -20,13 +20,13 @@ from aiohttp import web
 from chalicelib import db
 from chalicelib.errors import GatewayError
 from chalicelib.services import payments
-from tests.conftest import free_port
 from tests.integration.acquirer_drain import (
     accept_payments,
     accept_refunds,
     merchant_on,
     statuses,
 )
+from tests.support import free_port
 
 
 class StubAcquirer:

@@ -9,7 +9,6 @@ and the late charge landed anyway: charged twice, or failed and charged.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,8 +25,7 @@ from tests.integration.acquirer_drain import (
     statuses,
 )
 from tests.integration.acquirer_process import AcquirerProcess, started
-
-SLOW_S = 3.0  # infra/acquirer/models.SLOW_SCENARIO_S
+from tests.support import wait_until
 
 
 @pytest.fixture
@@ -73,21 +71,22 @@ def _assert_at_most_one_charge(acquirer: AcquirerProcess, payment_ids: list[str]
         )
 
 
-def _no_charge_in_flight(acquirer: AcquirerProcess, payment_ids: list[str]) -> None:
-    """Wait out the acquirer's slow requests: no key of these payments is in progress."""
-    deadline = time.monotonic() + SLOW_S + 10
-    while time.monotonic() < deadline:
-        busy = [
-            c
-            for pid in payment_ids
-            for c in acquirer.charges_for(pid)
-            if c["status"] == "in_progress"
-        ]
-        if not busy:
-            time.sleep(0.2)
-            return
-        time.sleep(0.2)
-    pytest.fail("the acquirer still processes some of the payments' requests")
+def _nothing_in_flight(acquirer: AcquirerProcess, payment_ids: list[str]) -> None:
+    """Wait until every request of these payments that reached the acquirer has ended
+    there: a key is recorded `in_progress` on arrival and keeps it until the request acts
+    (a slow@upi charge 3 s later, a held refund after its latency), so a late charge or
+    refund has landed, or never will, once no key is in progress. Asked through the
+    acquirer's admin API: an answer given after each of those requests had arrived."""
+
+    def settled() -> bool:
+        books = [acquirer.books_for(pid) for pid in payment_ids]
+        return not any(
+            row["status"] == "in_progress"
+            for book in books
+            for row in (*book["charges"], *book["refunds"])
+        )
+
+    wait_until(settled, timeout=60)
 
 
 def test_a_late_charge_is_never_charged_again_at_the_other_connector(
@@ -98,8 +97,7 @@ def test_a_late_charge_is_never_charged_again_at_the_other_connector(
     payment_ids = accept_payments(merchant.merchant_id, 8, vpa="slow@upi")
 
     drain_until_final(run_processor, payment_ids, seconds=90)
-    time.sleep(SLOW_S + 0.5)  # every late request has ended at the acquirer
-    _no_charge_in_flight(acquirer, payment_ids)
+    _nothing_in_flight(acquirer, payment_ids)  # every late request has ended at the acquirer
     _assert_at_most_one_charge(acquirer, payment_ids)
 
 
@@ -115,8 +113,7 @@ def test_a_late_charge_never_lands_on_a_failed_payment(
     payment_ids = accept_payments(merchant.merchant_id, 6, vpa="slow@upi")
 
     drain_until_final(run_processor, payment_ids, seconds=90)
-    time.sleep(SLOW_S + 0.5)
-    _no_charge_in_flight(acquirer, payment_ids)
+    _nothing_in_flight(acquirer, payment_ids)
     _assert_at_most_one_charge(acquirer, payment_ids)
     with db.connection() as conn:
         released = conn.execute(
@@ -152,7 +149,7 @@ def test_a_refund_whose_inquiry_finds_nothing_keeps_its_reservation_until_voided
     refund_ids = accept_refunds(merchant.merchant_id, payment_ids, amount=10_000)
     drain_until_final(run_processor, payment_ids, refund_ids, seconds=90)
     acquirer.clear_faults()
-    time.sleep(5.5)  # every held refund has ended at the acquirer
+    _nothing_in_flight(acquirer, payment_ids)  # every held refund has ended at the acquirer
     _assert_refunds_agree(acquirer, payment_ids)
     # A second full refund is allowed only where the first did not land; the books
     # still agree after it, so nothing was refunded twice behind the gateway's back.

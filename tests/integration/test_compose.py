@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from infra.stack import Stack
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -23,7 +23,7 @@ import pytest
 import redis
 
 from infra import stack
-from tests.conftest import ROOT, free_port, start_server, stop_server, wait_until
+from tests.support import ROOT, free_port, start_server, stop_server, wait_until
 
 BIN_AVAILABLE = shutil.which("initdb") is not None or any(
     Path(p).exists() for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")

@@ -17,9 +17,9 @@ from chalicelib.handlers import deliver_webhooks as webhook_delivery
 from infra import stack_services
 from infra.stack_base import STACK_DIR
 from infra.stack_emulator import bootstrap_emulator
-from tests.conftest import FakeContext, wait_until
 from tests.e2e.test_webhooks import latest_event_ids, record_events, register
 from tests.e2e.webhook_receiver import Receiver
+from tests.support import FakeContext, wait_until
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from chalicelib.handlers import prune_idempotency_keys
 from chalicelib.repository import idempotency as idempotency_repo
 from chalicelib.repository import payments as payment_repo
 from chalicelib.repository import refunds as refund_repo
-from tests.conftest import ROOT, FakeContext
 from tests.integration.service_fixtures import successful_payment_id
+from tests.support import ROOT, FakeContext
 
 
 class InjectedFault(RuntimeError):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from chalicelib import db, settings
 from chalicelib.services import merchants, operator_keys
-from tests.conftest import ROOT, LiveServer, start_server, stop_server
+from tests.support import ROOT, LiveServer, start_server, stop_server
 
 NEW_KEY = "n" * 20 + uuid.uuid4().hex  # 52 characters
 

@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib import settings
 from infra.migrate import migrate, migration_files
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 @pytest.fixture

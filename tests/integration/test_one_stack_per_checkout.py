@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from infra.stack_base import PG_PORT
-from tests.conftest import ROOT, free_port
+from tests.support import ROOT, free_port
 
 
 def _stack(checkout: Path, action: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -18,8 +18,8 @@ from chalicelib import db
 from chalicelib.clock import utcnow
 from chalicelib.queue import finish_sql
 from chalicelib.queue import sql as queue_sql
-from tests.conftest import wait_until
 from tests.integration.service_fixtures import accept_payments
+from tests.support import wait_until
 
 # The columns a claim sets (queue/sql.py: `queued_table(...).claim`).
 CLAIM_COLUMNS = {"status", "attempts", "processing_started_at", "updated_at"}

@@ -27,9 +27,9 @@ from chalicelib.connectors.acquirer import AcquirerConnector
 from chalicelib.connectors.base import ChargeRequest, RefundRequest
 from chalicelib.handlers.reconcile_settlements import run_reconciliation
 from chalicelib.services import refunds
-from tests.conftest import ROOT, wait_until
 from tests.integration.acquirer_process import AcquirerProcess
 from tests.integration.service_fixtures import create_refund, successful_payment_id
+from tests.support import ROOT, wait_until
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 
 from chalicelib import db, faults
 from chalicelib.services import refunds
-from tests.conftest import ROOT, wait_until
 from tests.integration.service_fixtures import create_refund, successful_payment_id
+from tests.support import ROOT, wait_until
 
 RUN_ONCE = r"""
 import json

@@ -23,9 +23,9 @@ from chalicelib import redis_keys as keys
 from chalicelib.adapters.redis_client import get_redis
 from chalicelib.handlers import process_payments as batch
 from chalicelib.queue import operations
-from tests.conftest import ROOT, FakeContext, start_server, stop_server, wait_until
 from tests.faults import CuttableProxy
 from tests.integration.service_fixtures import accept_payments
+from tests.support import ROOT, FakeContext, start_server, stop_server, wait_until
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from infra import procs, stack_supervisor
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 
 def _service(tmp_path: Path, fail: list[bool]) -> stack_supervisor.Service:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-import time
 
 import pytest
 
@@ -17,22 +16,22 @@ def test_a_resolver_that_never_answers_is_abandoned_at_the_deadline(
 ) -> None:
     release = threading.Event()
     called = threading.Event()
+    answered = threading.Event()
 
     def hanging_lookup(host: str, port: int) -> list:
         called.set()
         release.wait(60)  # a resolver that does not answer (getaddrinfo has no timeout)
+        answered.set()
         return []
 
     monkeypatch.setattr(url_guard, "_lookup", hanging_lookup)
-    started = time.monotonic()
     try:
         with pytest.raises(UnsafeUrlError) as refused:
             check_url("https://slow.example/hook", allow_private=False, resolve_timeout_s=0.5)
-        waited = time.monotonic() - started
+        # The refusal came while the resolver still had not answered: it was not waited on.
+        assert called.is_set() and not answered.is_set()
     finally:
         release.set()
-    assert called.is_set()
-    assert waited < 10, f"the lookup was waited on for {waited:.1f} s"
     assert "took over" in refused.value.reason
     assert str(refused.value) == REFUSED_MESSAGE  # the same as for any other refusal
 

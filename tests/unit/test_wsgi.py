@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,13 +16,16 @@ from chalice.config import Config
 from workers.wsgi import ChaliceWSGI
 
 
-def make_app() -> Chalice:
+def make_app(overlap: threading.Barrier | None = None) -> Chalice:
+    """The test app; with `overlap`, each echo waits between its two reads of the request
+    until another thread's echo is between its own (requests in pairs, at the same time)."""
     app = Chalice(app_name="wsgi-test")
 
     @app.route("/echo/{name}", methods=["POST", "GET", "HEAD"])
     def echo(name: str) -> dict[str, Any]:
         first = app.current_request.json_body
-        time.sleep(0.002)  # another thread's request arrives meanwhile
+        if overlap is not None:
+            overlap.wait()
         return {"name": name, "first": first, "again": app.current_request.json_body}
 
     @app.route("/event")
@@ -73,7 +76,7 @@ def test_the_event_is_chalices_with_the_callers_address() -> None:
 
 def test_concurrent_requests_never_see_each_others_body() -> None:
     """Chalice issue 759: `current_request` shared between threads."""
-    wsgi = ChaliceWSGI(make_app(), Config())
+    wsgi = ChaliceWSGI(make_app(overlap=threading.Barrier(2, timeout=30)), Config())
 
     def one(n: int) -> dict[str, Any]:
         body = json.dumps({"n": n}).encode()
