@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from infra.stack_base import (
@@ -24,6 +26,22 @@ from infra.stack_base import (
     url_reachable,
     wait_for_port,
 )
+
+
+@contextmanager
+def _starting(name: str) -> Iterator[Path]:
+    """Hold the service's start lock (`.stack/<name>/start.lock`) from the check of its
+    port to its pid file: the stack's supervisor and a test (or a second `make run`) that
+    start it at the same moment would otherwise both see the port free and both start
+    one; the loser cannot bind, but its pid file may be the one left, and the winner is
+    then stopped by nobody."""
+    import fcntl
+
+    data = STACK_DIR / name
+    data.mkdir(parents=True, exist_ok=True)
+    with open(data / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield data
 
 
 # --------------------------------------------------------------------------- redis
@@ -46,13 +64,16 @@ def _redis_server() -> str:
 
 
 def start_redis() -> bool:
+    with _starting("redis") as data:
+        return _start_redis(data)
+
+
+def _start_redis(data: Path) -> bool:
     from infra.durability import REDIS_DURABLE_ARGS
 
     if port_open(HOST, REDIS_PORT):
         return False
     server = _redis_server()
-    data = STACK_DIR / "redis"
-    data.mkdir(parents=True, exist_ok=True)
     log(f"starting Redis on {HOST}:{REDIS_PORT}")
     run(
         [
@@ -105,10 +126,13 @@ def stop_redis() -> None:
 
 # --------------------------------------------------------------------------- aws emulator
 def start_aws_emulator() -> bool:
+    with _starting("moto") as data:
+        return _start_aws_emulator(data)
+
+
+def _start_aws_emulator(data: Path) -> bool:
     if port_open(HOST, AWS_PORT):
         return False
-    data = STACK_DIR / "moto"
-    data.mkdir(parents=True, exist_ok=True)
     if not (Path(sys.executable).parent / "moto_server").exists():
         raise SystemExit("[stack] moto_server is missing from the virtualenv (make venv)")
     log(f"starting the AWS emulator (moto) on {HOST}:{AWS_PORT}")
@@ -133,10 +157,13 @@ def stop_aws_emulator() -> None:
 # --------------------------------------------------------------------------- acquirer
 def start_acquirer() -> bool:
     """The acquirer service (infra/acquirer) on ACQUIRER_PORT; its books in .stack/acquirer."""
+    with _starting("acquirer") as data:
+        return _start_acquirer(data)
+
+
+def _start_acquirer(data: Path) -> bool:
     if port_open(HOST, ACQUIRER_PORT):
         return False
-    data = STACK_DIR / "acquirer"
-    data.mkdir(parents=True, exist_ok=True)
     log(f"starting the acquirer on {HOST}:{ACQUIRER_PORT}")
     with open(data / "acquirer.log", "ab") as out:
         proc = subprocess.Popen(
