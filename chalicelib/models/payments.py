@@ -219,6 +219,8 @@ class Payment(ResponseModel):
     outcome_unknown_since: Timestamp | None
     created_at: Timestamp
     updated_at: Timestamp
+    #: the payment link it was made through (docs/api.md, "Payment links"), else null
+    payment_link_id: str | None = None
 
 
 class PaymentCreated(Payment):

@@ -11,17 +11,19 @@ PAYMENT_COLUMNS = (
     "id, merchant_id, order_id, amount, currency, method, status, vpa, card, bank, wallet,"
     " description, metadata, amount_refunded, amount_refund_reserved, attempts,"
     " next_attempt_at, failure_code, failure_message, connector, outcome_unknown_since,"
-    " created_at, updated_at"
+    " created_at, updated_at, payment_link_id"
 )
 
 INSERT_PAYMENT_WITH_HISTORY = f"""
 WITH inserted AS (
     INSERT INTO payments (id, merchant_id, order_id, amount, currency, method, status,
                           vpa, card, bank, wallet, method_token, description, metadata,
-                          next_attempt_at, enqueued_at, created_at, updated_at)
+                          next_attempt_at, enqueued_at, created_at, updated_at,
+                          payment_link_id)
     VALUES (%(id)s, %(merchant_id)s, %(order_id)s, %(amount)s, %(currency)s, %(method)s,
             'PENDING', %(vpa)s, %(card)s, %(bank)s, %(wallet)s, %(method_token)s,
-            %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s)
+            %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s,
+            %(payment_link_id)s)
     ON CONFLICT (merchant_id, order_id) WHERE released_at IS NULL DO NOTHING
     RETURNING {PAYMENT_COLUMNS}
 ), history AS (

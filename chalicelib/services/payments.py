@@ -10,7 +10,7 @@ import logging
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
-from chalicelib.errors import ConflictError, ResourceMissingError
+from chalicelib.errors import ConflictError, InvalidRequestError, ResourceMissingError
 from chalicelib.models.payments import (
     CreatePaymentRequest,
     ListPaymentsQuery,
@@ -33,10 +33,10 @@ def _missing(payment_id: str) -> ResourceMissingError:
 
 def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentRequest) -> Payment:
     """Store a PENDING payment with its first history entry; enqueue it after commit."""
-    now = utcnow()
     card_summary = None
     method_token = None
     if request.card is not None:
+        refuse_raw_card_if_tokens_only(uow.conn, merchant_id)
         # lazy: the processor (and its dataclasses) is only needed when a card is tokenized
         from chalicelib.connectors import get_connector as get_processor
 
@@ -50,10 +50,9 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
             "exp_month": card.exp_month,
             "exp_year": card.exp_year,
         }
-    row = payment_repo.insert_payment_with_history(
-        uow.conn,
+    return store_payment(
+        uow,
         {
-            "id": ids.new_id(ids.PAYMENT),
             "merchant_id": merchant_id,
             "order_id": request.order_id,
             "amount": request.amount,
@@ -66,15 +65,37 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
             "method_token": method_token,
             "description": request.description,
             "metadata": request.metadata,
-            "now": now,
+            "payment_link_id": None,
         },
     )
+
+
+def refuse_raw_card_if_tokens_only(conn: db.Connection, merchant_id: str) -> None:
+    """400 `card_data_tokens_only` when the merchant takes card tokens only (issue 26)."""
+    from chalicelib.repository import payment_links as link_repo
+
+    if link_repo.get_card_data(conn, merchant_id) == "tokens_only":
+        raise InvalidRequestError(
+            "This merchant accepts card tokens only (card_data: tokens_only): take cards"
+            " through a payment link's checkout page, never as a raw card number.",
+            code="card_data_tokens_only",
+            param="card",
+        )
+
+
+def store_payment(uow: db.UnitOfWork, fields: dict[str, object]) -> Payment:
+    """Insert a PENDING payment (409 `order_has_active_payment` when its order has an
+    active one) and enqueue it after commit."""
+    row = payment_repo.insert_payment_with_history(
+        uow.conn, {**fields, "id": ids.new_id(ids.PAYMENT), "now": utcnow()}
+    )
     if row is None:
+        order_id = str(fields["order_id"])
         existing = payment_repo.find_active_id_by_merchant_id_order_id(
-            uow.conn, merchant_id, request.order_id
+            uow.conn, str(fields["merchant_id"]), order_id
         )
         raise ConflictError(
-            f"Order '{request.order_id}' already has an active payment.",
+            f"Order '{order_id}' already has an active payment.",
             code="order_has_active_payment",
             param="order_id",
             extra={"payment_id": existing},
