@@ -112,7 +112,7 @@ def build_document() -> dict[str, Any]:
                     route.body.model_fields
                     and any(f.is_required() for f in route.body.model_fields.values())
                 )
-                or False,
+                or getattr(route.body, "BODY_REQUIRED", False),
                 "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
             }
         if route.response is not None:

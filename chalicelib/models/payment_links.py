@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, StrictStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -124,6 +124,9 @@ class ListPaymentLinksQuery(ListQuery):
 
 class ConfirmRequest(RequestModel):
     """POST /pay/{link_id}/confirm: exactly one of a card token or a VPA."""
+
+    #: the OpenAPI document marks the body required although no one field is
+    BODY_REQUIRED: ClassVar[bool] = True
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -101,6 +101,7 @@ def test_every_route_is_in_the_document(live_server) -> None:
     served = {(path, method) for path, methods in app.app.routes.items() for method in methods}
     # The dashboard's page and static files are not API operations (docs/api.md lists them).
     static = {(p, m) for p, m in served if p == "/dashboard" or p.startswith("/dashboard/")}
+    static |= {("/pay/{link_id}", "GET"), ("/checkout/{name}", "GET")}  # the checkout page
     assert served - static == documented
 
 
