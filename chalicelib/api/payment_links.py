@@ -18,9 +18,14 @@ def base_url() -> str:
     configured = settings.get_settings().checkout_base_url
     if configured:
         return configured.rstrip("/")
-    headers = bp.current_request.headers
+    request = bp.current_request
+    headers = request.headers
     scheme = (headers.get("x-forwarded-proto") or "http").split(",")[0].strip()
-    return f"{scheme}://{headers.get('host') or 'localhost'}"
+    host = headers.get("host") or "localhost"
+    # API Gateway's own domain serves the app under the stage's path (`/api`).
+    stage = (request.context or {}).get("stage")
+    prefix = f"/{stage}" if stage and host.endswith(".amazonaws.com") else ""
+    return f"{scheme}://{host}{prefix}"
 
 
 @endpoint(

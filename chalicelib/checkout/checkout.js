@@ -31,7 +31,8 @@ async function call(linkId, secret, path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(`/pay/${encodeURIComponent(linkId)}/${path}`, init);
+  // Relative to /pay/<link id>, so that it works under an API Gateway stage too.
+  const response = await fetch(`${encodeURIComponent(linkId)}/${path}`, init);
   const data = await response.json().catch(() => ({}));
   return { ok: response.ok, status: response.status, data };
 }

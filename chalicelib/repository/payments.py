@@ -116,6 +116,7 @@ def list_payments_for_merchant(
     after: tuple[datetime, str] | None,
     status: str | None,
     order_id: str | None,
+    payment_link_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Newest first; fetches `limit` rows (ask for one more to learn `has_more`)."""
     clauses = ["merchant_id = %(merchant_id)s"]
@@ -126,6 +127,9 @@ def list_payments_for_merchant(
     if order_id is not None:
         clauses.append("order_id = %(order_id)s")
         params["order_id"] = order_id
+    if payment_link_id is not None:
+        clauses.append("payment_link_id = %(payment_link_id)s")
+        params["payment_link_id"] = payment_link_id
     if after is not None:
         clauses.append("(created_at, id) < (%(after_at)s, %(after_id)s)")
         params["after_at"], params["after_id"] = after

@@ -131,6 +131,7 @@ def list_payments(
             after=after,
             status=query.status,
             order_id=query.order_id,
+            payment_link_id=query.payment_link_id,
         ),
         payment_from_row,
     )

@@ -226,3 +226,46 @@ def test_card_upi_decline_and_a_paid_link_with_no_card_number_kept(
         ]
     assert not leaks, leaks
     assert page.console_errors() == []
+
+
+def test_the_dashboard_creates_lists_copies_and_deactivates_links(
+    page: Page, merchant, merchant_api: httpx.Client
+) -> None:
+    page.sign_in(merchant.api_key)
+    page.go("#/links")
+    page.wait(lambda d: d.find_element(By.ID, "link-amount")).clear()
+    page.driver.find_element(By.ID, "link-amount").send_keys("129900")
+    page.driver.find_element(By.ID, "link-description").send_keys("Teapot")
+    page.click("#link-create")
+    url = page.wait_text("#link-url", lambda t: "/pay/plink_" in t and "#plcs_" in t)
+    link_id = url.split("/pay/", 1)[1].split("#", 1)[0]
+    row = f'#links-table tr[data-id="{link_id}"]'
+    page.wait_text(row, lambda t: "active" in t and "₹1,299.00" in t and "none" in t)
+    page.click("#link-copy")
+    page.wait_text("#announce", lambda t: "copied" in t.lower() or "copy it" in t.lower())
+    check_page(page, "dashboard-links-created")
+
+    # The copied URL is the customer's: it opens the page, which can confirm with it.
+    page.driver.get(url)
+    page.wait_text("#amount", lambda t: "1,299.00 INR" in t)
+    page.click("#method-upi")
+    page.driver.find_element(By.ID, "vpa").send_keys("success@upi")
+    page.click("#pay-button")
+    page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+    page.driver.get(f"{page.base_url}/dashboard#/links")
+    page.wait_text(row, lambda t: "paid" in t and "1 attempt" in t and "paid by pay_" in t)
+    page.shot("dashboard-links-paid")
+
+    # Another link, deactivated from the list.
+    other = merchant_api.post("/api/v1/payment_links", json={"amount": 500, "currency": "USD"})
+    other_row = f'#links-table tr[data-id="{other.json()["id"]}"]'
+    page.wait_text(other_row, lambda t: "active" in t)
+    page.click(f'button[aria-label="Deactivate {other.json()["id"]}"]')
+    page.wait_text(other_row, lambda t: "deactivated" in t)
+    page.wait_text("#links-message", lambda t: "deactivated" in t)
+    check_page(page, "dashboard-links-deactivated")
+    page.driver.get(other.json()["url"])
+    page.wait_text("h1", lambda t: "no longer active" in t)
+    # The page of a deactivated link is answered 410 Gone, which Chromium logs.
+    errors = [e for e in page.console_errors() if "status of 410 (Gone)" not in e]
+    assert errors == []

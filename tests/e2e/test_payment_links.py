@@ -147,6 +147,10 @@ def test_a_link_is_paid_once_by_upi_and_the_return_url_is_signed(
     assert got["payment_id"] == payment["id"] and got["payment_count"] == 1
     listed = api.get("/api/v1/payments", params={"order_id": link["order_id"]}).json()
     assert [p["payment_link_id"] for p in listed["data"]] == [link["id"]]
+    by_link = api.get("/api/v1/payments", params={"payment_link_id": link["id"]}).json()
+    assert [p["id"] for p in by_link["data"]] == [payment["id"]]
+    other = api.get("/api/v1/payments", params={"payment_link_id": "plink_other"}).json()
+    assert other["data"] == []
 
 
 def test_a_failed_attempt_can_be_retried_and_a_card_token_is_charged(
