@@ -23,7 +23,7 @@ from chalicelib.models.common import (
 from chalicelib.models.payments import NO_NUL, Amount, CardSummary, PaymentStatus
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
-#: http(s) only, no spaces or control characters; https is required outside local hosts.
+#: http(s) only, no spaces or control characters.
 RETURN_URL_PATTERN = r"^https?://[^\s\x00-\x1f\x7f]{1,2000}$"
 LinkStatus = Literal["active", "paid", "expired", "deactivated"]
 VPA_PATTERN = r"^[A-Za-z0-9._\-]+@[A-Za-z0-9.\-]+$"
