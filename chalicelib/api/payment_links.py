@@ -37,7 +37,7 @@ def base_url() -> str:
     status=201,
     body="payment_links.CreatePaymentLinkRequest",
     response="payment_links.PaymentLinkCreated",
-    errors=(400, 413, 415, *COMMON_ERRORS),
+    errors=(400, 409, 413, 415, *COMMON_ERRORS),
 )
 def create_link(call: Call) -> ApiResult:
     from chalicelib.services import payment_links

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
-from chalicelib.errors import ResourceMissingError
+from chalicelib.errors import ConflictError, ResourceMissingError
 from chalicelib.models.payment_links import (
     CreatePaymentLinkRequest,
     LinkStatus,
@@ -22,6 +22,7 @@ from chalicelib.models.payment_links import (
     PaymentLinkCreated,
 )
 from chalicelib.repository import payment_links as link_repo
+from chalicelib.repository import payments as payment_repo
 from chalicelib.services import payment_link_secrets as link_secrets
 from chalicelib.services.pagination import page
 
@@ -70,6 +71,17 @@ def create_link(
     uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentLinkRequest, base_url: str
 ) -> tuple[PaymentLinkCreated, PaymentLinkCreated]:
     """The new link with its client secret, and the same without it (for replays)."""
+    if request.order_id is not None:
+        active = payment_repo.find_active_id_by_merchant_id_order_id(
+            uow.conn, merchant_id, request.order_id
+        )
+        if active is not None:  # the link could never be paid
+            raise ConflictError(
+                f"Order '{request.order_id}' already has an active payment.",
+                code="order_has_active_payment",
+                param="order_id",
+                extra={"payment_id": active},
+            )
     link_id = ids.new_id(ids.PAYMENT_LINK)
     secret = link_secrets.new_client_secret()
     link_repo.insert_link(

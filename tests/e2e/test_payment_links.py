@@ -108,6 +108,20 @@ def test_bad_link_input_gets_a_400_naming_the_field(api, fields, param) -> None:
     assert response.json()["error"]["param"] == param
 
 
+def test_a_link_for_an_order_with_an_active_payment_is_refused(api) -> None:
+    order = unique()
+    paying = api.post(
+        "/api/v1/payments",
+        json={"order_id": order, "amount": 100, "currency": "INR", "method": "upi",
+              "vpa": "success@upi"},
+    )  # fmt: skip
+    refused = api.post(LINKS, json={"amount": 100, "currency": "INR", "order_id": order})
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "order_has_active_payment"
+    assert error["payment_id"] == paying.json()["id"]
+
+
 def test_unknown_and_foreign_links_are_404(api, live_server, other_merchant) -> None:
     link = make_link(api)
     with live_server.client(other_merchant.api_key) as other:
