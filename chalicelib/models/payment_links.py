@@ -103,8 +103,9 @@ class PaymentLink(ResponseModel):
     payment_id: str | None
     #: every payment attempted through the link
     payment_count: int
-    #: the key that signs the return URL's `signature` (docs/api.md, "Return URL")
-    return_signing_secret: str
+    #: the key that signs the return URL's `signature` (docs/api.md, "Return URL");
+    #: null only in a replayed creation (the idempotency record keeps no secret)
+    return_signing_secret: str | None
     created_at: Timestamp
     updated_at: Timestamp
 

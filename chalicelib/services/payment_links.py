@@ -106,7 +106,9 @@ def create_link(
     created = PaymentLinkCreated(
         **{**link.model_dump(), "url": f"{link.url}#{secret}", "client_secret": secret}
     )
-    withheld = PaymentLinkCreated(**{**link.model_dump(), "client_secret": None})  # nosec B105
+    # The idempotency record keeps neither secret (the signing one is read with GET).
+    no_secrets = dict.fromkeys(("client_secret", "return_signing_secret"))
+    withheld = PaymentLinkCreated(**{**link.model_dump(), **no_secrets})
     return created, withheld
 
 

@@ -74,6 +74,13 @@ def test_create_read_list_and_the_secret_shown_once(api, live_server) -> None:
     replay = api.post(LINKS, json=body, headers=key)
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert replay.json()["client_secret"] is None and "#" not in replay.json()["url"]
+    assert replay.json()["return_signing_secret"] is None
+    with db.transaction() as conn:
+        record = conn.execute(
+            "SELECT encode(response_body, 'escape') AS b FROM idempotency_keys WHERE key = %s",
+            (key["Idempotency-Key"],),
+        ).fetchone()["b"]
+    assert link["client_secret"] not in record and link["return_signing_secret"] not in record
 
     got = api.get(f"{LINKS}/{link['id']}").json()
     assert "client_secret" not in got and got["url"] == f"{live_server.base_url}/pay/{link['id']}"
