@@ -147,7 +147,12 @@ def succeeded_webhook(receiver: Receiver, payment_id: str) -> dict[str, Any]:
 
 
 def test_card_upi_decline_and_a_paid_link_with_no_card_number_kept(
-    page: Page, merchant_api: httpx.Client, shop: Shop, receiver: Receiver, dashboard_server
+    page: Page,
+    merchant_api: httpx.Client,
+    shop: Shop,
+    receiver: Receiver,
+    dashboard_server,
+    scheduler,
 ) -> None:
     typed: list[str] = []
 
@@ -211,7 +216,7 @@ def test_card_upi_decline_and_a_paid_link_with_no_card_number_kept(
 
     # 5. The numbers typed are nowhere in the gateway: its request log, database, Redis.
     leaks = []
-    logs = dashboard_server.log_text()
+    logs = dashboard_server.log_text() + scheduler.log_path.read_text(errors="replace")
     with db.transaction() as conn:
         for table, text, name in table_texts(conn):
             rows = conn.execute(
@@ -255,6 +260,10 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     page.driver.get(f"{page.base_url}/dashboard#/links")
     page.wait_text(row, lambda t: "paid" in t and "1 attempt" in t and "paid by pay_" in t)
     page.shot("dashboard-links-paid")
+    page.click(f"{row} a")  # the payment, an ordinary one, names its link
+    page.wait(lambda d: d.find_element(By.LINK_TEXT, link_id))
+    page.shot("dashboard-links-payment")
+    page.go("#/links")
 
     # Another link, deactivated from the list.
     other = merchant_api.post("/api/v1/payment_links", json={"amount": 500, "currency": "USD"})
