@@ -118,6 +118,17 @@ def type_card(page: Page, number: str) -> None:
         driver.switch_to.default_content()
 
 
+def check_card_element(page: Page) -> None:
+    """axe-core inside the acquirer's iframe too (axe on the page does not enter it)."""
+    page.driver.switch_to.frame(page.driver.find_element(By.ID, "card-element"))
+    try:
+        page.wait(lambda d: d.find_element(By.ID, "number"))
+        violations = page.axe_violations()
+    finally:
+        page.driver.switch_to.default_content()
+    assert violations == [], violations
+
+
 def check_page(page: Page, shot: str) -> None:
     page.shot(shot)
     violations = page.axe_violations()
@@ -161,6 +172,7 @@ def test_card_upi_decline_and_a_paid_link_with_no_card_number_kept(
     open_link(page, link)
     assert "#" not in page.driver.current_url  # the secret left the address bar
     check_page(page, "checkout-card-1-form")
+    check_card_element(page)
     number = luhn_number("4")
     typed.append(number)
     type_card(page, number)
