@@ -278,18 +278,24 @@ def test_the_page_shows_the_link_escaped_under_a_strict_csp(api, live_server) ->
 
 
 def test_tokens_only_merchants_refuse_raw_card_numbers(api, merchant) -> None:
-    from chalicelib.repository import payment_links as link_repo
+    from tests.e2e.test_api_keys import admin
 
-    with db.transaction() as conn:
-        link_repo.set_card_data(conn, merchant.merchant_id, "tokens_only")
     card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
-    body = {"order_id": unique(), "amount": 100, "currency": "INR", "method": "card"}
-    refused = api.post("/api/v1/payments", json={**body, "card": card})
+    body = {"amount": 100, "currency": "INR", "method": "card", "card": card}
+    assert api.post("/api/v1/payments", json={**body, "order_id": unique()}).status_code == 202
+    code, answer = admin("set-card-data", "--merchant", merchant.merchant_id,
+                         "--card-data", "tokens_only")  # fmt: skip
+    assert code == 0 and answer == {"merchant_id": merchant.merchant_id, "card_data": "tokens_only"}
+    refused = api.post("/api/v1/payments", json={**body, "order_id": unique()})
     assert refused.status_code == 400
     error = refused.json()["error"]
     assert error["code"] == "card_data_tokens_only" and error["param"] == "card"
-    upi = api.post("/api/v1/payments", json={**body, "method": "upi", "vpa": "success@upi"})
-    assert upi.status_code == 202
+    upi = {**body, "order_id": unique(), "method": "upi", "vpa": "success@upi", "card": None}
+    assert api.post("/api/v1/payments", json=upi).status_code == 202
+    assert admin("set-card-data", "--merchant", "mch_nosuchmerchant",
+                 "--card-data", "tokens_only")[0] == 2  # fmt: skip
+    admin("set-card-data", "--merchant", merchant.merchant_id, "--card-data", "raw_allowed")
+    assert api.post("/api/v1/payments", json={**body, "order_id": unique()}).status_code == 202
 
 
 def test_the_acquirers_card_element_is_framed_only_by_the_origin_it_was_given() -> None:
