@@ -12,9 +12,7 @@ Bearer <client secret>`), which the page reads from the link URL's fragment.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
-from string import Template
 
 from chalice import Blueprint, Response
 
@@ -75,6 +73,11 @@ UNAVAILABLE = {
 
 
 def render_page(link: dict | None, element_origin: str | None) -> tuple[int, str]:  # type: ignore[type-arg]
+    # Imported on the first page, not with the app: `html` and `string` import `re`,
+    # which nothing else on the cold start path needs.
+    import html
+    from string import Template
+
     page = Template(_asset("page.html").body)
     esc = html.escape
     if link is None or link["status"] != "active":
