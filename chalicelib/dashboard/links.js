@@ -7,6 +7,9 @@ import { announce, badge, errorBox, h, money, show, table, when } from './dom.js
 const CURRENCIES = ['INR', 'USD', 'EUR', 'GBP', 'JPY', 'SGD', 'AED', 'AUD', 'CAD', 'CHF'];
 const LIVE_MS = 2000;
 const NO_RECORD = { idempotencyKey: null }; // an answer with a client secret is not kept
+// The full URLs (client secret in the fragment) of the links created in this tab: the
+// API shows a secret once, so only these rows can copy a payable URL. Memory only.
+const createdUrls = new Map();
 
 function field(id, label, control, help) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), control,
@@ -16,13 +19,21 @@ function field(id, label, control, help) {
 async function copy(text, button) {
   try {
     await navigator.clipboard.writeText(text);
-    button.textContent = 'Copied';
+    if (!button.hasAttribute('aria-label')) button.textContent = 'Copied'; // the name stays the text
     announce('Link copied to the clipboard.');
   } catch {
     const url = document.getElementById('link-url');
-    if (url) window.getSelection().selectAllChildren(url);
-    announce('Select the link and copy it.');
+    if (url && url.textContent === text) window.getSelection().selectAllChildren(url);
+    announce(`Copy this link: ${text}`);
   }
+}
+
+function copyButton(link) {
+  const url = createdUrls.get(link.id);
+  if (!url) return null;
+  const button = h('button', { type: 'button', class: 'small', 'aria-label': `Copy link of ${link.id}` }, 'Copy link');
+  button.addEventListener('click', () => copy(url, button));
+  return button;
 }
 
 function createdNotice(link) {
@@ -69,6 +80,7 @@ export function render(container) {
     if (returnUrl.value.trim()) body.return_url = returnUrl.value.trim();
     try {
       const link = await post('/payment_links', body, NO_RECORD);
+      createdUrls.set(link.id, link.url);
       show(message, createdNotice(link));
       announce(`Payment link ${link.id} created.`);
       refresh();
@@ -107,8 +119,8 @@ export function render(container) {
           h('td', {}, link.description || '—'), h('td', {}, badge(link.status)),
           h('td', {}, payments(link)), h('td', {}, when(link.created_at)),
           h('td', {}, link.active
-            ? h('button', { type: 'button', class: 'small', 'aria-label': `Deactivate ${link.id}`,
-              onclick: () => deactivate(link) }, 'Deactivate')
+            ? [copyButton(link), ' ', h('button', { type: 'button', class: 'small', 'aria-label': `Deactivate ${link.id}`,
+              onclick: () => deactivate(link) }, 'Deactivate')]
             : '—'))),
         { id: 'links-table' }) : h('p', {}, 'No payment links yet.'));
   }

@@ -259,7 +259,10 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     row = f'#links-table tr[data-id="{link_id}"]'
     page.wait_text(row, lambda t: "active" in t and "₹1,299.00" in t and "none" in t)
     page.click("#link-copy")
-    page.wait_text("#announce", lambda t: "copied" in t.lower() or "copy it" in t.lower())
+    page.wait_text("#announce", lambda t: "copied" in t.lower() or url in t)
+    page.driver.execute_script("document.getElementById('announce').textContent = ''")
+    page.click(f'button[aria-label="Copy link of {link_id}"]')  # the row's, this tab only
+    page.wait_text("#announce", lambda t: "copied" in t.lower() or url in t)
     check_page(page, "dashboard-links-created")
 
     # The copied URL is the customer's: it opens the page, which can confirm with it.
