@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import dashboard, events, operations, operator, payments, refunds, webhooks
+from chalicelib.api import (
+    checkout,
+    dashboard,
+    events,
+    operations,
+    operator,
+    payment_links,
+    payments,
+    refunds,
+    webhooks,
+)
 from chalicelib.api.pipeline import http_middleware
 from chalicelib.logging_setup import configure_logging
 
@@ -31,6 +41,8 @@ app.register_blueprint(webhooks.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(operator.bp)
 app.register_blueprint(dashboard.bp)
+app.register_blueprint(payment_links.bp)
+app.register_blueprint(checkout.bp)
 
 
 @app.schedule(

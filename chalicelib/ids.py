@@ -1,4 +1,4 @@
-"""Prefixed, opaque, time-ordered object ids (`pay_`, `re_`, `evt_`, `we_`, `mch_`)."""
+"""Prefixed, opaque, time-ordered object ids (`pay_`, `re_`, `evt_`, `we_`, `mch_`, `plink_`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ MERCHANT = "mch"
 INQUIRY = "inq"
 API_KEY = "key"
 OPERATOR = "op"
+PAYMENT_LINK = "plink"
 
 
 def _base62(number: int, width: int) -> str:
@@ -46,7 +47,7 @@ def new_ids(prefix: str, count: int) -> list[str]:
     return [head + random_chars[i : i + 16] for i in range(0, 16 * count, 16)]
 
 
-ID_PATTERN = r"^[a-z]{2,3}_[0-9A-Za-z]{1,60}$"
+ID_PATTERN = r"^[a-z]{2,5}_[0-9A-Za-z]{1,60}$"
 _ID = re.compile(ID_PATTERN)
 
 

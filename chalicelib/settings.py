@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     # The KMS key (id, ARN or alias) that seals the signing secrets (adapters/kms.py).
     webhook_secrets_kms_key_id: str | None = None
 
+    # Hosted checkout (issue 26): the public base URL of payment links (unset: the
+    # request's own scheme and host), and the acquirer whose card element the checkout
+    # page frames (unset: ACQUIRER_URL, the stack's acquirer; neither: UPI only).
+    checkout_base_url: str | None = None
+    card_element_url: str | None = None
+
     # Local scheduler: run every handler at this interval instead of its AWS rate.
     scheduler_interval_s: float | None = Field(default=None, gt=0)
 

@@ -13,6 +13,7 @@
   python -m workers.admin dlq-list [--count N]
   python -m workers.admin dlq-replay [--id DEAD_LETTER_ID ...]
   python -m workers.admin set-connectors --merchant MERCHANT_ID --connectors PRIMARY[,SECONDARY]
+  python -m workers.admin set-card-data --merchant MERCHANT_ID --card-data tokens_only|raw_allowed
   python -m workers.admin reconcile [--date YYYY-MM-DD] [--merchant MERCHANT_ID]
   python -m workers.admin local-credentials --file PATH
 Each prints JSON.
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     dlq_list.add_argument("--count", type=int, default=100)
     dlq_replay = sub.add_parser("dlq-replay", help="put dead letters back on their stream")
     dlq_replay.add_argument("--id", action="append", dest="ids")
+    card_data = sub.add_parser("set-card-data", help="tokens_only: refuse raw card numbers")
+    card_data.add_argument("--merchant", required=True)
+    card_data.add_argument("--card-data", required=True, choices=["tokens_only", "raw_allowed"])
     route = sub.add_parser("set-connectors", help="a merchant's connectors, primary first")
     route.add_argument("--merchant", required=True)
     route.add_argument("--connectors", required=True, help="comma separated, primary first")
@@ -145,6 +149,15 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": str(exc)}), file=sys.stderr)
             return 2
         print(json.dumps({"merchant_id": args.merchant, "connectors": names}))
+    elif args.command == "set-card-data":
+        from chalicelib.repository import payment_links as link_repo
+
+        with db.unit_of_work() as uow:
+            found = link_repo.set_card_data(uow.conn, args.merchant, args.card_data)
+        if not found:
+            print(json.dumps({"error": f"no such merchant: {args.merchant}"}), file=sys.stderr)
+            return 2
+        print(json.dumps({"merchant_id": args.merchant, "card_data": args.card_data}))
     elif args.command == "local-credentials":
         from workers import local_credentials
 

@@ -27,7 +27,10 @@ PATH_PARAMETER_PREFIX = {
     "refund_id": ids.REFUND,
     "event_id": ids.EVENT,
     "endpoint_id": ids.WEBHOOK_ENDPOINT,
+    "link_id": ids.PAYMENT_LINK,
 }
+#: The hosted checkout's routes authenticate with a payment link's client secret.
+CHECKOUT_PATH_PREFIX = "/pay/"
 
 _ERROR_TEXT = {
     400: "Invalid request",
@@ -121,7 +124,7 @@ def build_document() -> dict[str, Any]:
         }
         parameters = [_path_parameter(name) for name in re.findall(r"{(\w+)}", route.path)]
         parameters += _query_parameters(route)
-        if route.method == "POST":
+        if route.method == "POST" and not route.path.startswith(CHECKOUT_PATH_PREFIX):
             parameters.append(
                 {
                     "name": "Idempotency-Key",
@@ -143,7 +146,7 @@ def build_document() -> dict[str, Any]:
                     route.body.model_fields
                     and any(f.is_required() for f in route.body.model_fields.values())
                 )
-                or False,
+                or getattr(route.body, "BODY_REQUIRED", False),
                 "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
             }
         if route.response is not None:
@@ -161,6 +164,8 @@ def build_document() -> dict[str, Any]:
         if route.auth:
             scheme = "operatorKey" if route.operator else "bearerAuth"
             operation["security"] = [{scheme: []}]
+        elif route.path.startswith(CHECKOUT_PATH_PREFIX):
+            operation["security"] = [{"linkClientSecret": []}]
         else:
             operation["security"] = []
         paths.setdefault(route.path, {})[route.method.lower()] = operation
@@ -189,6 +194,11 @@ def build_document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An operator key (ok_test_...), never a merchant key",
+                },
+                "linkClientSecret": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A payment link's client secret (plcs_...), never an API key",
                 },
             },
         },

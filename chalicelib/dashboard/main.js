@@ -5,6 +5,7 @@
 import { ApiError, get, session } from './api.js';
 import { errorBox, h, show } from './dom.js';
 import * as create from './create.js';
+import * as links from './links.js';
 import * as operator from './operator.js';
 import * as payment from './payment.js';
 import * as payments from './payments.js';
@@ -15,6 +16,7 @@ const ROUTES = [
   [/^#\/payments\/(pay_[A-Za-z0-9]+)$/, payment.render],
   [/^#\/new$/, create.render],
   [/^#\/webhooks$/, webhooks.render],
+  [/^#\/links$/, links.render],
   [/^#\/operator$/, operator.render],
 ];
 

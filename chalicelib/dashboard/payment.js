@@ -29,6 +29,7 @@ function details(p) {
     ['Amount', money(p.amount, p.currency)],
     ['Refunded', money(p.amount_refunded, p.currency)],
     ['Order id', p.order_id],
+    ['Payment link', p.payment_link_id ? h('a', { href: '#/links' }, p.payment_link_id) : '—'],
     ['Method', method(p)],
     ['Description', h('span', { id: 'description' }, p.description ?? '—')],
     ['Metadata', metadata(p.metadata)],

@@ -219,6 +219,8 @@ class Payment(ResponseModel):
     outcome_unknown_since: Timestamp | None
     created_at: Timestamp
     updated_at: Timestamp
+    #: the payment link it was made through (docs/api.md, "Payment links"), else null
+    payment_link_id: str | None = None
 
 
 class PaymentCreated(Payment):
@@ -269,6 +271,8 @@ class ListPaymentsQuery(ListQuery):
 
     status: PaymentStatus | None = None
     order_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")] = None
+    #: the payments made through one payment link (docs/api.md, "Payment links")
+    payment_link_id: Annotated[str | None, Field(pattern=r"^plink_[0-9A-Za-z]{1,60}$")] = None
 
 
 class EmptyRequest(RequestModel):

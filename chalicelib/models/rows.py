@@ -45,6 +45,7 @@ def payment_from_row(row: dict[str, Any], model: type[Payment] = Payment) -> Pay
         outcome_unknown_since=row["outcome_unknown_since"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        payment_link_id=row.get("payment_link_id"),
     )
 
 

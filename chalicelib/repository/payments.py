@@ -11,7 +11,7 @@ PAYMENT_COLUMNS = (
     "id, merchant_id, order_id, amount, currency, method, status, vpa, card, bank, wallet,"
     " description, metadata, amount_refunded, amount_refund_reserved, attempts,"
     " next_attempt_at, failure_code, failure_message, connector, outcome_unknown_since,"
-    " created_at, updated_at"
+    " created_at, updated_at, payment_link_id"
 )
 
 #: The partial unique index that allows one active payment per order (migration 0005).
@@ -25,10 +25,12 @@ INSERT_PAYMENT_WITH_HISTORY = """
 WITH inserted AS (
     INSERT INTO payments (id, merchant_id, order_id, amount, currency, method, status,
                           vpa, card, bank, wallet, method_token, description, metadata,
-                          next_attempt_at, enqueued_at, created_at, updated_at)
+                          next_attempt_at, enqueued_at, created_at, updated_at,
+                          payment_link_id)
     VALUES (%(id)s, %(merchant_id)s, %(order_id)s, %(amount)s, %(currency)s, %(method)s,
             'PENDING', %(vpa)s, %(card)s, %(bank)s, %(wallet)s, %(method_token)s,
-            %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s)
+            %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s,
+            %(payment_link_id)s)
     RETURNING id, created_at
 )
 INSERT INTO payment_history (payment_id, at, from_status, to_status)
@@ -130,6 +132,7 @@ def list_payments_for_merchant(
     after: tuple[datetime, str] | None,
     status: str | None,
     order_id: str | None,
+    payment_link_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Newest first; fetches `limit` rows (ask for one more to learn `has_more`)."""
     clauses = ["merchant_id = %(merchant_id)s"]
@@ -140,6 +143,9 @@ def list_payments_for_merchant(
     if order_id is not None:
         clauses.append("order_id = %(order_id)s")
         params["order_id"] = order_id
+    if payment_link_id is not None:
+        clauses.append("payment_link_id = %(payment_link_id)s")
+        params["payment_link_id"] = payment_link_id
     if after is not None:
         clauses.append("(created_at, id) < (%(after_at)s, %(after_id)s)")
         params["after_at"], params["after_id"] = after

@@ -7,12 +7,18 @@ caller opens the unit of work and passes it (or its connection) in.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
-from chalicelib.errors import ConflictError, ResourceMissingError
+from chalicelib.errors import (
+    ConflictError,
+    GatewayError,
+    InvalidRequestError,
+    ResourceMissingError,
+)
 from chalicelib.models.payments import (
     CreatePaymentRequest,
     ListPaymentsQuery,
@@ -34,18 +40,12 @@ def _missing(payment_id: str) -> ResourceMissingError:
 
 
 def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentRequest) -> Payment:
-    """Store a PENDING payment with its first history entry; enqueue it after commit.
-
-    The INSERT is sent and not waited for: on the HTTP path it travels with the
-    idempotency record and the COMMIT, one round trip for the whole accept
-    (docs/architecture.md, "The accept path"). The answer is the row as sent, so it
-    needs nothing back; a second active payment for the order stops the transaction,
-    and `uow.on_error` turns that into the 409.
-    """
-    now = utcnow()
+    """Store a PENDING payment with its first history entry; enqueue it after commit
+    (`store_payment`)."""
     card_summary = None
     method_token = None
     if request.card is not None:
+        refuse_raw_card_if_tokens_only(uow.conn, merchant_id)
         # lazy: the processor (and its dataclasses) is only needed when a card is tokenized
         from chalicelib.connectors import get_connector as get_processor
 
@@ -59,38 +59,78 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
             "exp_month": card.exp_month,
             "exp_year": card.exp_year,
         }
-    row = new_payment_row(ids.new_id(ids.PAYMENT), merchant_id, request, card_summary, now)
-    uow.on_error(lambda exc, conn: _raise_order_conflict(exc, conn, merchant_id, request.order_id))
-    payment_repo.insert_payment_with_history(uow.conn, {**row, "method_token": method_token})
+    return store_payment(
+        uow,
+        {
+            "merchant_id": merchant_id,
+            "order_id": request.order_id,
+            "amount": request.amount,
+            "currency": request.currency,
+            "method": request.method,
+            "vpa": request.vpa,
+            "card": card_summary,
+            "bank": request.bank,
+            "wallet": request.wallet,
+            "method_token": method_token,
+            "description": request.description,
+            "metadata": request.metadata,
+            "payment_link_id": None,
+        },
+    )
+
+
+def refuse_raw_card_if_tokens_only(conn: db.Connection, merchant_id: str) -> None:
+    """400 `card_data_tokens_only` when the merchant takes card tokens only (issue 26)."""
+    from chalicelib.repository import payment_links as link_repo
+
+    if link_repo.get_card_data(conn, merchant_id) == "tokens_only":
+        raise InvalidRequestError(
+            "This merchant accepts card tokens only (card_data: tokens_only): take cards"
+            " through a payment link's checkout page, never as a raw card number.",
+            code="card_data_tokens_only",
+            param="card",
+        )
+
+
+def store_payment(
+    uow: db.UnitOfWork,
+    fields: dict[str, Any],
+    conflict: Callable[[], GatewayError] | None = None,
+) -> Payment:
+    """Send the INSERT of a PENDING payment and its first history entry; enqueue it after
+    commit.
+
+    The INSERT is not waited for: on the HTTP path it travels with the idempotency record
+    and the COMMIT, one round trip for the whole accept (docs/architecture.md, "The
+    accept in one round trip"). The answer is the row as sent. A second active payment
+    for the order stops the transaction, and `uow.on_error` turns that into 409
+    `order_has_active_payment`, or into `conflict()`'s error when the caller gives one.
+    """
+    now = utcnow()
+    row = new_payment_row({**fields, "id": ids.new_id(ids.PAYMENT)}, now)
+    merchant_id, order_id = str(fields["merchant_id"]), str(fields["order_id"])
+    uow.on_error(
+        lambda exc, conn: _raise_order_conflict(exc, conn, merchant_id, order_id, conflict)
+    )
+    payment_repo.insert_payment_with_history(
+        uow.conn, {**row, "method_token": fields["method_token"]}
+    )
     from chalicelib.queue import enqueue, kinds  # lazy: the queue is not on the read path
 
     enqueue.after_commit(uow, kinds.PAYMENTS, row["id"])
     return payment_from_row(row, PaymentCreated)
 
 
-def new_payment_row(
-    payment_id: str,
-    merchant_id: str,
-    request: CreatePaymentRequest,
-    card_summary: dict[str, Any] | None,
-    now: datetime,
-) -> dict[str, Any]:
+def new_payment_row(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A new payment's row as INSERT_PAYMENT_WITH_HISTORY stores it (the columns the
     API shows; `tests/integration/test_accept_round_trips.py` reads it back to check)."""
+    given = (
+        "id", "merchant_id", "order_id", "amount", "currency", "method", "vpa", "card",
+        "bank", "wallet", "description", "metadata", "payment_link_id",
+    )  # fmt: skip
     return {
-        "id": payment_id,
-        "merchant_id": merchant_id,
-        "order_id": request.order_id,
-        "amount": request.amount,
-        "currency": request.currency,
-        "method": request.method,
+        **{name: fields[name] for name in given},
         "status": "PENDING",
-        "vpa": request.vpa,
-        "card": card_summary,
-        "bank": request.bank,
-        "wallet": request.wallet,
-        "description": request.description,
-        "metadata": request.metadata,
         "amount_refunded": 0,
         "attempts": 0,
         "next_attempt_at": now,
@@ -105,10 +145,16 @@ def new_payment_row(
 
 
 def _raise_order_conflict(
-    exc: Exception, conn: db.Connection, merchant_id: str, order_id: str
+    exc: Exception,
+    conn: db.Connection,
+    merchant_id: str,
+    order_id: str,
+    conflict: Callable[[], GatewayError] | None,
 ) -> None:
     if not payment_repo.is_order_conflict(exc):
         return
+    if conflict is not None:
+        raise conflict() from exc
     existing = payment_repo.find_active_id_by_merchant_id_order_id(conn, merchant_id, order_id)
     raise ConflictError(
         f"Order '{order_id}' already has an active payment.",
@@ -143,6 +189,7 @@ def list_payments(
             after=after,
             status=query.status,
             order_id=query.order_id,
+            payment_link_id=query.payment_link_id,
         ),
         payment_from_row,
     )

@@ -2,6 +2,8 @@
 settles, with fault injection. A stand-in for a real acquirer, as moto is for AWS.
 
     POST /v1/tokens                        card details -> token (no CVC kept)
+    GET  /v1/tokens/{token}                brand, last four digits, expiry of a token
+    GET  /v1/elements/card?origin=...      the card element (elements.py)
     POST /v1/authorizations                charge (Idempotency-Key)
     GET  /v1/authorizations/{key}          inquiry: the charge made under that key, or 404
     POST /v1/authorizations/{key}/void     void by key: never charges; a charge is reversed
@@ -34,6 +36,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from infra.acquirer import elements
 from infra.acquirer.books import Books, now_iso
 from infra.acquirer.fault_actions import STATE, with_faults
 from infra.acquirer.faults import FaultConfig
@@ -101,18 +104,29 @@ async def tokenize(request: web.Request) -> web.Response:
     key, body = keyed
     books = request.app[BOOKS]
     existing = books.token_for_key(key)
+    scenario = CARD_SCENARIOS.get(body.number, "ok")
     row = existing or books.add_token(
         {
-            "token": f"tok_{secrets.token_urlsafe(18)}",
+            # Test mode: the scenario rides in the token, as in the gateway's vault
+            # tokens, so every test-mode acquirer (the simulator too) charges it alike.
+            "token": f"tok_sim_{scenario.replace('_', '-')}_{secrets.token_hex(12)}",
             "idempotency_key": key,
             "brand": card_brand(body.number),
             "last4": body.number[-4:],
             "exp_month": body.exp_month,
             "exp_year": body.exp_year,
-            "scenario": CARD_SCENARIOS.get(body.number, "ok"),
+            "scenario": scenario,
         }
     )
     return _answer(row, existing is not None, "token")
+
+
+async def describe_token(request: web.Request) -> web.Response:
+    """A token's brand, last four digits and expiry (the card element's tokens)."""
+    row = request.app[BOOKS].token(request.match_info["token"])
+    if row is None:
+        return error(404, "not_found", "No such card token")
+    return _answer(row, False, "token")
 
 
 # ---------------------------------------------------------------------- charges
@@ -344,6 +358,7 @@ def build_app(books: Books, go_down: Callable[[float], Awaitable[None]]) -> web.
     app[BOOKS] = books
     app[STATE] = {"faults": FaultConfig(), "rng": random.Random(), "go_down": go_down}
     app.router.add_post("/v1/tokens", tokenize)
+    elements.add_routes(app, describe_token)
     app.router.add_post("/v1/authorizations", authorize)
     app.router.add_get("/v1/authorizations/{key}", _inquiry(Books.charge, "charge"))
     app.router.add_post("/v1/authorizations/{key}/void", void_charge)

@@ -84,6 +84,17 @@ def replayed_creation(case: Any, error: dict[str, Any]) -> bool:
     return error.get("code") == "resource_missing" and any(i in message for i in _REPLAYED_IDS)
 
 
+def link_expiry(case: Any, error: dict[str, Any]) -> bool:
+    """A payment link's `expires_at` in the past, more than a year away, or without a
+    UTC offset: "now" is not a schema property."""
+    return error.get("param") == "expires_at" and error.get("code") == "parameter_invalid"
+
+
+def unknown_card_token(case: Any, error: dict[str, Any]) -> bool:
+    """A well-shaped card token the acquirer never issued (POST /pay/{link_id}/confirm)."""
+    return error.get("code") == "token_invalid" and error.get("param") == "token"
+
+
 EXCEPTIONS: dict[str, Callable[[Any, dict[str, Any]], bool]] = {
     f.__name__: f
     for f in (
@@ -94,6 +105,8 @@ EXCEPTIONS: dict[str, Callable[[Any, dict[str, Any]], bool]] = {
         refund_exceeds_remaining,
         idempotency_key_reused,
         replayed_creation,
+        link_expiry,
+        unknown_card_token,
     )
 }
 

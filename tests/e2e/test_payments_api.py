@@ -79,6 +79,7 @@ def test_create_answers_202_with_the_payment_location_and_message(api: httpx.Cli
         "failure_message",
         "connector",
         "outcome_unknown_since",
+        "payment_link_id",
         "created_at",
         "updated_at",
         "message",

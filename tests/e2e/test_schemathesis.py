@@ -41,15 +41,31 @@ def _operator_key() -> str:
 
 # Merchant routes with a merchant key, operator routes with an operator key: each kind
 # of key gets 403 on the other's routes, which is not what the schema fuzzes.
+# The hosted checkout's routes (`/pay/`) with a payment link's client secret, on that link.
 AUDIENCES = {
-    "merchant": ["--exclude-path-regex", "^/api/v1/operator/"],
+    "merchant": ["--exclude-path-regex", "^/api/v1/operator/|^/pay/"],
     "operator": ["--include-path-regex", "^/api/v1/operator/"],
+    "checkout": ["--include-path-regex", "^/pay/"],
 }
+
+
+def _payment_link(live_server, api_key: str, config: Path) -> tuple[str, str]:
+    """A link's id and client secret; the id is every `link_id` (schemathesis.toml)."""
+    with live_server.client(api_key) as api:
+        link = api.post("/api/v1/payment_links", json={"amount": 100, "currency": "INR"}).json()
+    config.write_text(f'[parameters]\n"path.link_id" = "{link["id"]}"\n')
+    return str(link["id"]), str(link["client_secret"])
 
 
 @pytest.mark.parametrize("audience", sorted(AUDIENCES))
 def test_api_conforms_to_its_schema(live_server, merchant, tmp_path: Path, audience: str) -> None:
-    api_key = merchant.api_key if audience == "merchant" else _operator_key()
+    link_id = None
+    if audience == "checkout":
+        link_id, api_key = _payment_link(
+            live_server, merchant.api_key, tmp_path / "schemathesis.toml"
+        )
+    else:
+        api_key = merchant.api_key if audience == "merchant" else _operator_key()
     report = tmp_path / "exceptions.jsonl"
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
@@ -88,6 +104,9 @@ def test_api_conforms_to_its_schema(live_server, merchant, tmp_path: Path, audie
     assert tested or "passed" in output, output[-2000:]
     used = [json.loads(line) for line in report.read_text().splitlines()] if report.exists() else []
     assert {u["exception"] for u in used} <= set(EXCEPTIONS), used
+    if link_id is not None:  # the fuzzer reached the link with its secret: it paid it
+        with live_server.client(merchant.api_key) as api:
+            assert api.get(f"/api/v1/payment_links/{link_id}").json()["payment_count"] >= 1
 
 
 def test_every_route_is_in_the_document(live_server) -> None:
@@ -101,6 +120,7 @@ def test_every_route_is_in_the_document(live_server) -> None:
     served = {(path, method) for path, methods in app.app.routes.items() for method in methods}
     # The dashboard's page and static files are not API operations (docs/api.md lists them).
     static = {(p, m) for p, m in served if p == "/dashboard" or p.startswith("/dashboard/")}
+    static |= {("/pay/{link_id}", "GET"), ("/checkout/{name}", "GET")}  # the checkout page
     assert served - static == documented
 
 

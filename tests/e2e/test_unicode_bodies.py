@@ -42,6 +42,13 @@ CASES = [
     ("/api/v1/webhook_endpoints/we_nosuchendpoint/rotate_secret", '{"a\\udfff": 1}', "a\\udfff"),
     ("/api/v1/events/evt_nosuchevent/redeliver", '{"x": ["' + LONE + '"]}', "x"),
     ("/api/v1/operator/dead_letters/replay", '{"ids": ["' + LONE + '"]}', "ids"),
+    (
+        "/api/v1/payment_links",
+        '{"amount": 100, "currency": "INR", "description": "d' + LONE + '"}',
+        "description",
+    ),
+    ("/api/v1/payment_links/plink_nosuchlink/deactivate", '{"' + LONE + '": 1}', "\\ud800"),
+    ("/pay/plink_nosuchlink/confirm", '{"vpa": "a' + LONE + '@upi"}', "vpa"),
 ]
 
 
@@ -55,7 +62,9 @@ def test_every_post_route_is_covered() -> None:
     posts = {route.path for route in ROUTES if route.method == "POST"}
     covered = {path.replace("{payment}", "{payment_id}") for path, _, _ in CASES}
     named = {
-        p.replace("we_nosuchendpoint", "{endpoint_id}").replace("evt_nosuchevent", "{event_id}")
+        p.replace("we_nosuchendpoint", "{endpoint_id}")
+        .replace("evt_nosuchevent", "{event_id}")
+        .replace("plink_nosuchlink", "{link_id}")
         for p in covered
     }
     assert posts <= named, posts - named

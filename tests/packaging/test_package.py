@@ -158,6 +158,17 @@ def test_zip_holds_the_dashboard_files(package: Package) -> None:
     assert expected and expected <= names
 
 
+def test_zip_holds_the_checkout_files(package: Package) -> None:
+    """The hosted checkout's page, templates and assets (issue 26) ship with the app."""
+    from chalicelib.api.checkout import STATIC_DIR
+
+    with zipfile.ZipFile(package.zip_path) as zf:
+        names = set(zf.namelist())
+    expected = {f"chalicelib/checkout/{p.name}" for p in STATIC_DIR.iterdir() if p.is_file()}
+    assert {"chalicelib/checkout/checkout.js", "chalicelib/checkout/page.html"} <= expected
+    assert expected <= names
+
+
 def test_package_fails_when_chalice_drops_a_dependency(package: Package, tmp_path: Path) -> None:
     warning = MISSING_DEPENDENCIES_TEMPLATE % "psycopg-binary==3.3.9"
     assert packaging.dropped_dependencies(warning) == "psycopg-binary==3.3.9"

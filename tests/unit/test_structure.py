@@ -31,8 +31,10 @@ def test_every_route_declares_its_database_access() -> None:
             assert route.access == "write", f"POST {route.path} must declare access='write'"
     registered = {(path, m) for path, entry in app_module.app.routes.items() for m in entry}
     # The dashboard's static files are Chalice routes of their own (api/dashboard.py):
-    # no database, no JSON, no key. Every other route goes through `endpoint`.
+    # no database, no JSON, no key; so are the checkout page and its files
+    # (api/checkout.py). Every other route goes through `endpoint`.
     static = {(p, m) for p, m in registered if p == "/dashboard" or p.startswith("/dashboard/")}
+    static |= {("/pay/{link_id}", "GET"), ("/checkout/{name}", "GET")}
     assert static and registered - static == {(r.path, r.method) for r in ROUTES}
 
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Coroutine, Sequence
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -193,6 +194,21 @@ class AcquirerConnector(Connector):
         if 400 <= status < 500 and status != 429:
             raise InvalidRequestError("The acquirer refused the card details", param="card")
         raise ServiceUnavailableError("The acquirer could not tokenize the card")
+
+    def describe_token(self, token: str) -> wire.TokenDetails | None:
+        """The card summary of one of this acquirer's tokens (from its card element);
+        None when the acquirer has no such token."""
+        path = "/v1/tokens/" + quote(token, safe="")
+        call = self._exchange("GET", path, None, None, self.deadline_s)
+        try:
+            status, payload, _ = runner.run(call, timeout=self.deadline_s + 1)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ServiceUnavailableError("The acquirer could not be reached") from exc
+        if status == 200:
+            return wire.TokenDetails.model_validate_json(payload)
+        if status == 404:
+            return None
+        raise ServiceUnavailableError("The acquirer could not describe the card token")
 
     async def fetch_settlement(self, day: date) -> list[wire.SettlementLine]:
         """The acquirer's settlement report of `day`: its captures and refunds."""

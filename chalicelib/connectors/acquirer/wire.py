@@ -99,6 +99,13 @@ class TokenAnswer(_Wire):
     last4: str
 
 
+class TokenDetails(TokenAnswer):
+    """GET /v1/tokens/{token}: what the card element's token stands for (no number)."""
+
+    exp_month: int
+    exp_year: int
+
+
 class MoneyAnswer(_Wire):
     """A charge or a refund as the acquirer recorded it."""
 

@@ -1,0 +1,179 @@
+"""The hosted checkout's rules: who may confirm a link, the payment it makes, its status.
+
+The checkout page authenticates with the link's client secret (never an API key). A
+card arrives only as a token of the acquirer's card element: the gateway asks that
+acquirer what the token stands for (brand, last four digits, expiry) and charges it;
+it never sees the number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from chalicelib import db, ids, settings
+from chalicelib.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidRequestError,
+    ServiceUnavailableError,
+)
+from chalicelib.models.payment_links import CheckoutPayment, CheckoutStatus, ConfirmRequest
+from chalicelib.models.payments import CardSummary
+from chalicelib.repository import payment_links as link_repo
+from chalicelib.services import payment_link_secrets as link_secrets
+from chalicelib.services import payment_links, payments
+
+#: the connector whose card element the page frames and whose tokens it charges
+ELEMENT_CONNECTOR = "acquirer"
+_SECRET_MISSING = "Send the payment link's client secret as 'Authorization: Bearer <secret>'."  # noqa: S105  # nosec B105: a message
+
+
+def card_element_origin() -> str | None:
+    """The acquirer origin serving the card element, or None (the page offers UPI only)."""
+    cfg = settings.get_settings()
+    url = cfg.card_element_url or cfg.acquirer_urls.get(ELEMENT_CONNECTOR)
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def page_link(conn: db.Connection, link_id: str) -> dict[str, Any] | None:
+    """The link and its merchant's name, for the page (None: no such link)."""
+    if not ids.has_prefix(link_id, ids.PAYMENT_LINK):
+        return None
+    row = link_repo.get_link_with_merchant(conn, link_id)
+    if row is not None:
+        row["status"] = payment_links.link_status(row)
+    return row
+
+
+def authenticate(
+    conn: db.Connection, link_id: str, authorization: str | None, address: str
+) -> dict[str, Any]:
+    """The link, if `authorization` carries its client secret; 404 or 401 otherwise."""
+    scheme, _, secret = (authorization or "").strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise AuthenticationError(_SECRET_MISSING, code="client_secret_missing")
+    row = page_link(conn, link_id)
+    if row is None:
+        raise payment_links.missing(link_id)
+    if not link_secrets.client_secret_matches(secret, row["secret_hash"]):
+        from chalicelib.adapters import rate_limiter
+
+        rate_limiter.count_auth_failure(address)  # 429 past the burst
+        raise AuthenticationError(
+            "The client secret is not this payment link's.", code="client_secret_invalid"
+        )
+    return row
+
+
+def _card_fields(token: str) -> dict[str, Any]:
+    if card_element_origin() is None:
+        raise InvalidRequestError(
+            "Card payments need the acquirer's card element, which is not configured.",
+            code="card_element_unavailable",
+            param="token",
+        )
+    from chalicelib import connectors
+
+    try:
+        connector = connectors.get_connector(ELEMENT_CONNECTOR)
+    except connectors.UnknownConnectorError as exc:
+        raise ServiceUnavailableError("The card element's acquirer is not configured") from exc
+    details = connector.describe_token(token)  # type: ignore[attr-defined]
+    if details is None:
+        raise InvalidRequestError(
+            "No such card token at the acquirer.", code="token_invalid", param="token"
+        )
+    card = {
+        "brand": details.brand,
+        "last4": details.last4,
+        "exp_month": details.exp_month,
+        "exp_year": details.exp_year,
+    }
+    return {"method": "card", "card": card, "method_token": token, "vpa": None}
+
+
+def confirm(
+    uow: db.UnitOfWork,
+    link_id: str,
+    authorization: str | None,
+    address: str,
+    request: ConfirmRequest,
+) -> CheckoutPayment:
+    """One payment through the link: 409 if it is not active or a payment is under way."""
+    link = authenticate(uow.conn, link_id, authorization, address)
+    status = link["status"]
+    if status != "active":
+        raise ConflictError(
+            {
+                "paid": "This payment link has already been paid.",
+                "expired": "This payment link has expired.",
+                "deactivated": "This payment link has been deactivated.",
+            }[status],
+            code=f"payment_link_{status}",
+        )
+    if request.token is not None:
+        method = _card_fields(request.token)
+    else:
+        method = {"method": "upi", "vpa": request.vpa, "card": None, "method_token": None}  # nosec B105
+    payment = payments.store_payment(
+        uow,
+        {
+            **method,
+            "merchant_id": link["merchant_id"],
+            "order_id": link["order_id"],
+            "amount": link["amount"],
+            "currency": link["currency"],
+            "bank": None,
+            "wallet": None,
+            "description": link["description"],
+            "metadata": {},
+            "payment_link_id": link_id,
+        },
+        conflict=_link_in_use,
+    )
+    return CheckoutPayment(**payment.model_dump(include=set(CheckoutPayment.model_fields)))
+
+
+def _link_in_use() -> ConflictError:
+    return ConflictError(
+        "A payment of this link (or of its order) is already under way or done.",
+        code="payment_link_in_use",
+    )
+
+
+def redirect_url(link: dict[str, Any], payment_id: str) -> str | None:
+    """The return URL with the payment and its signature (docs/api.md, "Return URL")."""
+    if not link["return_url"]:
+        return None
+    secret = link_secrets.signing_secret(link["id"], link["signing_version"])
+    params = {
+        "payment_link_id": link["id"],
+        "payment_id": payment_id,
+        "status": "succeeded",
+        "signature": link_secrets.return_signature(secret, link["id"], payment_id, "succeeded"),
+    }
+    parts = urlsplit(str(link["return_url"]))
+    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def status(
+    conn: db.Connection, link_id: str, authorization: str | None, address: str
+) -> CheckoutStatus:
+    link = authenticate(conn, link_id, authorization, address)
+    row = link_repo.latest_payment(conn, link_id)
+    payment = None
+    if row is not None:
+        card = row["card"]
+        payment = CheckoutPayment(**{**row, "card": CardSummary(**card) if card else None})
+    succeeded = payment is not None and payment.status == "SUCCESS"
+    return CheckoutStatus(
+        link_status=link["status"],
+        payment=payment,
+        redirect_url=redirect_url(link, payment.id) if succeeded and payment else None,
+    )
