@@ -13,6 +13,7 @@ Bearer <client secret>`), which the page reads from the link URL's fragment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from chalice import Blueprint, Response
 
@@ -72,7 +73,7 @@ UNAVAILABLE = {
 }
 
 
-def render_page(link: dict | None, element_origin: str | None) -> tuple[int, str]:  # type: ignore[type-arg]
+def render_page(link: dict[str, Any] | None, element_origin: str | None) -> tuple[int, str]:
     # Imported on the first page, not with the app: `html` and `string` import `re`,
     # which nothing else on the cold start path needs.
     import html

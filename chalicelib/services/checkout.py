@@ -83,7 +83,10 @@ def _card_fields(token: str) -> dict[str, Any]:
         connector = connectors.get_connector(ELEMENT_CONNECTOR)
     except connectors.UnknownConnectorError as exc:
         raise ServiceUnavailableError("The card element's acquirer is not configured") from exc
-    details = connector.describe_token(token)  # type: ignore[attr-defined]
+    describe = getattr(connector, "describe_token", None)  # HTTP acquirers have it
+    if describe is None:
+        raise ServiceUnavailableError("The card element's acquirer cannot read its tokens")
+    details = describe(token)
     if details is None:
         raise InvalidRequestError(
             "No such card token at the acquirer.", code="token_invalid", param="token"

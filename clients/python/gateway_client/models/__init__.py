@@ -3,6 +3,12 @@
 from .card_details import CardDetails
 from .card_summary import CardSummary
 from .check_state import CheckState
+from .checkout_payment import CheckoutPayment
+from .checkout_status import CheckoutStatus
+from .checkout_status_link_status import CheckoutStatusLinkStatus
+from .confirm_request_type_0 import ConfirmRequestType0
+from .confirm_request_type_1 import ConfirmRequestType1
+from .create_payment_link_request import CreatePaymentLinkRequest
 from .create_payment_request import CreatePaymentRequest
 from .create_payment_request_metadata import CreatePaymentRequestMetadata
 from .create_refund_request import CreateRefundRequest
@@ -33,6 +39,11 @@ from .payment_history import PaymentHistory
 from .payment_history_entry import PaymentHistoryEntry
 from .payment_history_entry_outcome_type_0 import PaymentHistoryEntryOutcomeType0
 from .payment_history_entry_resolution_type_0 import PaymentHistoryEntryResolutionType0
+from .payment_link import PaymentLink
+from .payment_link_created import PaymentLinkCreated
+from .payment_link_created_status import PaymentLinkCreatedStatus
+from .payment_link_list import PaymentLinkList
+from .payment_link_status import PaymentLinkStatus
 from .payment_list import PaymentList
 from .payment_metadata import PaymentMetadata
 from .payment_method import PaymentMethod
@@ -55,7 +66,13 @@ from .webhook_endpoint_status import WebhookEndpointStatus
 __all__ = (
     "CardDetails",
     "CardSummary",
+    "CheckoutPayment",
+    "CheckoutStatus",
+    "CheckoutStatusLinkStatus",
     "CheckState",
+    "ConfirmRequestType0",
+    "ConfirmRequestType1",
+    "CreatePaymentLinkRequest",
     "CreatePaymentRequest",
     "CreatePaymentRequestMetadata",
     "CreateRefundRequest",
@@ -86,6 +103,11 @@ __all__ = (
     "PaymentHistoryEntry",
     "PaymentHistoryEntryOutcomeType0",
     "PaymentHistoryEntryResolutionType0",
+    "PaymentLink",
+    "PaymentLinkCreated",
+    "PaymentLinkCreatedStatus",
+    "PaymentLinkList",
+    "PaymentLinkStatus",
     "PaymentList",
     "PaymentMetadata",
     "PaymentMethod",

@@ -43,6 +43,7 @@ class Payment:
         outcome_unknown_since (datetime.datetime | None):
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
+        payment_link_id (None | str):
     """
 
     id: str
@@ -66,6 +67,7 @@ class Payment:
     outcome_unknown_since: datetime.datetime | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    payment_link_id: None | str
     object_: Literal["payment"] = "payment"
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,6 +136,9 @@ class Payment:
 
         updated_at = self.updated_at.isoformat()
 
+        payment_link_id: None | str
+        payment_link_id = self.payment_link_id
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -160,6 +165,7 @@ class Payment:
                 "outcome_unknown_since": outcome_unknown_since,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "payment_link_id": payment_link_id,
             }
         )
 
@@ -291,6 +297,13 @@ class Payment:
 
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
+        def _parse_payment_link_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        payment_link_id = _parse_payment_link_id(d.pop("payment_link_id"))
+
         payment = cls(
             id=id,
             object_=object_,
@@ -314,6 +327,7 @@ class Payment:
             outcome_unknown_since=outcome_unknown_since,
             created_at=created_at,
             updated_at=updated_at,
+            payment_link_id=payment_link_id,
         )
 
         return payment

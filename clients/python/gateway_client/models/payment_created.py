@@ -43,6 +43,7 @@ class PaymentCreated:
         outcome_unknown_since (datetime.datetime | None):
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
+        payment_link_id (None | str):
         message (Literal['Payment initiated successfully']):  Default: 'Payment initiated successfully'.
     """
 
@@ -67,6 +68,7 @@ class PaymentCreated:
     outcome_unknown_since: datetime.datetime | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    payment_link_id: None | str
     object_: Literal["payment"] = "payment"
     message: Literal["Payment initiated successfully"] = "Payment initiated successfully"
 
@@ -136,6 +138,9 @@ class PaymentCreated:
 
         updated_at = self.updated_at.isoformat()
 
+        payment_link_id: None | str
+        payment_link_id = self.payment_link_id
+
         message = self.message
 
         field_dict: dict[str, Any] = {}
@@ -164,6 +169,7 @@ class PaymentCreated:
                 "outcome_unknown_since": outcome_unknown_since,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "payment_link_id": payment_link_id,
                 "message": message,
             }
         )
@@ -296,6 +302,13 @@ class PaymentCreated:
 
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
+        def _parse_payment_link_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        payment_link_id = _parse_payment_link_id(d.pop("payment_link_id"))
+
         message = cast(Literal["Payment initiated successfully"], d.pop("message"))
         if message != "Payment initiated successfully":
             raise ValueError(f"message must match const 'Payment initiated successfully', got '{message}'")
@@ -323,6 +336,7 @@ class PaymentCreated:
             outcome_unknown_since=outcome_unknown_since,
             created_at=created_at,
             updated_at=updated_at,
+            payment_link_id=payment_link_id,
             message=message,
         )
 

@@ -17,6 +17,7 @@ def _get_kwargs(
     starting_after: None | str | Unset = UNSET,
     status: None | PaymentStatus | Unset = UNSET,
     order_id: None | str | Unset = UNSET,
+    payment_link_id: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -45,6 +46,13 @@ def _get_kwargs(
     else:
         json_order_id = order_id
     params["order_id"] = json_order_id
+
+    json_payment_link_id: None | str | Unset
+    if isinstance(payment_link_id, Unset):
+        json_payment_link_id = UNSET
+    else:
+        json_payment_link_id = payment_link_id
+    params["payment_link_id"] = json_payment_link_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -114,6 +122,7 @@ def sync_detailed(
     starting_after: None | str | Unset = UNSET,
     status: None | PaymentStatus | Unset = UNSET,
     order_id: None | str | Unset = UNSET,
+    payment_link_id: None | str | Unset = UNSET,
 ) -> Response[ErrorResponse | PaymentList]:
     """List payments, newest first
 
@@ -122,6 +131,7 @@ def sync_detailed(
         starting_after (None | str | Unset):
         status (None | PaymentStatus | Unset):
         order_id (None | str | Unset):
+        payment_link_id (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,6 +146,7 @@ def sync_detailed(
         starting_after=starting_after,
         status=status,
         order_id=order_id,
+        payment_link_id=payment_link_id,
     )
 
     response = client.get_httpx_client().request(
@@ -152,6 +163,7 @@ def sync(
     starting_after: None | str | Unset = UNSET,
     status: None | PaymentStatus | Unset = UNSET,
     order_id: None | str | Unset = UNSET,
+    payment_link_id: None | str | Unset = UNSET,
 ) -> ErrorResponse | PaymentList | None:
     """List payments, newest first
 
@@ -160,6 +172,7 @@ def sync(
         starting_after (None | str | Unset):
         status (None | PaymentStatus | Unset):
         order_id (None | str | Unset):
+        payment_link_id (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -175,6 +188,7 @@ def sync(
         starting_after=starting_after,
         status=status,
         order_id=order_id,
+        payment_link_id=payment_link_id,
     ).parsed
 
 
@@ -185,6 +199,7 @@ async def asyncio_detailed(
     starting_after: None | str | Unset = UNSET,
     status: None | PaymentStatus | Unset = UNSET,
     order_id: None | str | Unset = UNSET,
+    payment_link_id: None | str | Unset = UNSET,
 ) -> Response[ErrorResponse | PaymentList]:
     """List payments, newest first
 
@@ -193,6 +208,7 @@ async def asyncio_detailed(
         starting_after (None | str | Unset):
         status (None | PaymentStatus | Unset):
         order_id (None | str | Unset):
+        payment_link_id (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -207,6 +223,7 @@ async def asyncio_detailed(
         starting_after=starting_after,
         status=status,
         order_id=order_id,
+        payment_link_id=payment_link_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -221,6 +238,7 @@ async def asyncio(
     starting_after: None | str | Unset = UNSET,
     status: None | PaymentStatus | Unset = UNSET,
     order_id: None | str | Unset = UNSET,
+    payment_link_id: None | str | Unset = UNSET,
 ) -> ErrorResponse | PaymentList | None:
     """List payments, newest first
 
@@ -229,6 +247,7 @@ async def asyncio(
         starting_after (None | str | Unset):
         status (None | PaymentStatus | Unset):
         order_id (None | str | Unset):
+        payment_link_id (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -245,5 +264,6 @@ async def asyncio(
             starting_after=starting_after,
             status=status,
             order_id=order_id,
+            payment_link_id=payment_link_id,
         )
     ).parsed

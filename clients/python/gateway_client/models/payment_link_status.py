@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class PaymentLinkStatus(StrEnum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    EXPIRED = "expired"
+    PAID = "paid"
+
+    def __str__(self) -> str:
+        return str(self.value)
