@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,16 @@ def functions(sam: dict[str, Any]) -> dict[str, FunctionSpec]:
         )
         found[spec.handler.rsplit(".", 1)[1]] = spec
     return found
+
+
+def unpack_read_only(zip_path: Path, task: Path) -> Path:
+    """The zip unpacked into `task`, read-only, as Lambda's /var/task."""
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(task)
+    for path in sorted(task.rglob("*"), reverse=True):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    task.chmod(0o555)
+    return task
 
 
 def runtime_dir(dest: Path) -> Path:

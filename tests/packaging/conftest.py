@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.lambda_function import ExecutionEnvironment, LocalStack, functions, runtime_dir
+from tests.lambda_function import (
+    ExecutionEnvironment,
+    LocalStack,
+    functions,
+    runtime_dir,
+    unpack_read_only,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables that must not be needed: no region (us-east-1 is the default) and no credentials.
@@ -78,15 +83,6 @@ def task_root(package: Package, tmp_path_factory: pytest.TempPathFactory) -> Ite
     yield task
     for path in [task, *task.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)  # so that pytest can remove it
-
-
-def unpack_read_only(zip_path: Path, task: Path) -> Path:
-    with zipfile.ZipFile(zip_path) as zf:
-        zf.extractall(task)
-    for path in sorted(task.rglob("*"), reverse=True):
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    task.chmod(0o555)
-    return task
 
 
 @pytest.fixture(scope="session")
