@@ -15,8 +15,11 @@ and the drain of 10,000 payments through that connector against the same floor,
 each at latency 0 and at 300 ms median with a 2 s p99.
 The zip's figures under the Lambda runtime client (`bench/lambda_cost.py`): the API's
 cold start, billed ms and peak memory per accepted and per drained payment.
+The scale-out curve (`bench/scale_out.py`): 1, 2, 4 and 8 `process_payments` processes
+on one queue of 20,000 payments, with Postgres CPU and lock waits.
 `BENCH_ONLY=accept` runs the accept figures alone; `BENCH_ONLY=drain` the drain figures
-(in process, and through the HTTP connector) alone; `BENCH_ONLY=lambda` the Lambda ones.
+(in process, and through the HTTP connector) alone; `BENCH_ONLY=lambda` the Lambda ones;
+`BENCH_ONLY=scale` the scale-out curve.
 Run it on a quiet machine; it is noisy, so compare ratios.
 """
 
@@ -54,6 +57,10 @@ def main() -> int:
         from bench import lambda_cost
 
         return lambda_cost.main()
+    if os.environ.get("BENCH_ONLY") == "scale":
+        from bench import scale_out
+
+        return scale_out.main()
     only_accept = os.environ.get("BENCH_ONLY") == "accept"
     only_drain = os.environ.get("BENCH_ONLY") == "drain"
     count = int(os.environ.get("BENCH_PAYMENTS", "10000"))
@@ -90,7 +97,9 @@ def main() -> int:
         emit(figure)
     for figure in drain_http.measure(int(os.environ.get("BENCH_CALLS", "10000"))):
         emit(figure)
-    return 0
+    from bench import scale_out
+
+    return scale_out.main()
 
 
 if __name__ == "__main__":

@@ -4,10 +4,7 @@ The prod zip (`make package`) runs under `awslambdaric` against our runtime API
 (tests/lambda_function.py), with the template's handlers, memory and prod environment,
 as in `tests/packaging/test_lambda_runtime.py`. Figures, one JSON line each:
 
-- `lambda_api_cold_start`: process start to the first create's answer (init, import,
-  secrets, connections, the first request), median of `COLD_RUNS`; floor: the same
-  runtime client starting a handler that returns `{}` (the empty interpreter with the
-  runtime), in the same rounds. `over_floor_ms` is what the app adds.
+- the API's cold start and SnapStart restore (bench/lambda_cold.py);
 - `lambda_accept_billed_ms`: warm creates through `app.app`, one invocation each:
   the mean billed ms per accepted payment (what is paid), p50, p90, the peak memory of
   the environment; floor: the same statements issued directly (`bench.floor`), per call.
@@ -35,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import lambda_cold
 from bench.common import accept_payments, drain_everything, new_merchant, set_env, settle
 from bench.resources import postgres_cpu_s, redis_commands
 from chalicelib.settings import Settings
@@ -50,7 +48,6 @@ from tests.lambda_function import (
 
 ACCEPTS = int(os.environ.get("BENCH_LAMBDA_ACCEPTS", "300"))
 DRAIN_PAYMENTS = int(os.environ.get("BENCH_LAMBDA_PAYMENTS", "5000"))
-COLD_RUNS = int(os.environ.get("BENCH_LAMBDA_COLD_RUNS", "5"))
 DEFAULTS = Settings.model_fields
 NOOP = "def handler(event, context):\n    return {}\n"
 
@@ -65,7 +62,7 @@ class Rig:
     specs: dict[str, FunctionSpec]
     started: int = 0
 
-    def start(self, name: str, noop: bool = False) -> ExecutionEnvironment:
+    def start(self, name: str, noop: bool = False, snapstart: bool = False) -> ExecutionEnvironment:
         self.started += 1
         return ExecutionEnvironment(
             self.specs[name],
@@ -74,6 +71,7 @@ class Rig:
             self.stack,
             self.tmp / f"{name}-{self.started}.log",
             handler="noop.handler" if noop else None,
+            snapstart=snapstart,
         )
 
 
@@ -120,43 +118,6 @@ class Spent:
             "redis_commands_per_payment": round(self.redis / payments, 2),
             "log_bytes_per_payment": round(self.log_bytes / payments, 1),
         }
-
-
-def _cold_ms(env: ExecutionEnvironment, event: dict[str, Any]) -> tuple[float, float]:
-    """Process start to the first answer, and the init's part of it (to the first /next)."""
-    try:
-        init_ms = env.wait_ready()
-        first = env.invoke(event)
-        assert first.error is None, first.error
-        assert first.done_at is not None
-        return (first.done_at - env.started) * 1000, init_ms
-    finally:
-        env.stop()
-
-
-def measure_cold(r: Rig, api_key: str) -> dict[str, Any]:
-    values, floors, inits, floor_inits = [], [], [], []
-    for _ in range(COLD_RUNS):  # interleaved, so load on the machine hits both alike
-        total, init = _cold_ms(r.start("app", noop=True), {})
-        floors.append(total)
-        floor_inits.append(init)
-        event = create_payment_event(api_key, f"cold_{uuid.uuid4().hex[:12]}")
-        total, init = _cold_ms(r.start("app"), event)
-        values.append(total)
-        inits.append(init)
-    value, floor = statistics.median(values), statistics.median(floors)
-    return {
-        "name": "lambda_api_cold_start",
-        "value": round(value, 1),
-        "unit": "ms",
-        "floor": round(floor, 1),
-        "ratio": round(value / floor, 2),
-        "over_floor_ms": round(value - floor, 1),
-        "range_ms": [round(min(values), 1), round(max(values), 1)],
-        "init_ms": round(statistics.median(inits), 1),
-        "floor_init_ms": round(statistics.median(floor_inits), 1),
-        "target_over_floor_ms": 250,
-    }
 
 
 def _direct_accept_ms(merchant_id: str, count: int) -> list[float]:
@@ -275,7 +236,8 @@ def measure(zip_path: Path) -> list[dict[str, Any]]:
     sam = json.loads(sam_path.read_text())
     with rig(zip_path, sam) as r:
         figures = [measure_accept(r), measure_drain(r)]
-        figures.append(measure_cold(r, new_merchant().api_key))
+        api_key = new_merchant().api_key
+        figures += [lambda_cold.measure_cold(r, api_key), lambda_cold.measure_restore(r, api_key)]
     return figures
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT_DIR = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def postmaster_pid() -> int:
-    pid_file = ROOT_DIR / ".stack" / "postgres" / "postmaster.pid"
+    pid_file = ROOT / ".stack" / "postgres" / "postmaster.pid"
     return int(pid_file.read_text().split()[0])
 
 

@@ -13,12 +13,14 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from bench import aws_cost
 from chalicelib import db, settings
 from chalicelib.services.merchants import CreatedMerchant
+from chalicelib.settings import Settings
 from tests.conftest import wait_until
 from tests.lambda_events import create_payment_event, scheduled_event, tcp_peer_ports
-from tests.lambda_function import ExecutionEnvironment
-from tests.packaging.conftest import Package
+from tests.lambda_function import ExecutionEnvironment, functions
+from tests.packaging.conftest import ROOT, Package
 
 Start = Callable[..., ExecutionEnvironment]
 
@@ -160,3 +162,18 @@ def test_snapstart_hooks_run_before_the_snapshot_and_after_the_restore(
 
     created = api.invoke(create_payment_event(merchant.api_key, f"ss_{uuid.uuid4().hex[:10]}"))
     assert created.result["statusCode"] == 202, created.result
+
+
+def test_the_quoted_cost_figures_are_for_the_template_s_settings(package: Package) -> None:
+    """docs/deploy.md's cost is computed with the memory and batch size the bench ran
+    with; those must be what the packaged template sets."""
+    figures = aws_cost.load(ROOT / "docs" / "bench" / "lambda-cost.jsonl")
+    specs = functions(package.sam)
+    accept = figures["lambda_accept_billed_ms"]
+    drain = figures["lambda_drain_billed_ms_per_payment"]
+    assert accept["memory_mb"] == specs["app"].memory_mb
+    assert drain["memory_mb"] == specs["process_payments"].memory_mb
+    variables = specs["process_payments"].variables
+    assert drain["drain_workers"] == int(variables["DRAIN_WORKERS"])
+    default_batch = Settings.model_fields["batch_size"].default
+    assert drain["batch_size"] == int(variables.get("BATCH_SIZE", default_batch))
