@@ -6,7 +6,8 @@ stage's drain settings: one drain worker, 1,024 in flight, a pool of 6, the temp
 120 s timeout as each run's deadline) start together and drain it. Per level, one JSON
 line: payments/s over the wall time from the start signal to the last worker's end,
 the Postgres CPU spent (cores busy on average), the workers' own CPU (cores, and the
-busiest worker's share of one core: near 1.0 is a process bound by its GIL), the
+busiest worker's share of one core: near 1.0 is a process bound by its GIL), how long
+the workers' threads waited for a CPU (per worker, share of the wall time), the
 share of samples of `pg_stat_activity` in which a backend waited for a lock, and the
 check that no payment was charged twice (the simulator's ledger: one succeeded charge
 per payment at most) and every payment of the level succeeded.
@@ -116,6 +117,10 @@ def measure_level(n: int, count: int = PAYMENTS) -> dict[str, Any]:
         "postgres_cores": round(pg_cpu / wall, 2),
         "workers_cores": round(sum(worker_cpu) / wall, 2),
         "busiest_worker_core_share": round(max(worker_cpu) / wall, 2),
+        # threads ready to run but waiting for a CPU (the machine's cores are shared)
+        "workers_runqueue_wait_share": round(
+            sum(r["runqueue_wait_s"] for r in reports) / (wall * n), 2
+        ),
         "lock_wait_sample_share": round(sampler.locked / max(1, sampler.samples), 3),
         "active_backends_mean": round(sampler.backends / max(1, sampler.samples), 2),
         "runs": sum(r["runs"] for r in reports),
