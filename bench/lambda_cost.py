@@ -35,6 +35,7 @@ from typing import Any
 from bench import lambda_cold
 from bench.common import accept_payments, drain_everything, new_merchant, set_env, settle
 from bench.resources import postgres_cpu_s, redis_commands
+from chalicelib import settings
 from chalicelib.settings import Settings
 from tests.lambda_events import create_payment_event, scheduled_event
 from tests.lambda_function import (
@@ -188,6 +189,7 @@ def measure_drain(r: Rig, count: int = DRAIN_PAYMENTS) -> dict[str, Any]:
     from bench.drain import direct_drain_seconds
 
     spec = r.specs["process_payments"]
+    before = os.environ.get("DRAIN_WORKERS")
     set_env(DRAIN_WORKERS=spec.variables["DRAIN_WORKERS"])  # the floor's loops
     drain_everything()
     merchant = new_merchant()
@@ -214,6 +216,11 @@ def measure_drain(r: Rig, count: int = DRAIN_PAYMENTS) -> dict[str, Any]:
     accept_payments(merchant.merchant_id, count)
     settle()
     floor = direct_drain_seconds(0) * 1000 / count
+    if before is None:
+        os.environ.pop("DRAIN_WORKERS", None)
+    else:
+        os.environ["DRAIN_WORKERS"] = before
+    settings.reset_settings()
     value = billed / drained
     return {
         "name": "lambda_drain_billed_ms_per_payment",
