@@ -13,8 +13,13 @@ kept-alive connection (floor: plain `chalice local`), the cold start, the HTTP
 acquirer connector against its floor (10,000 direct calls to the acquirer process),
 and the drain of 10,000 payments through that connector against the same floor,
 each at latency 0 and at 300 ms median with a 2 s p99.
+The zip's figures under the Lambda runtime client (`bench/lambda_cost.py`): the API's
+cold start, billed ms and peak memory per accepted and per drained payment.
+The scale-out curve (`bench/scale_out.py`): 1, 2, 4 and 8 `process_payments` processes
+on one queue of 20,000 payments, with Postgres CPU and lock waits.
 `BENCH_ONLY=accept` runs the accept figures alone; `BENCH_ONLY=drain` the drain figures
-(in process, and through the HTTP connector) alone.
+(in process, and through the HTTP connector) alone; `BENCH_ONLY=lambda` the Lambda ones;
+`BENCH_ONLY=scale` the scale-out curve.
 Run it on a quiet machine; it is noisy, so compare ratios.
 """
 
@@ -32,17 +37,30 @@ def emit(figure: dict) -> None:
     print(json.dumps(figure), flush=True)
 
 
-def main() -> int:
+def prepare_stage() -> None:
+    """The bench stage's settings, and an empty benchmark database."""
     from workers.stage import load_stage
 
     load_stage(os.environ["STAGE"])
     os.environ["RATE_LIMIT_ENABLED"] = "false"  # measure the gateway, not the limiter
-    from bench import accept, accept_http, acquirer_floor, drain, drain_http, keepalive
-    from bench.cold_start import measure_cold_start_ms
     from bench.common import reset_bench_database
 
     reset_bench_database()
 
+
+def main() -> int:
+    prepare_stage()
+    from bench import accept, accept_http, acquirer_floor, drain, drain_http, keepalive
+    from bench.cold_start import measure_cold_start_ms
+
+    if os.environ.get("BENCH_ONLY") == "lambda":
+        from bench import lambda_cost
+
+        return lambda_cost.main()
+    if os.environ.get("BENCH_ONLY") == "scale":
+        from bench import scale_out
+
+        return scale_out.main()
     only_accept = os.environ.get("BENCH_ONLY") == "accept"
     only_drain = os.environ.get("BENCH_ONLY") == "drain"
     count = int(os.environ.get("BENCH_PAYMENTS", "10000"))
@@ -67,15 +85,21 @@ def main() -> int:
     import tempfile
     from pathlib import Path
 
+    from bench import lambda_cost
     from bench.cold_start import build_zip, measure_zip_cold_start_ms
 
     with tempfile.TemporaryDirectory(prefix="bench-package-") as tmp:
-        emit(measure_zip_cold_start_ms(build_zip(Path(tmp) / "build")))
+        zip_path = build_zip(Path(tmp) / "build")
+        emit(measure_zip_cold_start_ms(zip_path))
+        for figure in lambda_cost.measure(zip_path):
+            emit(figure)
     for figure in acquirer_floor.measure(int(os.environ.get("BENCH_CALLS", "10000"))):
         emit(figure)
     for figure in drain_http.measure(int(os.environ.get("BENCH_CALLS", "10000"))):
         emit(figure)
-    return 0
+    from bench import scale_out
+
+    return scale_out.main()
 
 
 if __name__ == "__main__":

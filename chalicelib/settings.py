@@ -11,7 +11,7 @@ import functools
 import ipaddress
 import json
 import threading
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import Field, model_validator
@@ -209,15 +209,26 @@ def _networks(text: str) -> tuple[IpNetwork, ...]:
     )
 
 
-def _secret_string(secret_id: str, settings: Settings) -> str:
+@functools.lru_cache(maxsize=4)
+def _secrets_client(region: str, endpoint_url: str | None) -> Any:
+    """One Secrets Manager client per process: building one costs 70-140 ms (its service
+    model), and the first request reads up to four secrets."""
     import boto3  # lazy: boto3 is slow to import and only prod needs it
 
-    client = boto3.client(
-        "secretsmanager",
-        region_name=settings.aws_default_region,
-        endpoint_url=settings.aws_endpoint_url,
-    )
+    return boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint_url)
+
+
+def _secret_string(secret_id: str, settings: Settings) -> str:
+    client = _secrets_client(settings.aws_default_region, settings.aws_endpoint_url)
     return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+
+
+def names_secrets(settings: Settings) -> bool:
+    """Whether these settings read anything from Secrets Manager (the prod stage)."""
+    return any(
+        getattr(settings, f"{name}_secret_id")
+        for name in ("database", "redis", "idempotency_hmac", "api_key_hmac")
+    )
 
 
 def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
@@ -302,3 +313,4 @@ def reset_settings() -> None:
         _settings = None
         _resolved_urls.clear()
         _resolved_keys.clear()
+        _secrets_client.cache_clear()
