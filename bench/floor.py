@@ -56,6 +56,7 @@ def direct_accept(
         "failure_message": None,
         "connector": None,
         "outcome_unknown_since": None,
+        "payment_link_id": None,
         "created_at": now,
         "updated_at": now,
     }
