@@ -39,25 +39,30 @@ def card_element_origin() -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def page_link(conn: db.Connection, link_id: str) -> dict[str, Any] | None:
-    """The link and its merchant's name, for the page (None: no such link)."""
+def page_link(conn: db.Connection, link_id: str, lock: bool = False) -> dict[str, Any] | None:
+    """The link and its merchant's name, for the page (None: no such link); `lock`
+    holds it (FOR SHARE) until the transaction ends."""
     if not ids.has_prefix(link_id, ids.PAYMENT_LINK):
         return None
-    row = link_repo.get_link_with_merchant(conn, link_id)
+    row = link_repo.get_link_with_merchant(conn, link_id, lock)
     if row is not None:
         row["status"] = payment_links.link_status(row)
     return row
 
 
 def authenticate(
-    conn: db.Connection, link_id: str, authorization: str | None, address: str
+    conn: db.Connection,
+    link_id: str,
+    authorization: str | None,
+    address: str,
+    lock: bool = False,
 ) -> dict[str, Any]:
     """The link, if `authorization` carries its client secret; 404 or 401 otherwise."""
     scheme, _, secret = (authorization or "").strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise AuthenticationError(_SECRET_MISSING, code="client_secret_missing")
-    row = page_link(conn, link_id)
+    row = page_link(conn, link_id, lock)
     if row is None:
         raise payment_links.missing(link_id)
     if not link_secrets.client_secret_matches(secret, row["secret_hash"]):
@@ -108,7 +113,8 @@ def confirm(
     request: ConfirmRequest,
 ) -> CheckoutPayment:
     """One payment through the link: 409 if it is not active or a payment is under way."""
-    link = authenticate(uow.conn, link_id, authorization, address)
+    # Locked: a deactivation cannot commit between this check and the payment's INSERT.
+    link = authenticate(uow.conn, link_id, authorization, address, lock=True)
     status = link["status"]
     if status != "active":
         raise ConflictError(
