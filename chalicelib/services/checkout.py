@@ -160,6 +160,8 @@ def redirect_url(link: dict[str, Any], payment_id: str) -> str | None:
     if not link["return_url"]:
         return None
     secret = link_secrets.signing_secret(link["id"], link["signing_version"])
+    if secret is None:  # its keyring version was removed: never an unsigned return
+        return None
     params = {
         "payment_link_id": link["id"],
         "payment_id": payment_id,
