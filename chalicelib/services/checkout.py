@@ -26,6 +26,9 @@ from chalicelib.services import payment_links, payments
 
 #: the connector whose card element the page frames and whose tokens it charges
 ELEMENT_CONNECTOR = "acquirer"
+#: attempts (payments) one link takes: a declined attempt frees the link for the next,
+#: so without a bound a shared link checks any number of stolen cards (card testing)
+MAX_LINK_ATTEMPTS = 10
 _SECRET_MISSING = "Send the payment link's client secret as 'Authorization: Bearer <secret>'."  # noqa: S105  # nosec B105: a message
 
 
@@ -124,6 +127,12 @@ def confirm(
                 "deactivated": "This payment link has been deactivated.",
             }[status],
             code=f"payment_link_{status}",
+        )
+    if link["payment_count"] >= MAX_LINK_ATTEMPTS:
+        raise ConflictError(
+            f"This payment link has had {MAX_LINK_ATTEMPTS} attempts, the most it takes:"
+            " ask the merchant for a new link.",
+            code="payment_link_attempts_exhausted",
         )
     if request.token is not None:
         method = _card_fields(request.token)

@@ -86,3 +86,37 @@ def test_a_deactivation_during_confirm_is_not_followed_by_a_new_payment(
         assert not acquirer.deactivated_during_confirm, (
             "a payment was created through a link after its deactivation committed"
         )
+
+
+def test_a_link_takes_a_bounded_number_of_attempts(merchant: CreatedMerchant) -> None:
+    """Card testing through a shared link: each declined attempt frees the link for the
+    next one, so without a bound a link with its secret checks any number of cards."""
+    with db.unit_of_work() as uow:
+        created, _ = payment_links.create_link(
+            uow,
+            merchant.merchant_id,
+            CreatePaymentLinkRequest(amount=1_000, currency="INR"),
+            BASE,
+        )
+
+    def attempt() -> Any:
+        with db.unit_of_work(pipelined=True) as uow:
+            return checkout.confirm(
+                uow,
+                created.id,
+                f"Bearer {created.client_secret}",
+                "127.0.0.1",
+                ConfirmRequest(vpa="failure@upi"),
+            )
+
+    for _ in range(10):  # docs/api.md: a link takes 10 attempts
+        payment = attempt()
+        with db.transaction() as conn:  # the acquirer declined it
+            conn.execute(
+                "UPDATE payments SET status = 'FAILED', released_at = now(),"
+                " next_attempt_at = NULL WHERE id = %s",
+                (payment.id,),
+            )
+    with pytest.raises(ConflictError) as refused:
+        attempt()
+    assert refused.value.code == "payment_link_attempts_exhausted"
