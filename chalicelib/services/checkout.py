@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from chalicelib import db, ids, settings
+from chalicelib.clock import utcnow
 from chalicelib.errors import (
     AuthenticationError,
     ConflictError,
@@ -99,6 +100,10 @@ def _card_fields(token: str) -> dict[str, Any]:
         raise InvalidRequestError(
             "No such card token at the acquirer.", code="token_invalid", param="token"
         )
+    now = utcnow()
+    if (details.exp_year, details.exp_month) < (now.year, now.month):
+        # as POST /payments refuses a raw expired card: before anything is charged
+        raise InvalidRequestError("The card has expired", param="token")
     card = {
         "brand": details.brand,
         "last4": details.last4,
