@@ -33,6 +33,9 @@ SELECT {LINK_COLUMNS}, m.name AS merchant_name
 FROM payment_links l JOIN merchants m ON m.id = l.merchant_id
 WHERE l.id = %(id)s
 """
+# A confirm holds the link against a concurrent deactivation until it commits: a
+# deactivation that commits first is seen, one that comes later waits for the payment.
+LOCK_LINK_WITH_MERCHANT = GET_LINK_WITH_MERCHANT + "FOR SHARE OF l\n"
 
 GET_CURSOR = (
     "SELECT created_at, id FROM payment_links WHERE id = %(id)s AND merchant_id = %(merchant_id)s"
@@ -63,8 +66,11 @@ def get_link(conn: Connection, link_id: str) -> dict[str, Any] | None:
     return conn.execute(GET_LINK, {"id": link_id}).fetchone()
 
 
-def get_link_with_merchant(conn: Connection, link_id: str) -> dict[str, Any] | None:
-    return conn.execute(GET_LINK_WITH_MERCHANT, {"id": link_id}).fetchone()
+def get_link_with_merchant(
+    conn: Connection, link_id: str, lock: bool = False
+) -> dict[str, Any] | None:
+    sql = LOCK_LINK_WITH_MERCHANT if lock else GET_LINK_WITH_MERCHANT
+    return conn.execute(sql, {"id": link_id}).fetchone()
 
 
 def get_cursor_for_merchant(

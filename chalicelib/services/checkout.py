@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from chalicelib import db, ids, settings
+from chalicelib.clock import utcnow
 from chalicelib.errors import (
     AuthenticationError,
     ConflictError,
@@ -26,6 +27,9 @@ from chalicelib.services import payment_links, payments
 
 #: the connector whose card element the page frames and whose tokens it charges
 ELEMENT_CONNECTOR = "acquirer"
+#: attempts (payments) one link takes: a declined attempt frees the link for the next,
+#: so without a bound a shared link checks any number of stolen cards (card testing)
+MAX_LINK_ATTEMPTS = 10
 _SECRET_MISSING = "Send the payment link's client secret as 'Authorization: Bearer <secret>'."  # noqa: S105  # nosec B105: a message
 
 
@@ -39,25 +43,30 @@ def card_element_origin() -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def page_link(conn: db.Connection, link_id: str) -> dict[str, Any] | None:
-    """The link and its merchant's name, for the page (None: no such link)."""
+def page_link(conn: db.Connection, link_id: str, lock: bool = False) -> dict[str, Any] | None:
+    """The link and its merchant's name, for the page (None: no such link); `lock`
+    holds it (FOR SHARE) until the transaction ends."""
     if not ids.has_prefix(link_id, ids.PAYMENT_LINK):
         return None
-    row = link_repo.get_link_with_merchant(conn, link_id)
+    row = link_repo.get_link_with_merchant(conn, link_id, lock)
     if row is not None:
         row["status"] = payment_links.link_status(row)
     return row
 
 
 def authenticate(
-    conn: db.Connection, link_id: str, authorization: str | None, address: str
+    conn: db.Connection,
+    link_id: str,
+    authorization: str | None,
+    address: str,
+    lock: bool = False,
 ) -> dict[str, Any]:
     """The link, if `authorization` carries its client secret; 404 or 401 otherwise."""
     scheme, _, secret = (authorization or "").strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise AuthenticationError(_SECRET_MISSING, code="client_secret_missing")
-    row = page_link(conn, link_id)
+    row = page_link(conn, link_id, lock)
     if row is None:
         raise payment_links.missing(link_id)
     if not link_secrets.client_secret_matches(secret, row["secret_hash"]):
@@ -91,6 +100,10 @@ def _card_fields(token: str) -> dict[str, Any]:
         raise InvalidRequestError(
             "No such card token at the acquirer.", code="token_invalid", param="token"
         )
+    now = utcnow()
+    if (details.exp_year, details.exp_month) < (now.year, now.month):
+        # as POST /payments refuses a raw expired card: before anything is charged
+        raise InvalidRequestError("The card has expired", param="token")
     card = {
         "brand": details.brand,
         "last4": details.last4,
@@ -108,7 +121,8 @@ def confirm(
     request: ConfirmRequest,
 ) -> CheckoutPayment:
     """One payment through the link: 409 if it is not active or a payment is under way."""
-    link = authenticate(uow.conn, link_id, authorization, address)
+    # Locked: a deactivation cannot commit between this check and the payment's INSERT.
+    link = authenticate(uow.conn, link_id, authorization, address, lock=True)
     status = link["status"]
     if status != "active":
         raise ConflictError(
@@ -118,6 +132,12 @@ def confirm(
                 "deactivated": "This payment link has been deactivated.",
             }[status],
             code=f"payment_link_{status}",
+        )
+    if link["payment_count"] >= MAX_LINK_ATTEMPTS:
+        raise ConflictError(
+            f"This payment link has had {MAX_LINK_ATTEMPTS} attempts, the most it takes:"
+            " ask the merchant for a new link.",
+            code="payment_link_attempts_exhausted",
         )
     if request.token is not None:
         method = _card_fields(request.token)
@@ -154,6 +174,8 @@ def redirect_url(link: dict[str, Any], payment_id: str) -> str | None:
     if not link["return_url"]:
         return None
     secret = link_secrets.signing_secret(link["id"], link["signing_version"])
+    if secret is None:  # its keyring version was removed: never an unsigned return
+        return None
     params = {
         "payment_link_id": link["id"],
         "payment_id": payment_id,

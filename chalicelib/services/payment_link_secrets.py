@@ -7,7 +7,8 @@
   Every version still verifies.
 - The return signing secret (`plss_…`) is derived, never stored: HMAC of the link id
   under the keyring version recorded on the link. The gateway signs the return URL with
-  it; the merchant verifies (docs/api.md, "Return URL").
+  it; the merchant verifies (docs/api.md, "Return URL"). Once that version is removed
+  from the keyring, the link has no signing secret and no return URL.
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ def signing_version() -> int:
     return max(_keys())
 
 
-def signing_secret(link_id: str, version: int) -> str:
+def signing_secret(link_id: str, version: int) -> str | None:
+    """None once the link's keyring version has been removed (rotation's last step):
+    its return URL can no longer be signed, and the link's other answers go on."""
     key = _keys().get(version)
     if key is None:
-        raise RuntimeError(f"keyring version {version} of payment link {link_id} is gone")
+        return None
     mac = hmac.digest(key, _SIGNING_DOMAIN + link_id.encode(), "sha256").hex()
     return SIGNING_SECRET_PREFIX + mac
 

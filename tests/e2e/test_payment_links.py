@@ -232,6 +232,23 @@ def test_bad_confirm_input_gets_a_400(api, live_server, body, param) -> None:
     assert answer.json()["error"]["param"] == param
 
 
+def test_an_expired_cards_token_is_refused_as_a_raw_expired_card_is(api, live_server) -> None:
+    """POST /payments refuses an expired card with a 400 before any charge; a token of
+    the card element stands for the same card, so confirm refuses it alike."""
+    card = {"number": "4242424242424242", "exp_month": 1, "exp_year": 2020, "cvc": "123"}
+    issued = httpx.post(
+        f"{os.environ['ACQUIRER_URL']}/v1/tokens",
+        json=card,
+        headers={"Idempotency-Key": f"elem_{uuid.uuid4().hex}"},
+    )
+    assert issued.status_code == 200, issued.text
+    link = make_link(api)
+    answer = pay(live_server, link, token=issued.json()["token"])
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["param"] == "token"
+    assert api.get(f"{LINKS}/{link['id']}").json()["payment_count"] == 0
+
+
 def test_deactivated_and_expired_links_refuse_payment_and_show_a_page(api, live_server) -> None:
     link = make_link(api, expires_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
     deactivated = api.post(f"{LINKS}/{link['id']}/deactivate")
