@@ -23,9 +23,10 @@ from psycopg import sql
 from selenium.webdriver.common.by import By
 
 from chalicelib import db
-from tests.browser.conftest import Page, wait_until
+from tests.browser.conftest import Page
 from tests.e2e.test_card_data_at_rest import luhn_number, redis_dump, table_texts
 from tests.e2e.webhook_receiver import Receiver
+from tests.support import wait_until
 
 
 class Shop:

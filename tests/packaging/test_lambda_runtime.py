@@ -17,10 +17,10 @@ from bench import aws_cost
 from chalicelib import db, settings
 from chalicelib.services.merchants import CreatedMerchant
 from chalicelib.settings import Settings
-from tests.conftest import wait_until
 from tests.lambda_events import create_payment_event, scheduled_event, tcp_peer_ports
 from tests.lambda_function import ExecutionEnvironment, functions
 from tests.packaging.conftest import ROOT, Package
+from tests.support import wait_until
 
 Start = Callable[..., ExecutionEnvironment]
 
