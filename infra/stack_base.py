@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -77,7 +79,28 @@ class Stack:
         }
 
 
+@contextmanager
+def start_lock(directory: Path) -> Iterator[None]:
+    """Hold `directory/start.lock`: a service's start (port check to pid file) and the end
+    of its stop (the pid file's removal) never interleave between processes (the stack's
+    supervisor, a test that restarts a service, a second `make run`)."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _kill_pidfile(pidfile: Path, what: str) -> None:
+    """Stop the process the pid file names, then remove the file if it still names it.
+
+    A process that this one started and has not reaped stays a zombie, which `kill(pid,
+    0)` still finds: `procs.alive` does not. Meanwhile the stack's supervisor may have
+    started the service again and written its own pid: that file is left alone (removing
+    it orphaned the new process, which then outlived the stack)."""
+    from infra import procs
+
     try:
         pid = int(pidfile.read_text().strip())
     except (OSError, ValueError):
@@ -86,9 +109,16 @@ def _kill_pidfile(pidfile: Path, what: str) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
         for _ in range(100):
-            os.kill(pid, 0)
+            if not procs.alive(pid):
+                break
             time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    pidfile.unlink(missing_ok=True)
+    with start_lock(pidfile.parent):
+        try:
+            if int(pidfile.read_text().strip()) == pid:
+                pidfile.unlink()
+        except (OSError, ValueError):
+            pass

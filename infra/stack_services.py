@@ -23,6 +23,7 @@ from infra.stack_base import (
     log,
     port_open,
     run,
+    start_lock,
     url_reachable,
     wait_for_port,
 )
@@ -30,17 +31,12 @@ from infra.stack_base import (
 
 @contextmanager
 def _starting(name: str) -> Iterator[Path]:
-    """Hold the service's start lock (`.stack/<name>/start.lock`) from the check of its
-    port to its pid file: the stack's supervisor and a test (or a second `make run`) that
-    start it at the same moment would otherwise both see the port free and both start
-    one; the loser cannot bind, but its pid file may be the one left, and the winner is
-    then stopped by nobody."""
-    import fcntl
-
+    """Hold the service's start lock from the check of its port to its pid file: the
+    stack's supervisor and a test (or a second `make run`) that start it at the same
+    moment would otherwise both see the port free and both start one; the loser cannot
+    bind, but its pid file may be the one left, and the winner is then stopped by nobody."""
     data = STACK_DIR / name
-    data.mkdir(parents=True, exist_ok=True)
-    with open(data / "start.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with start_lock(data):
         yield data
 
 

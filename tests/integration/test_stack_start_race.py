@@ -6,15 +6,17 @@ winner outlived the stack (seen after `test_emulator_restart`)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
+import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 
 from infra import procs, stack_services
-from infra.stack_base import HOST, port_open
+from infra.stack_base import HOST, _kill_pidfile, port_open
 from tests.support import free_port, wait_until
 
 
@@ -57,3 +59,31 @@ def test_concurrent_starts_leave_one_emulator_named_by_its_pid_file(
             if procs.alive(pid):
                 os.killpg(pid, signal.SIGKILL)  # started in a session of its own
         wait_until(lambda: not port_open(HOST, port), timeout=30)
+
+
+def test_a_stop_leaves_the_pid_file_of_a_restart_that_came_meanwhile(tmp_path: Path) -> None:
+    """The stopped process is this one's unreaped child (a zombie once it dies, as the
+    emulator is the stack's): the supervisor sees it dead at once and writes its new
+    process's pid; the stop must not then remove that file."""
+    old = subprocess.Popen(["sleep", "60"])  # never waited for: a zombie once killed
+    new = subprocess.Popen(["sleep", "60"])
+    pidfile = tmp_path / "svc" / "svc.pid"
+    pidfile.parent.mkdir()
+    pidfile.write_text(str(old.pid))
+
+    def supervisor() -> None:
+        wait_until(lambda: not procs.alive(old.pid), timeout=30)
+        with open(pidfile.parent / "start.lock", "w") as lock:  # as stack_base.start_lock
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            pidfile.write_text(str(new.pid))
+
+    restarter = threading.Thread(target=supervisor)
+    restarter.start()
+    try:
+        _kill_pidfile(pidfile, "the service")
+        restarter.join(timeout=30)
+        assert pidfile.read_text() == str(new.pid)
+    finally:
+        for proc in (old, new):
+            proc.kill()
+            proc.wait()
