@@ -52,6 +52,17 @@ def deliver_webhooks(event):  # type: ignore[no-untyped-def]
 
 
 @app.schedule(
+    Rate(1, unit=Rate.MINUTES),
+    name="expire_authorizations",
+    description="Void manual-capture authorizations past their capture_before",
+)
+def expire_authorizations(event):  # type: ignore[no-untyped-def]
+    from chalicelib.handlers import expire_authorizations as handler
+
+    return handler.expire_authorizations(event.context)
+
+
+@app.schedule(
     Rate(1, unit=Rate.HOURS),
     name="prune_idempotency_keys",
     description="Delete idempotency records older than their time to live (>= 24 h)",

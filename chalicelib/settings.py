@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     inquiry_base_s: float = Field(default=2.0, gt=0)
     inquiry_cap_s: float = Field(default=300.0, gt=0)
     inquiry_flag_after_s: float = Field(default=3600.0, gt=0)
+    # A manual-capture payment's authorization lasts this long (card networks release
+    # a customer-initiated one after about 7 days); then the expiry sweep voids it.
+    authorization_ttl_s: float = Field(default=604800.0, gt=0)
+    # Authorizations voided by one run of the expiry sweep, at most.
+    expiry_sweep_limit: int = Field(default=500, ge=1)
     # Circuit breakers: open for `breaker_cooldown_s` once at least
     # `breaker_min_calls` calls in the last `breaker_window_s` failed at
     # `breaker_error_rate` or more (unknown outcomes and certain errors).

@@ -120,7 +120,8 @@ _NOT_UNKNOWN = "\n      AND outcome_unknown_since IS NULL"
 PAYMENTS = queued_table(
     "payments",
     "t.id, t.merchant_id, t.amount, t.currency, t.method, t.vpa, t.bank, t.wallet, "
-    "t.method_token, t.connector, coalesce(t.charge_key, t.id) AS charge_key",
+    "t.method_token, t.connector, coalesce(t.charge_key, t.id) AS charge_key, "
+    "t.capture_method",
     claim_filter=_NOT_UNKNOWN,
     claim_ctes="""
 , routes AS (
@@ -149,6 +150,16 @@ REFUNDS = queued_table(
     claim_filter=_NOT_UNKNOWN,
     claimable_columns=", payment_id",
     claim_joins=" JOIN payments p ON p.id = c.payment_id",
+)
+
+# Captures and voids of authorizations go to the payment's connector, under the key
+# the authorization was made under (both copied when the operation was created). An
+# unknown outcome keeps its row PROCESSING, and it is claimed again (as a dead
+# handler's row) once due: that claim settles it (`Connector.settle_operation`).
+OPERATIONS = queued_table(
+    "payment_operations",
+    "t.id, t.merchant_id, t.payment_id, t.type, t.amount, t.currency, t.reason, "
+    "t.connector, t.charge_key, t.outcome_unknown_since",
 )
 
 # Inquiries into unknown outcomes: one table, one kind (and stream) per object type.
@@ -215,8 +226,14 @@ def claim(
 
 
 def finish(conn: Connection, statement: str, columns: dict[str, list[Any]], now: datetime) -> Rows:
-    """Write a batch's results; returns the rows actually finished (the CAS held)."""
-    return conn.execute(statement, {**columns, "now": now}, prepare=False).fetchall()
+    """Write a batch's results; returns the rows actually finished (the CAS held).
+
+    An authorization made by the finish (manual capture) lasts AUTHORIZATION_TTL_S."""
+    from chalicelib import settings
+
+    ttl_s = settings.get_settings().authorization_ttl_s
+    params = {**columns, "now": now, "authorization_ttl_s": ttl_s}
+    return conn.execute(statement, params, prepare=False).fetchall()
 
 
 def park(conn: Connection, table: QueuedTable, ids: list[str]) -> None:

@@ -11,6 +11,7 @@ PAYMENT_COLUMNS = (
     "id, merchant_id, order_id, amount, currency, method, status, vpa, card, bank, wallet,"
     " description, metadata, amount_refunded, amount_refund_reserved, attempts,"
     " next_attempt_at, failure_code, failure_message, connector, outcome_unknown_since,"
+    " capture_method, amount_captured, capture_before, cancellation_reason,"
     " created_at, updated_at"
 )
 
@@ -18,10 +19,11 @@ INSERT_PAYMENT_WITH_HISTORY = f"""
 WITH inserted AS (
     INSERT INTO payments (id, merchant_id, order_id, amount, currency, method, status,
                           vpa, card, bank, wallet, method_token, description, metadata,
-                          next_attempt_at, enqueued_at, created_at, updated_at)
+                          capture_method, next_attempt_at, enqueued_at, created_at, updated_at)
     VALUES (%(id)s, %(merchant_id)s, %(order_id)s, %(amount)s, %(currency)s, %(method)s,
             'PENDING', %(vpa)s, %(card)s, %(bank)s, %(wallet)s, %(method_token)s,
-            %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s)
+            %(description)s, %(metadata)s, %(capture_method)s, %(now)s, %(now)s, %(now)s,
+            %(now)s)
     ON CONFLICT (merchant_id, order_id) WHERE released_at IS NULL DO NOTHING
     RETURNING {PAYMENT_COLUMNS}
 ), history AS (
@@ -57,7 +59,7 @@ CANCEL_PENDING_FOR_MERCHANT = f"""
 WITH cancelled AS (
     UPDATE payments
     SET status = 'CANCELLED', next_attempt_at = NULL, released_at = %(now)s,
-        updated_at = %(now)s
+        cancellation_reason = 'requested_by_customer', updated_at = %(now)s
     WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND status = 'PENDING'
     RETURNING {PAYMENT_COLUMNS}
 ), history AS (

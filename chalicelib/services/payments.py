@@ -66,6 +66,7 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
             "method_token": method_token,
             "description": request.description,
             "metadata": request.metadata,
+            "capture_method": request.capture_method,
             "now": now,
         },
     )
@@ -116,7 +117,8 @@ def list_payments(
 
 
 def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Payment:
-    """PENDING → CANCELLED by compare-and-set; a payment already PROCESSING is not cancellable."""
+    """PENDING → CANCELLED by compare-and-set; AUTHORIZED → its void queued (CANCELLED
+    once the acquirer voided it); a payment PROCESSING or final is not cancellable."""
     if not ids.has_prefix(payment_id, ids.PAYMENT):
         raise _missing(payment_id)
     row = payment_repo.cancel_pending_for_merchant(uow.conn, payment_id, merchant_id, utcnow())
@@ -124,9 +126,13 @@ def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Pay
         current = payment_repo.get_payment_for_merchant(uow.conn, payment_id, merchant_id)
         if current is None:
             raise _missing(payment_id)
+        if current["status"] == "AUTHORIZED":  # a manual payment: its void is queued
+            from chalicelib.services import captures
+
+            return captures.void_authorization(uow, merchant_id, payment_id)
         raise ConflictError(
             f"Payment '{payment_id}' is {current['status']} and cannot be cancelled;"
-            " only PENDING payments can.",
+            " only PENDING and AUTHORIZED payments can.",
             code="payment_not_cancellable",
         )
     payment = payment_from_row(row)

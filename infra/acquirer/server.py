@@ -5,6 +5,7 @@ settles, with fault injection. A stand-in for a real acquirer, as moto is for AW
     POST /v1/authorizations                charge (Idempotency-Key)
     GET  /v1/authorizations/{key}          inquiry: the charge made under that key, or 404
     POST /v1/authorizations/{key}/void     void by key: never charges; a charge is reversed
+    POST /v1/captures, GET /v1/captures/{key}  capture an authorization (captures.py)
     POST /v1/refunds                       refund part of a charge (Idempotency-Key)
     GET  /v1/refunds/{key}                 inquiry for a refund, or 404
     POST /v1/refunds/{key}/void            void a refund by key
@@ -34,6 +35,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from infra.acquirer import captures
 from infra.acquirer.books import Books, now_iso
 from infra.acquirer.fault_actions import STATE, with_faults
 from infra.acquirer.faults import FaultConfig
@@ -171,6 +173,7 @@ async def authorize(request: web.Request) -> web.Response:
             "payment_id": body.payment_id,
             "amount": body.amount,
             "currency": body.currency,
+            "capture": body.capture,
         }
     )
     if not mine:
@@ -250,18 +253,21 @@ async def void_charge(request: web.Request) -> web.Response:
     """Void by key: nothing is charged under it from now on; a charge made is reversed."""
     key = request.match_info["key"]
     raw = await request.read()
-    payment_id = ""
+    payment_id, authorization_only = "", False
     if raw:
         parsed = await parse(request, VoidBody)
         if isinstance(parsed, web.Response):
             return parsed
         payment_id = parsed.payment_id or ""
+        authorization_only = parsed.authorization_only
     books = request.app[BOOKS]
 
     def act() -> web.Response:
-        result, row = books.void_charge(key, payment_id)
+        result, row = books.void_charge(key, payment_id, authorization_only)
         if result == "has_refunds":
             return error(409, "charge_has_refunds", "A refunded charge cannot be voided")
+        if result == "captured":
+            return error(409, "charge_captured", "A captured authorization cannot be voided")
         return web.json_response(
             {"object": "void", "idempotency_key": key, "result": result, "charge": _record(row)}
         )
@@ -303,6 +309,7 @@ async def books_view(request: web.Request) -> web.Response:
         return web.json_response(
             {
                 "charges": books.charges_for_payment(payment_id),
+                "captures": captures.captures_for_payment(books, payment_id),
                 "refunds": books.refunds_for_payment(payment_id),
             }
         )
@@ -347,6 +354,7 @@ def build_app(books: Books, go_down: Callable[[float], Awaitable[None]]) -> web.
     app.router.add_post("/v1/authorizations", authorize)
     app.router.add_get("/v1/authorizations/{key}", _inquiry(Books.charge, "charge"))
     app.router.add_post("/v1/authorizations/{key}/void", void_charge)
+    captures.add_routes(app)
     app.router.add_post("/v1/refunds", refund)
     app.router.add_get("/v1/refunds/{key}", _inquiry(Books.refund, "refund"))
     app.router.add_post("/v1/refunds/{key}/void", void_refund)

@@ -44,6 +44,9 @@ FUNCTIONS: dict[str, Function] = {
         "deliver-webhooks", ("database", "webhook_secrets_decrypt"), alarm_on_errors=True
     ),
     "prune_idempotency_keys": Function("prune-idempotency-keys", ("database",)),
+    "expire_authorizations": Function(
+        "expire-authorizations", ("database", "redis"), alarm_on_errors=True
+    ),
     "reconcile_settlements": Function(
         "reconcile-settlements", ("database", "reports_write"), alarm_on_errors=True
     ),

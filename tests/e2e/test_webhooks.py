@@ -22,6 +22,8 @@ from tests.conftest import FakeContext, LiveServer, start_server, stop_server
 from tests.e2e.webhook_receiver import Behaviour, Receiver
 
 ALL_TYPES = [
+    "payment.authorized",
+    "payment.captured",
     "payment.succeeded",
     "payment.failed",
     "payment.cancelled",
