@@ -167,6 +167,11 @@ def test_lost_capture_and_void_answers_are_settled_at_their_own_connector(
     assert first_run["operations_unknown"] == len(ids), first_run
     # Every answer was lost: the payments stay AUTHORIZED, whatever the acquirer did.
     assert set(statuses("payments", ids).values()) == {"AUTHORIZED"}
+    # Reconciliation now finds captures whose payments are still AUTHORIZED: in flight,
+    # not orphans; it must not reverse them.
+    early = run_reconciliation(datetime.now(UTC).date(), first, m)
+    assert early["summary"]["mismatches"] == 0, early["summary"]
+    assert early["summary"]["payments"]["in_flight"] >= 1, early["summary"]
     primary.clear_faults()
     _drain_until(run_processor, ids, {"SUCCESS", "CANCELLED"})
 
@@ -183,8 +188,8 @@ def test_lost_capture_and_void_answers_are_settled_at_their_own_connector(
     for i, payment_id in enumerate(to_capture):
         assert captured[payment_id] == 10_000 - i * 500
         (charge,) = primary.charges_for(payment_id)
-        assert (charge["capture_state"], charge["amount_captured"]) == (
-            "captured", 10_000 - i * 500,
+        assert (charge["status"], charge["capture_state"], charge["amount_captured"]) == (
+            "succeeded", "captured", 10_000 - i * 500,
         )  # fmt: skip
         books = primary.admin.get("/admin/books", params={"payment_id": payment_id}).json()
         assert [c["status"] for c in books["captures"]] == ["succeeded"]  # one capture
