@@ -11,6 +11,7 @@ is refused with a 409.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalicelib import db, ids
 from chalicelib.clock import utcnow
@@ -31,8 +32,8 @@ def _queue(
     type_: str,
     amount: int | None,
     reason: str | None,
-) -> dict | None:  # type: ignore[type-arg]
-    """Insert the operation; the payment's state row (None: no such payment)."""
+) -> dict[str, Any]:
+    """Insert the operation; the payment's state and the operation's id (None: refused)."""
     if not ids.has_prefix(payment_id, ids.PAYMENT):
         raise _missing(payment_id)
     row = operation_repo.insert_for_merchant(
@@ -74,7 +75,6 @@ def capture_payment(
     (not a manual payment, not AUTHORIZED, or being voided).
     """
     row = _queue(uow, merchant_id, payment_id, "capture", amount, None)
-    assert row is not None  # nosec B101: _queue raises instead
     if row["operation_id"] is not None:
         return _current(uow, merchant_id, payment_id)
     live = operation_repo.find_live_for_payment(uow.conn, payment_id)
@@ -108,7 +108,6 @@ def void_authorization(uow: db.UnitOfWork, merchant_id: str, payment_id: str) ->
     409 `payment_not_cancellable` when it is not AUTHORIZED, or a capture or void of it
     is already under way."""
     row = _queue(uow, merchant_id, payment_id, "void", None, "requested_by_customer")
-    assert row is not None  # nosec B101: _queue raises instead
     if row["operation_id"] is not None:
         return _current(uow, merchant_id, payment_id)
     live = operation_repo.find_live_for_payment(uow.conn, payment_id)

@@ -265,3 +265,36 @@ def test_a_capture_racing_the_sweep_has_one_outcome(merchant, run_processor, sho
     assert (final.status, final.amount_captured) == ("CANCELLED", 0)
     books = _books(payment_id)
     assert (books["capture_state"], books["captures"]) == ("voided", 0)
+
+
+def test_an_authorization_whose_answer_was_lost_is_authorized_by_its_inquiry(
+    merchant, run_processor
+):
+    """The simulator authorizes, and the answer is lost: the payment stays PROCESSING
+    until the inquiry finds the authorization; then it is AUTHORIZED (never SUCCESS) with
+    its deadline, and can be captured."""
+    m = merchant.merchant_id
+    request = CreatePaymentRequest(
+        order_id=f"lost_{uuid.uuid4().hex[:12]}",
+        amount=3_000,
+        currency="INR",
+        method="upi",
+        vpa="timeout@upi",
+        capture_method="manual",
+    )
+    with db.unit_of_work() as uow:
+        payment_id = payments.create_payment(uow, m, request).id
+    run_processor()
+    assert _payment(m, payment_id).outcome_unknown_since is not None
+    for _ in range(20):
+        run_processor()
+        if _payment(m, payment_id).status != "PROCESSING":
+            break
+    found = _payment(m, payment_id)
+    assert (found.status, found.amount_capturable) == ("AUTHORIZED", 3_000)
+    assert found.capture_before is not None
+    assert _history(m, payment_id)[-1] == ("PROCESSING", "AUTHORIZED", "resolved_by_inquiry")
+    _capture(m, payment_id)
+    run_processor()
+    assert _payment(m, payment_id).amount_captured == 3_000
+    assert _books(payment_id)["captures"] == 1
