@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -286,70 +286,3 @@ class Books:
                 )
             row = self.refund(key)
         return str(row["status"]), row  # type: ignore[index]
-
-    # ------------------------------------------------------------------ reports
-    def settlement(self, day: date) -> list[dict[str, Any]]:
-        """Succeeded captures and refunds created on `day` (UTC), oldest first."""
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        bounds = (start.isoformat(), (start + timedelta(days=1)).isoformat())
-        rows = self.db.execute(
-            # captures, not authorizations: a charge captured when made, or an
-            # authorization's capture (its amount, on the day it was captured)
-            "SELECT 'capture' AS type, id, idempotency_key, payment_id, NULL AS refund_id,"
-            " coalesce(amount_captured, amount) AS amount, currency,"
-            " coalesce(captured_at, created_at) AS created_at FROM charges"
-            " WHERE status = 'succeeded' AND coalesce(capture_state, 'captured') = 'captured'"
-            " AND coalesce(captured_at, created_at) >= ?"
-            " AND coalesce(captured_at, created_at) < ?"
-            " UNION ALL"
-            " SELECT 'refund', r.id, r.idempotency_key, c.payment_id, r.refund_id, r.amount,"
-            " r.currency, r.created_at FROM refunds r JOIN charges c"
-            " ON c.idempotency_key = r.charge_key WHERE r.status = 'succeeded'"
-            " AND r.created_at >= ? AND r.created_at < ? ORDER BY created_at, id",
-            (*bounds, *bounds),
-        ).fetchall()
-        return [dict(r) for r in rows]
-
-    def summary(self) -> dict[str, Any]:
-        charges = self.db.execute(
-            "SELECT status, count(*) AS n, coalesce(sum(amount), 0) AS amount,"
-            " coalesce(sum(amount_refunded), 0) AS refunded FROM charges GROUP BY status"
-        ).fetchall()
-        refunds = self.db.execute(
-            "SELECT status, count(*) AS n, coalesce(sum(amount), 0) AS amount"
-            " FROM refunds GROUP BY status"
-        ).fetchall()
-        over = self.db.execute(
-            "SELECT count(*) FROM charges c WHERE c.amount_refunded <> (SELECT coalesce("
-            "sum(amount), 0) FROM refunds r WHERE r.charge_key = c.idempotency_key"
-            " AND r.status = 'succeeded')"
-        ).fetchone()[0]
-        # money safety of manual capture: never more than authorized, never after a void
-        beyond, after_void = self.db.execute(
-            "SELECT (SELECT count(*) FROM charges WHERE amount_captured > amount),"
-            " (SELECT count(*) FROM captures p JOIN charges c"
-            "  ON c.idempotency_key = p.charge_key WHERE p.status = 'succeeded'"
-            "  AND c.capture_state <> 'captured')"
-        ).fetchone()
-        return {
-            "captures_beyond_authorization": beyond,
-            "captures_not_standing": after_void,
-            "charges": {r["status"]: {"count": r["n"], "amount": r["amount"]} for r in charges},
-            "amount_refunded": sum(r["refunded"] for r in charges),
-            "refunds": {r["status"]: {"count": r["n"], "amount": r["amount"]} for r in refunds},
-            "charges_with_inconsistent_refunds": over,
-        }
-
-    def charges_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT * FROM charges WHERE payment_id = ? ORDER BY created_at", (payment_id,)
-        ).fetchall()
-        return [{k: r[k] for k in r.keys() if k != "fingerprint"} for r in rows]
-
-    def refunds_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT r.* FROM refunds r JOIN charges c ON c.idempotency_key = r.charge_key"
-            " WHERE c.payment_id = ? ORDER BY r.created_at",
-            (payment_id,),
-        ).fetchall()
-        return [{k: r[k] for k in r.keys() if k != "fingerprint"} for r in rows]
