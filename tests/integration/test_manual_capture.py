@@ -298,3 +298,68 @@ def test_an_authorization_whose_answer_was_lost_is_authorized_by_its_inquiry(
     run_processor()
     assert _payment(m, payment_id).amount_captured == 3_000
     assert _books(payment_id)["captures"] == 1
+
+
+@pytest.fixture
+def three_second_authorizations(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AUTHORIZATION_TTL_S", "3")
+    settings.reset_settings()
+    yield
+    monkeypatch.undo()
+    settings.reset_settings()
+
+
+def test_a_capture_and_the_sweep_at_the_deadline_have_exactly_one_outcome(
+    merchant, run_processor, three_second_authorizations
+):
+    """At the deadline both may start: the one that locks the payment first wins. The
+    sweep runs with a clock at the deadline (`now` past `capture_before`) while the
+    capture's own clock is just before it."""
+    import time
+    from datetime import timedelta
+
+    from chalicelib.clock import utcnow
+
+    m = merchant.merchant_id
+
+    # 1. The capture holds the payment (uncommitted): the sweep skips it, then finds it
+    #    held by the capture; the capture wins.
+    first = _authorized(m, run_processor)
+    deadline = _payment(m, first).capture_before + timedelta(seconds=1)
+    with db.unit_of_work() as capture_uow:
+        captures.capture_payment(capture_uow, m, first, 1_000)
+        with db.unit_of_work() as sweep_uow:
+            assert captures.expire_authorizations(sweep_uow, deadline, 10) == 0
+    with db.unit_of_work() as sweep_uow:
+        assert captures.expire_authorizations(sweep_uow, deadline, 10) == 0
+
+    # 2. The sweep holds the payment (uncommitted): the capture waits for it, then is
+    #    refused with its 409; the void wins.
+    second = _authorized(m, run_processor)
+    deadline = _payment(m, second).capture_before + timedelta(seconds=1)
+    refused: list[str] = []
+
+    def capture_meanwhile() -> None:
+        try:
+            _capture(m, second, 1_000)
+        except ConflictError as exc:
+            refused.append(exc.code)
+
+    with db.unit_of_work() as sweep_uow:
+        assert captures.expire_authorizations(sweep_uow, deadline, 10) >= 1
+        racer = threading.Thread(target=capture_meanwhile)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # waiting for the sweep's lock on the payment
+    racer.join(10)
+    assert refused == ["payment_not_capturable"]
+
+    time.sleep(max(0.0, (deadline - utcnow()).total_seconds()))  # the void is due then
+    run_processor()
+    won, lost = _payment(m, first), _payment(m, second)
+    assert (won.status, won.amount_captured) == ("SUCCESS", 1_000)
+    assert (lost.status, lost.cancellation_reason, lost.amount_captured) == (
+        "CANCELLED", "expired", 0,
+    )  # fmt: skip
+    assert _books(first)["capture_state"] == "captured" and _books(first)["captures"] == 1
+    assert _books(second)["capture_state"] == "voided" and _books(second)["captures"] == 0
