@@ -188,6 +188,11 @@ SELECT object_type, count(*) AS open, count(*) FILTER (WHERE flagged_at IS NOT N
 FROM inquiries WHERE next_attempt_at IS NOT NULL GROUP BY object_type
 """
 
+# Captures and voids whose last answer was lost, waiting to be settled at their connector.
+COUNT_UNKNOWN_OPERATIONS = """
+SELECT count(*) AS n FROM payment_operations WHERE outcome_unknown_since IS NOT NULL
+"""
+
 COUNT_PAYMENT_RETRIES_SCHEDULED = """
 SELECT count(*) AS n FROM payments
 WHERE next_attempt_at IS NOT NULL AND status = 'PENDING' AND attempts > 0
@@ -259,6 +264,11 @@ def oldest_due_payment_age_s(conn: Connection, now: datetime) -> float:
 
 def count_payment_retries_scheduled(conn: Connection) -> int:
     row = conn.execute(COUNT_PAYMENT_RETRIES_SCHEDULED).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def count_unknown_operations(conn: Connection) -> int:
+    row = conn.execute(COUNT_UNKNOWN_OPERATIONS).fetchone()
     return int(row["n"]) if row else 0
 
 

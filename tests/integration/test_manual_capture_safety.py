@@ -27,6 +27,7 @@ import pytest
 from chalicelib import db, faults, settings
 from chalicelib.handlers.reconcile_settlements import run_reconciliation
 from chalicelib.models.payments import CreatePaymentRequest
+from chalicelib.queue.operations import queue_stats
 from chalicelib.services import captures, payments
 from tests.conftest import ROOT, wait_until
 from tests.integration.acquirer_drain import merchant_on, register, statuses
@@ -165,6 +166,8 @@ def test_lost_capture_and_void_answers_are_settled_at_their_own_connector(
             payments.cancel_payment(uow, m, payment_id)
     first_run = run_processor(30)
     assert first_run["operations_unknown"] == len(ids), first_run
+    with db.connection() as conn:
+        assert queue_stats(conn)["unknown_operations"] == len(ids)
     # Every answer was lost: the payments stay AUTHORIZED, whatever the acquirer did.
     assert set(statuses("payments", ids).values()) == {"AUTHORIZED"}
     # Reconciliation now finds captures whose payments are still AUTHORIZED: in flight,
