@@ -8,7 +8,10 @@ the same way for every kind:
   refunds           — refund at the connector that charged the payment;
   payment_inquiries — ask the connector what became of an attempt whose outcome
                       was unknown (Hyperswitch's payments sync), then settle it;
-  refund_inquiries  — the same for refunds.
+  refund_inquiries  — the same for refunds;
+  payment_operations — capture or void a manual-capture payment's authorization at
+                      its connector, settling a lost answer there (operation_kind.py).
+The shape of a kind (`WorkKind`) is in work_kind.py.
 """
 
 from __future__ import annotations
