@@ -68,6 +68,17 @@ def deliver_webhooks(event: CloudWatchEvent) -> dict[str, Any]:
 
 
 @app.schedule(
+    Rate(1, unit=Rate.MINUTES),
+    name="expire_authorizations",
+    description="Void manual-capture authorizations past their capture_before",
+)
+def expire_authorizations(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.handlers import expire_authorizations as handler
+
+    return handler.expire_authorizations(event.context)
+
+
+@app.schedule(
     Rate(1, unit=Rate.HOURS),
     name="prune_idempotency_keys",
     description="Delete idempotency records older than their time to live (>= 24 h)",

@@ -63,9 +63,9 @@ def set_env(**values: str) -> None:
 
 
 BENCH_TABLES = (
-    "webhook_delivery_attempts, webhook_deliveries, events, refunds, payment_history,"
-    " idempotency_keys, payments, processor_sim.charges, processor_sim.refunds,"
-    " processor_sim.calls"
+    "webhook_delivery_attempts, webhook_deliveries, events, refunds, payment_operations,"
+    " payment_history, idempotency_keys, payments, processor_sim.charges,"
+    " processor_sim.refunds, processor_sim.operations, processor_sim.calls"
 )
 
 

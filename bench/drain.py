@@ -120,6 +120,8 @@ def _direct_loop(latency_s: float) -> None:
                     "outcomes": ["succeeded"] * n,
                     "codes": [None] * n,
                     "attempts": [r["attempts"] for r in claimed],
+                    "captures": [True] * n,
+                    "authorization_ttl_s": 604800.0,
                 },
             ).fetchall()
             with conn.transaction():
@@ -138,6 +140,7 @@ def _direct_loop(latency_s: float) -> None:
                         "attempt_codes": [None] * n,
                         "inquiry_ids": [None] * n,
                         "inquiry_due": now,
+                        "authorization_ttl_s": 604800.0,
                         "now": now,
                     },
                 ).fetchall()

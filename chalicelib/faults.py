@@ -16,6 +16,7 @@ AFTER_CHARGE = "payments.after_charge"  # processor called, results not committe
 AFTER_COMMIT = "payments.after_commit"  # results committed, stream entries not acked
 REFUND_AFTER_CALL = "refunds.after_refund"  # processor refunded, results not committed
 INQUIRY_AFTER_CALL = "inquiries.after_call"  # connector answered an inquiry, not committed
+OPERATION_AFTER_CALL = "operations.after_call"  # captured or voided, not committed
 
 
 def crash_point(name: str) -> None:

@@ -14,6 +14,8 @@ EVENT = "evt"
 WEBHOOK_ENDPOINT = "we"
 MERCHANT = "mch"
 INQUIRY = "inq"
+#: a capture or void of a manual-capture payment's authorization
+PAYMENT_OPERATION = "pop"
 API_KEY = "key"
 OPERATOR = "op"
 PAYMENT_LINK = "plink"

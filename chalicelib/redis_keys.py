@@ -12,6 +12,8 @@ REFUNDS_STREAM = f"{PREFIX}:stream:refunds"
 #: Streams of inquiry ids (unknown outcomes to settle), one per object type.
 PAYMENT_INQUIRIES_STREAM = f"{PREFIX}:stream:payment-inquiries"
 REFUND_INQUIRIES_STREAM = f"{PREFIX}:stream:refund-inquiries"
+#: captures and voids of manual-capture payments' authorizations
+PAYMENT_OPERATIONS_STREAM = f"{PREFIX}:stream:payment-operations"
 #: Consumer group that the batch processor reads every stream with.
 PROCESSOR_GROUP = "processor"
 #: Entries that failed with unexpected errors too often (fields: stream, id, error, ...).

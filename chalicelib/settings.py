@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 import threading
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import quote
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chalicelib import keyring
+from chalicelib import keyring, secret_values
 from chalicelib.keyring import Keyring
 
 Stage = Literal["local", "test", "prod"]
@@ -87,6 +86,11 @@ class Settings(BaseSettings):
     inquiry_base_s: float = Field(default=2.0, gt=0)
     inquiry_cap_s: float = Field(default=300.0, gt=0)
     inquiry_flag_after_s: float = Field(default=3600.0, gt=0)
+    # A manual-capture payment's authorization lasts this long (card networks release
+    # a customer-initiated one after about 7 days); then the expiry sweep voids it.
+    authorization_ttl_s: float = Field(default=604800.0, gt=0)
+    # Authorizations voided by one run of the expiry sweep, at most.
+    expiry_sweep_limit: int = Field(default=500, ge=1)
     # Circuit breakers: open for `breaker_cooldown_s` once at least
     # `breaker_min_calls` calls in the last `breaker_window_s` failed at
     # `breaker_error_rate` or more (unknown outcomes and certain errors).
@@ -209,18 +213,10 @@ def _networks(text: str) -> tuple[IpNetwork, ...]:
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _secrets_client(region: str, endpoint_url: str | None) -> Any:
-    """One Secrets Manager client per process: building one costs 70-140 ms (its service
-    model), and the first request reads up to four secrets."""
-    import boto3  # lazy: boto3 is slow to import and only prod needs it
-
-    return boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint_url)
-
-
 def _secret_string(secret_id: str, settings: Settings) -> str:
-    client = _secrets_client(settings.aws_default_region, settings.aws_endpoint_url)
-    return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    return secret_values.secret_string(
+        secret_id, settings.aws_default_region, settings.aws_endpoint_url
+    )
 
 
 def names_secrets(settings: Settings) -> bool:
@@ -232,24 +228,14 @@ def names_secrets(settings: Settings) -> bool:
 
 
 def _url_from_secret(secret_id: str, settings: Settings, scheme: str) -> str:
-    """Read a connection URL from a secret.
-
-    The secret is either the URL itself, a JSON object with a `url` field, or the
-    JSON that RDS writes for managed credentials (username, password, host, ...).
-    """
-    raw = _secret_string(secret_id, settings)
-    if not raw.lstrip().startswith("{"):
-        return raw.strip()
-    value = json.loads(raw)
-    if "url" in value:
-        return str(value["url"])
-    user = quote(str(value["username"]), safe="")
-    password = quote(str(value.get("password", "")), safe="")
+    """A connection URL from a secret (`secret_values.connection_url`)."""
     is_database = scheme == "postgresql"
-    host = (is_database and settings.database_host) or value["host"]
-    port = value.get("port", 5432 if is_database else 6379)
-    dbname = (is_database and settings.database_name) or value.get("dbname", "")
-    return f"{scheme}://{user}:{password}@{host}:{port}/{dbname}"
+    return secret_values.connection_url(
+        _secret_string(secret_id, settings),
+        scheme,
+        host=settings.database_host if is_database else None,
+        dbname=settings.database_name if is_database else None,
+    )
 
 
 _lock = threading.Lock()
@@ -313,4 +299,4 @@ def reset_settings() -> None:
         _settings = None
         _resolved_urls.clear()
         _resolved_keys.clear()
-        _secrets_client.cache_clear()
+        secret_values.forget_clients()

@@ -68,6 +68,7 @@ def endpoint(
     auth: bool = True,
     errors: tuple[int, ...] = (),
     operator: bool = False,
+    also: tuple[int, ...] = (),
 ) -> Callable[[View], Callable[..., Response]]:
     """Register a route whose view gets a `Call` and the path parameters.
 
@@ -75,7 +76,7 @@ def endpoint(
     from chalicelib.api import pipeline
 
     spec = RouteSpec(
-        path, method, summary, status, response, access, body, query, auth, errors, operator
+        path, method, summary, status, response, access, body, query, auth, errors, operator, also
     )
     ROUTES.append(spec)
 

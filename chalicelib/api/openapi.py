@@ -150,12 +150,13 @@ def build_document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
             }
         if route.response is not None:
-            operation["responses"][str(route.status)] = {
-                "description": "OK",
-                "content": {
-                    "application/json": {"schema": refs[(route.response, "serialization")]}
-                },
-            }
+            for status in (route.status, *route.also):
+                operation["responses"][str(status)] = {
+                    "description": "Accepted" if status == 202 else "OK",
+                    "content": {
+                        "application/json": {"schema": refs[(route.response, "serialization")]}
+                    },
+                }
         for status in route.errors:
             operation["responses"][str(status)] = {
                 "description": _ERROR_TEXT.get(status, "Error"),

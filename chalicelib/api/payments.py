@@ -66,15 +66,40 @@ def get_payment(call: Call, payment_id: str) -> ApiResult:
     bp,
     "/api/v1/payments/{payment_id}/cancel",
     "POST",
-    summary="Cancel a PENDING payment",
+    summary="Cancel a PENDING payment (200), or void an AUTHORIZED one (202)",
     access="write",
     response="payments.Payment",
+    also=(202,),
     errors=(400, 404, 409, 413, 415, *COMMON_ERRORS),
 )
 def cancel_payment(call: Call, payment_id: str) -> ApiResult:
     from chalicelib.services import payments
 
-    return ApiResult(payments.cancel_payment(call.uow, call.merchant_id, payment_id))
+    payment = payments.cancel_payment(call.uow, call.merchant_id, payment_id)
+    # An AUTHORIZED payment stays so until the queued void is done.
+    return ApiResult(payment, 202 if payment.status == "AUTHORIZED" else 200)
+
+
+@endpoint(
+    bp,
+    "/api/v1/payments/{payment_id}/capture",
+    "POST",
+    summary="Capture all or part of an AUTHORIZED payment",
+    access="write",
+    status=202,
+    body="payments.CapturePaymentRequest",
+    response="payments.Payment",
+    errors=(400, 404, 409, 413, 415, *COMMON_ERRORS),
+)
+def capture_payment(call: Call, payment_id: str) -> ApiResult:
+    from chalicelib.services import captures
+
+    body = call.body
+    amount = body.amount if body is not None else None
+    return ApiResult(
+        captures.capture_payment(call.uow, call.merchant_id, payment_id, amount),
+        202,
+    )
 
 
 @endpoint(

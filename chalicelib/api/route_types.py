@@ -47,8 +47,11 @@ class RouteSpec:
         auth: bool = True,
         errors: tuple[int, ...] = (),
         operator: bool = False,
+        also: tuple[int, ...] = (),
     ) -> None:
         self.path, self.method, self.summary, self.status = path, method, summary, status
+        #: other success statuses, with the same response body
+        self.also = also
         self.access, self.auth, self.errors = access, auth, errors
         #: an operator route: operator keys only (merchant keys get 403), and the reverse
         self.operator = operator

@@ -5,7 +5,10 @@ A connector is the adapter for one outside acquirer (docs/architecture.md, "Conn
   refund            — refund (part of) a captured payment;
   retrieve_payment  — status inquiry for an earlier authorize, by its idempotency key;
   retrieve_refund   — the same for a refund;
-  tokenize_card     — exchange card details for a token; the gateway keeps no number.
+  tokenize_card     — exchange card details for a token; the gateway keeps no number;
+  capture, void     — capture (all or part of) an authorization made with
+                      `capture=False`, or release it (manual capture, issue 25);
+  retrieve_capture, retrieve_void — their inquiries.
 Every call carries an idempotency key, so a repeated call never moves money twice,
 and a whole-call deadline (`deadline_s`): connect, send, wait and read together.
 
@@ -59,6 +62,22 @@ class ChargeRequest:
     method_token: str | None = None
     bank: str | None = None
     wallet: str | None = None
+    #: False: authorize only (a manual-capture payment); a capture or void follows
+    capture: bool = True
+
+
+@dataclass(frozen=True)
+class OperationRequest:
+    """A capture or a void of the authorization made under `charge_key`."""
+
+    type: Literal["capture", "void"]
+    #: the operation's own key (its id): a capture replayed under it never captures twice
+    idempotency_key: str
+    charge_key: str
+    payment_id: str
+    amount: int
+    currency: str
+    attempt: int
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,44 @@ class Connector(ABC):
         """Void by key: `not_charged` (voided, or a charge reversed), `declined`, or
         `unknown` (the void went unanswered). Only where `can_void`."""
         raise NotImplementedError(f"{self.name} cannot void")
+
+    # ------------------------------------------------------------ manual capture
+    async def capture(self, request: OperationRequest) -> AttemptResult:
+        """Capture `request.amount` of the authorization (at most once per authorization;
+        never after a void or past its expiry: `declined`)."""
+        raise NotImplementedError(f"{self.name} cannot capture")
+
+    async def void(self, request: OperationRequest) -> AttemptResult:
+        """Release the authorization (`succeeded`; `declined` once it is captured)."""
+        raise NotImplementedError(f"{self.name} cannot void an authorization")
+
+    async def retrieve_capture(self, idempotency_key: str) -> InquiryResult:
+        """The capture made under this key: `succeeded`, `declined`, or `not_found`."""
+        raise NotImplementedError(f"{self.name} cannot capture")
+
+    async def retrieve_void(self, charge_key: str) -> InquiryResult:
+        """Whether the authorization is voided (`succeeded`), captured (`declined`), or
+        still standing (`not_found`)."""
+        raise NotImplementedError(f"{self.name} cannot void an authorization")
+
+    async def settle_operation(self, request: OperationRequest) -> AttemptResult:
+        """A capture or void whose last call went unanswered (its row was re-claimed):
+        ask first; a record found is the answer. With none, the same call again under the
+        same key, at the same connector: the acquirer runs a key at most once and takes
+        one capture per authorization, so this never captures twice, and no void is ever
+        sent for a payment while its capture is open (one operation per payment)."""
+        if request.type == "capture":
+            found = await self.retrieve_capture(request.idempotency_key)
+        else:
+            found = await self.retrieve_void(request.charge_key)
+        if found.status in ("succeeded", "declined"):
+            return AttemptResult(
+                found.status, found.failure_code, found.failure_message, found.latency_ms
+            )
+        if found.status != "not_found":
+            return AttemptResult("unknown", "acquirer_unknown", "inquiry unanswered")
+        call = self.capture if request.type == "capture" else self.void
+        return await call(request)
 
     async def void_refund(self, idempotency_key: str) -> InquiryResult:
         """Void a refund by key: `not_charged` (it never refunds), or its final status."""

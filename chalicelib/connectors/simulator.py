@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from chalicelib import db, settings
+from chalicelib.connectors import simulator_capture
 from chalicelib.connectors.base import (
     AttemptResult,
     ChargeRequest,
     Connector,
     InquiryResult,
+    OperationRequest,
     RefundRequest,
 )
 
@@ -62,15 +64,21 @@ RECORD_CHARGES = """
 WITH req AS (
     SELECT * FROM unnest(%(keys)b::text[], %(payment_ids)b::text[], %(amounts)b::bigint[],
                          %(currencies)b::text[], %(outcomes)b::text[], %(codes)b::text[],
-                         %(attempts)b::int[])
-        AS r(k, payment_id, amount, currency, outcome, code, attempt)
+                         %(attempts)b::int[], %(captures)b::bool[])
+        AS r(k, payment_id, amount, currency, outcome, code, attempt, capture)
 ), existing AS (
     SELECT c.idempotency_key, c.outcome, c.failure_code
     FROM processor_sim.charges c JOIN req ON req.k = c.idempotency_key
 ), recorded AS (
+    -- authorized only (manual capture): held until captured, voided or expired
     INSERT INTO processor_sim.charges
-        (idempotency_key, payment_id, amount, currency, outcome, failure_code)
-    SELECT k, payment_id, amount, currency, outcome, code FROM req
+        (idempotency_key, payment_id, amount, currency, outcome, failure_code, capture_state,
+         authorized_until)
+    SELECT k, payment_id, amount, currency, outcome, code,
+           CASE WHEN NOT capture AND outcome = 'succeeded' THEN 'authorized' END,
+           CASE WHEN NOT capture AND outcome = 'succeeded'
+                THEN now() + make_interval(secs => %(authorization_ttl_s)s::float8) END
+    FROM req
     WHERE outcome <> 'transient_error'
     ON CONFLICT (idempotency_key) DO NOTHING
 ), calls AS (
@@ -105,7 +113,7 @@ SELECT idempotency_key, outcome, failure_code FROM existing
 """
 
 
-def _record(statement: str, params: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
+def _record(statement: str, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Write the calls to the books (in a worker thread, off the connector loop);
     returns the earlier answers of repeated keys, by key."""
     with db.connection() as conn:
@@ -179,6 +187,8 @@ class SimulatorConnector(Connector):
                 "outcomes": [d.outcome for d in decided],
                 "codes": [d.failure_code for d in decided],
                 "attempts": [r.attempt for r in requests],
+                "captures": [r.capture for r in requests],
+                "authorization_ttl_s": settings.get_settings().authorization_ttl_s,
             },
         )
         results = self._results(requests, decided, replayed, started)
@@ -207,6 +217,21 @@ class SimulatorConnector(Connector):
             },
         )
         return self._results(requests, decided, replayed, started)
+
+    # Manual capture (simulator_capture.py): one call each, recorded under its key.
+    async def capture(self, request: OperationRequest) -> AttemptResult:
+        await self._latency(1)
+        return await asyncio.to_thread(simulator_capture.operate, request)
+
+    async def void(self, request: OperationRequest) -> AttemptResult:
+        await self._latency(1)
+        return await asyncio.to_thread(simulator_capture.operate, request)
+
+    async def retrieve_capture(self, idempotency_key: str) -> InquiryResult:
+        return await asyncio.to_thread(simulator_capture.find_capture, idempotency_key)
+
+    async def retrieve_void(self, charge_key: str) -> InquiryResult:
+        return await asyncio.to_thread(simulator_capture.find_void, charge_key)
 
     async def retrieve_payment(self, idempotency_key: str) -> InquiryResult:
         return (await self.retrieve_payments([idempotency_key]))[0]

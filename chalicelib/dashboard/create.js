@@ -26,6 +26,9 @@ export function render(container) {
     h('option', { value: 'upi' }, 'UPI'), h('option', { value: 'card' }, 'Card'));
   const outcome = h('select', { id: 'new-outcome', name: 'outcome' },
     Object.entries(OUTCOMES).map(([value, o]) => h('option', { value }, o.label)));
+  const captureMethod = h('select', { id: 'new-capture', name: 'capture_method' },
+    h('option', { value: 'automatic' }, 'Automatic: charge when processed'),
+    h('option', { value: 'manual' }, 'Manual: authorize now, capture later'));
   const description = h('input', { id: 'new-description', name: 'description', maxlength: 255, autocomplete: 'off' });
   const metaKey = h('input', { id: 'new-meta-key', name: 'meta_key', maxlength: 40, autocomplete: 'off' });
   const metaValue = h('input', { id: 'new-meta-value', name: 'meta_value', maxlength: 500, autocomplete: 'off' });
@@ -36,6 +39,7 @@ export function render(container) {
     field('new-currency', 'Currency', currency),
     field('new-method', 'Method', methodSelect),
     field('new-outcome', 'Test outcome', outcome),
+    field('new-capture', 'Capture', captureMethod),
     field('new-description', 'Description (optional)', description),
     h('fieldset', {}, h('legend', {}, 'One metadata entry (optional)'),
       field('new-meta-key', 'Key', metaKey), field('new-meta-value', 'Value', metaValue)),
@@ -56,6 +60,7 @@ export function render(container) {
       currency: currency.value,
       method: methodSelect.value,
     };
+    if (captureMethod.value === 'manual') body.capture_method = 'manual';
     if (body.method === 'upi') body.vpa = chosen.upi;
     else body.card = { number: chosen.card, exp_month: 12, exp_year: new Date().getUTCFullYear() + 3, cvc: '123' };
     if (description.value) body.description = description.value;

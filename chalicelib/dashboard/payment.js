@@ -1,5 +1,7 @@
 // One payment: its fields, its history as a timeline (each attempt's outcome and
-// latency), its refunds and events, and the actions refund / cancel / redeliver.
+// latency), its refunds and events, and the actions that apply to its status: capture
+// (full or partial) and void while AUTHORIZED, cancel while PENDING, refund while SUCCESS
+// with something captured left to refund, redeliver.
 // Everything is fetched again every second; a section is redrawn only when its
 // data changed, so a form being filled in or a focused button is left alone.
 
@@ -23,11 +25,34 @@ function metadata(meta) {
     entries.map(([k, v]) => h('li', {}, h('span', { class: 'key' }, k), ': ', h('span', { class: 'value' }, v))));
 }
 
+function manualCapture(p) {
+  if (p.capture_method !== 'manual') return [];
+  return [
+    ['Capture', 'manual'],
+    ['Authorized', h('span', { id: 'amount-authorized' }, money(p.amount, p.currency))],
+    ['Capturable', h('span', { id: 'amount-capturable' }, money(p.amount_capturable, p.currency))],
+    ['Captured', h('span', { id: 'amount-captured' }, money(p.amount_captured, p.currency))],
+    ['Capture before', h('span', { id: 'capture-before' }, p.capture_before ? when(p.capture_before) : '—')],
+  ];
+}
+
+/** What the payment can take now: which actions are shown. */
+export function actionsFor(p) {
+  return {
+    capture: p.status === 'AUTHORIZED',
+    void: p.status === 'AUTHORIZED',
+    cancel: p.status === 'PENDING',
+    refund: p.status === 'SUCCESS' && p.amount_captured > p.amount_refunded,
+  };
+}
+
 function details(p) {
   return fields([
     ['Status', badge(p.status)],
     ['Amount', money(p.amount, p.currency)],
+    ...manualCapture(p),
     ['Refunded', money(p.amount_refunded, p.currency)],
+    ...(p.cancellation_reason ? [['Cancelled', p.cancellation_reason]] : []),
     ['Order id', p.order_id],
     ['Payment link', p.payment_link_id ? h('a', { href: '#/links' }, p.payment_link_id) : '—'],
     ['Method', method(p)],
@@ -75,6 +100,13 @@ export function render(container, paymentId) {
     h('button', { type: 'submit', id: 'refund-button' }, 'Refund'),
     h('p', { id: 'refund-help', class: 'help' }, 'Leave the amount empty to refund everything that is left.'));
   const cancelButton = h('button', { type: 'button', id: 'cancel-button' }, 'Cancel payment');
+  const captureInput = h('input', { id: 'capture-amount', name: 'amount', inputmode: 'numeric', autocomplete: 'off', 'aria-describedby': 'capture-help' });
+  const captureForm = h('form', { class: 'inline', 'aria-label': 'Capture' },
+    h('label', { for: 'capture-amount' }, 'Capture amount (minor units)'), captureInput,
+    h('button', { type: 'submit', id: 'capture-button' }, 'Capture'),
+    h('p', { id: 'capture-help', class: 'help' }, 'Leave the amount empty to capture all of it; a smaller amount releases the rest.'));
+  const voidButton = h('button', { type: 'button', id: 'void-button' }, 'Void authorization');
+  const actions = h('section', { 'aria-labelledby': 'h-actions' });
 
   async function act(label, promise) {
     try {
@@ -100,6 +132,26 @@ export function render(container, paymentId) {
       post(`/payments/${paymentId}/refunds`, body));
   });
   cancelButton.addEventListener('click', () => act(() => 'The payment was cancelled.', post(`/payments/${paymentId}/cancel`)));
+  captureForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const body = {};
+    const amount = captureInput.value.trim();
+    if (amount) {
+      if (!/^\d+$/.test(amount)) { show(message, errorBox(new Error('The amount is a whole number of minor units.'))); return; }
+      body.amount = Number(amount);
+    }
+    act(() => `Capture of ${amount ? amount : 'the whole amount'} requested.`,
+      post(`/payments/${paymentId}/capture`, body));
+  });
+  voidButton.addEventListener('click', () => act(() => 'The void of the authorization was requested.', post(`/payments/${paymentId}/cancel`)));
+
+  function drawActions(can) {
+    const shown = [
+      can.capture && captureForm, can.void && voidButton, can.refund && refundForm, can.cancel && cancelButton,
+    ].filter(Boolean);
+    show(actions, h('h2', { id: 'h-actions' }, 'Actions'),
+      shown.length ? shown : h('p', { id: 'no-actions' }, 'Nothing can be done with this payment now.'));
+  }
 
   show(container,
     h('p', {}, h('a', { href: '#/payments' }, '← All payments')),
@@ -107,7 +159,7 @@ export function render(container, paymentId) {
     message,
     sections.details,
     sections.history,
-    h('section', { 'aria-labelledby': 'h-actions' }, h('h2', { id: 'h-actions' }, 'Actions'), refundForm, cancelButton),
+    actions,
     sections.refunds, sections.events);
 
   function redraw(name, data, build) {
@@ -131,6 +183,8 @@ export function render(container, paymentId) {
       return;
     }
     redraw('details', p, () => show(sections.details, h('h2', { id: 'h-details' }, 'Details'), details(p)));
+    const can = actionsFor(p);
+    redraw('actions', can, () => drawActions(can));
     redraw('history', history.data, () => show(sections.history,
       h('h2', { id: 'h-history' }, 'History'), timeline(history.data)));
     redraw('refunds', refunds.data, () => show(sections.refunds,

@@ -5,7 +5,7 @@
 import { get, poll, query } from './api.js';
 import { badge, errorBox, h, money, show, when } from './dom.js';
 
-const STATUSES = ['PENDING', 'PROCESSING', 'SUCCESS', 'FAILED', 'CANCELLED'];
+const STATUSES = ['PENDING', 'PROCESSING', 'AUTHORIZED', 'SUCCESS', 'FAILED', 'CANCELLED'];
 const PAGE_SIZE = 20;
 const LIVE_MS = 1000;
 

@@ -5,7 +5,7 @@
 import { del, get, poll, post, query } from './api.js';
 import { announce, badge, errorBox, h, show, table, when } from './dom.js';
 
-const EVENT_TYPES = ['payment.succeeded', 'payment.failed', 'payment.cancelled', 'payment.charge_reversed', 'refund.succeeded', 'refund.failed'];
+const EVENT_TYPES = ['payment.authorized', 'payment.captured', 'payment.succeeded', 'payment.failed', 'payment.cancelled', 'payment.charge_reversed', 'refund.succeeded', 'refund.failed'];
 const LIVE_MS = 2000;
 const RECENT_EVENTS = 10;
 const NO_RECORD = { idempotencyKey: null }; // answers with a secret: no idempotency record

@@ -30,7 +30,9 @@ from chalicelib.models.common import (
 )
 
 PaymentMethod = Literal["upi", "card", "netbanking", "wallet"]
-PaymentStatus = Literal["PENDING", "PROCESSING", "SUCCESS", "FAILED", "CANCELLED"]
+PaymentStatus = Literal["PENDING", "PROCESSING", "AUTHORIZED", "SUCCESS", "FAILED", "CANCELLED"]
+CaptureMethod = Literal["automatic", "manual"]
+CancellationReason = Literal["requested_by_customer", "expired"]
 METHOD_DETAIL_FIELDS: dict[str, str] = {
     "vpa": "upi",
     "card": "card",
@@ -128,6 +130,8 @@ class CreatePaymentRequest(RequestModel):
         ),
     ]
     method: PaymentMethod
+    #: `manual`: authorize only; capture later (POST .../capture) or void (.../cancel)
+    capture_method: CaptureMethod = "automatic"
     vpa: Annotated[
         StrictStr | None,
         Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9._\-]+@[A-Za-z0-9.\-]+$"),
@@ -208,6 +212,15 @@ class Payment(ResponseModel):
     description: str | None
     metadata: dict[str, str]
     amount_refunded: int
+    capture_method: CaptureMethod
+    #: what a capture may still take: the amount while AUTHORIZED, else 0
+    amount_capturable: int
+    #: what was captured: the whole amount of a succeeded automatic payment, a manual
+    #: payment's capture (0 until then)
+    amount_captured: int
+    #: when an AUTHORIZED payment's authorization expires (then it is voided)
+    capture_before: Timestamp | None
+    cancellation_reason: CancellationReason | None
     attempts: int
     next_attempt_at: Timestamp | None
     failure_code: str | None
@@ -247,6 +260,9 @@ class PaymentHistoryEntry(ResponseModel):
             "unknown",
             "resolved_by_inquiry",
             "orphan_reversed",
+            "captured",
+            "voided",
+            "expired",
         ]
         | None
     )
@@ -273,6 +289,12 @@ class ListPaymentsQuery(ListQuery):
     order_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")] = None
     #: the payments made through one payment link (docs/api.md, "Payment links")
     payment_link_id: Annotated[str | None, Field(pattern=r"^plink_[0-9A-Za-z]{1,60}$")] = None
+
+
+class CapturePaymentRequest(RequestModel):
+    """POST /api/v1/payments/{id}/capture: all of the authorization, or part of it."""
+
+    amount: Amount | None = None
 
 
 class EmptyRequest(RequestModel):

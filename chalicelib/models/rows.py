@@ -34,6 +34,11 @@ def payment_from_row(row: dict[str, Any], model: type[Payment] = Payment) -> Pay
         description=row["description"],
         metadata=row["metadata"],
         amount_refunded=row["amount_refunded"],
+        capture_method=row["capture_method"],
+        amount_capturable=row["amount"] if row["status"] == "AUTHORIZED" else 0,
+        amount_captured=_captured(row),
+        capture_before=row["capture_before"] if row["status"] == "AUTHORIZED" else None,
+        cancellation_reason=row["cancellation_reason"],
         attempts=row["attempts"],
         # Set only while a retry is scheduled (a new payment is due at once).
         next_attempt_at=(
@@ -47,6 +52,12 @@ def payment_from_row(row: dict[str, Any], model: type[Payment] = Payment) -> Pay
         updated_at=row["updated_at"],
         payment_link_id=row.get("payment_link_id"),
     )
+
+
+def _captured(row: dict[str, Any]) -> int:
+    if row["amount_captured"] is not None:
+        return int(row["amount_captured"])
+    return int(row["amount"]) if row["status"] == "SUCCESS" else 0
 
 
 def refund_from_row(row: dict[str, Any]) -> Refund:

@@ -11,6 +11,8 @@ from chalicelib.ids import EVENT, WEBHOOK_ENDPOINT, id_pattern
 from chalicelib.models.common import ListEnvelope, ListQuery, RequestModel, ResponseModel, Timestamp
 
 EventType = Literal[
+    "payment.authorized",
+    "payment.captured",
     "payment.succeeded",
     "payment.failed",
     "payment.cancelled",

@@ -66,25 +66,30 @@ def finish(kind: WorkKind, claimed: list[Row], answers: list[Any], summary: Coun
     columns: dict[str, Any] = db.as_columns(
         [kind.finish_values(row, answer, now) for row, answer in zip(claimed, answers, strict=True)]
     )
+    cfg = settings.get_settings()
     if kind.is_attempt:  # when an inquiry opened by this finish is first due
-        columns["inquiry_due"] = now + timedelta(
-            seconds=settings.get_settings().inquiry_first_delay_s
-        )
+        columns["inquiry_due"] = now + timedelta(seconds=cfg.inquiry_first_delay_s)
     with db.unit_of_work() as uow:
         finished = sql.finish(uow.conn, kind.finish_statement, columns, now)
-        events.record_events_for_objects(
-            uow.conn,
-            [
-                (row["merchant_id"], kind.event_types[row["status"]], kind.render(row))
-                for row in finished
-                if row["status"] in kind.event_types
-            ],
-        )
+        events.record_events_for_objects(uow.conn, _events(kind, finished))
     if not kind.is_attempt:
         _log_resolutions(kind, finished)
-    retry.count(summary, kind.counter_prefix, [row["status"] for row in finished])
+    retry.count(summary, kind.counter_prefix, [row[kind.status_column] for row in finished])
     if kind.crash_after_commit:
         faults.crash_point(kind.crash_after_commit)
+
+
+def _events(kind: WorkKind, finished: list[Row]) -> list[tuple[str, str, Any]]:
+    """(merchant, event type, object) for each finished row whose status records events."""
+    recorded = []
+    for row in finished:
+        types = kind.event_types.get(row["status"])
+        if types is None:
+            continue
+        rendered = kind.render(row)
+        for event_type in (types,) if isinstance(types, str) else types:
+            recorded.append((row["merchant_id"], event_type, rendered))
+    return recorded
 
 
 def _observe_attempts(kind: WorkKind, claimed: list[Row], answers: list[Any]) -> None:

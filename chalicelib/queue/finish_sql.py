@@ -36,6 +36,11 @@ _UNKNOWN_STAYS_OPEN = """
         enqueued_at = NULL"""
 
 
+# An authorization's deadline counts from the claim of the attempt that made it, which
+# is before the acquirer authorized: the gateway's deadline is never the later one.
+_EXPIRES = "{at} + make_interval(secs => %(authorization_ttl_s)s::float8)"
+
+
 def _open_inquiries(object_type: str, key: str) -> str:
     """Open an inquiry for each row left unknown, naming the key its attempt used."""
     return f"""
@@ -83,6 +88,8 @@ WITH result AS (
         failure_code = r.failure_code,
         failure_message = r.failure_message,
         released_at = CASE WHEN r.status = 'FAILED' THEN %(now)s END,
+        capture_before = CASE WHEN r.status = 'AUTHORIZED' THEN {_EXPIRES.format(at="r.claimed_at")}
+                         END,
         updated_at = %(now)s,{_UNKNOWN_STAYS_OPEN.format(alias="p", HELD=HELD)}
     FROM result r
     WHERE p.id = r.id AND p.processing_started_at = r.claimed_at AND p.attempts = r.attempt
@@ -154,11 +161,15 @@ WITH result AS (
 
 PAYMENT_INQUIRIES = f"""{_SETTLED_INQUIRIES}, finished AS (
     UPDATE payments p
-    SET status = s.object_status,
+    -- A manual-capture payment found authorized is AUTHORIZED, not SUCCESS.
+    SET status = CASE WHEN s.object_status = 'SUCCESS' AND p.capture_method = 'manual'
+                      THEN 'AUTHORIZED' ELSE s.object_status END,
         failure_code = CASE WHEN s.object_status = 'FAILED' THEN s.inquiry_code END,
         failure_message = CASE WHEN s.object_status = 'FAILED' THEN s.inquiry_message END,
         next_attempt_at = s.object_next_attempt_at,
         released_at = CASE WHEN s.object_status = 'FAILED' THEN %(now)s END,
+        capture_before = CASE WHEN s.object_status = 'SUCCESS' AND p.capture_method = 'manual'
+                              THEN {_EXPIRES.format(at="p.processing_started_at")} END,
         -- Not charged (voided at the acquirer): the key is spent there, so the next
         -- attempt, at whichever connector, goes under a key of its own.
         charge_key = CASE WHEN s.inquiry_resolution = 'not_charged'
@@ -196,4 +207,56 @@ REFUND_INQUIRIES = f"""{_SETTLED_INQUIRIES}, finished AS (
     RETURNING {_prefixed("f", REFUND_COLUMNS)}, s.inquiry_resolution
 ){_REFUND_TOTALS}
 SELECT * FROM finished
+"""
+
+# A capture or void: its own row, then (once it succeeded) its payment, AUTHORIZED →
+# SUCCESS with what was captured, or → CANCELLED with the void's reason, and a history
+# row. An unknown outcome keeps the operation PROCESSING with its claim time, so that it
+# is claimed again once due (`next_attempt_at`, after the inquiry delay) and settled
+# there by inquiry. The final SELECT gives every finished operation, with its payment's
+# columns where the payment moved (the events).
+OPERATIONS = f"""
+WITH result AS (
+    SELECT * FROM unnest(%(ids)b::text[], %(claimed_ats)b::timestamptz[],
+                         %(statuses)b::text[], %(attempts)b::int[], %(codes)b::text[],
+                         %(next_attempt_ats)b::timestamptz[], %(latencies)b::int[])
+        AS r(id, claimed_at, status, attempt, failure_code, next_attempt_at, latency_ms)
+), done AS (
+    UPDATE payment_operations o
+    SET status = r.status,
+        failure_code = r.failure_code,
+        next_attempt_at = CASE WHEN r.status = 'PROCESSING' THEN %(inquiry_due)s
+                               ELSE r.next_attempt_at END,
+        outcome_unknown_since = CASE WHEN r.status = 'PROCESSING'
+                                     THEN coalesce(o.outcome_unknown_since, %(now)s) END,
+        processing_started_at = CASE WHEN r.status = 'PROCESSING'
+                                     THEN o.processing_started_at END,
+        enqueued_at = NULL,
+        updated_at = %(now)s
+    FROM result r
+    WHERE o.id = r.id AND o.processing_started_at = r.claimed_at AND o.attempts = r.attempt
+    RETURNING o.id, o.payment_id, o.type, o.amount, o.reason, o.status, o.connector,
+              r.latency_ms
+), moved AS (
+    UPDATE payments p
+    SET status = CASE WHEN d.type = 'capture' THEN 'SUCCESS' ELSE 'CANCELLED' END,
+        amount_captured = CASE WHEN d.type = 'capture' THEN d.amount END,
+        released_at = CASE WHEN d.type = 'void' THEN %(now)s END,
+        cancellation_reason = CASE WHEN d.type = 'void' THEN d.reason END,
+        updated_at = %(now)s
+    FROM done d
+    WHERE p.id = d.payment_id AND d.status = 'SUCCESS' AND p.status = 'AUTHORIZED'
+    RETURNING {_prefixed("p", PAYMENT_COLUMNS)}, d.id AS operation_id, d.type AS operation_type,
+              d.latency_ms
+), history AS (
+    INSERT INTO payment_history (payment_id, at, from_status, to_status, attempt, outcome,
+                                 latency_ms, connector)
+    SELECT id, %(now)s, 'AUTHORIZED', status, attempts,
+           CASE WHEN operation_type = 'capture' THEN 'captured'
+                WHEN cancellation_reason = 'expired' THEN 'expired' ELSE 'voided' END,
+           latency_ms, connector
+    FROM moved
+)
+SELECT d.status AS operation_status, m.*
+FROM done d LEFT JOIN moved m ON m.operation_id = d.id
 """

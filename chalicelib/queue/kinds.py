@@ -8,13 +8,15 @@ the same way for every kind:
   refunds           — refund at the connector that charged the payment;
   payment_inquiries — ask the connector what became of an attempt whose outcome
                       was unknown (Hyperswitch's payments sync), then settle it;
-  refund_inquiries  — the same for refunds.
+  refund_inquiries  — the same for refunds;
+  payment_operations — capture or void a manual-capture payment's authorization at
+                      its connector, settling a lost answer there (operation_kind.py).
+The shape of a kind (`WorkKind`) is in work_kind.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -25,36 +27,9 @@ from chalicelib import redis_keys as keys
 from chalicelib.connectors.base import AttemptResult, ChargeRequest, Connector, RefundRequest
 from chalicelib.models.rows import payment_from_row, refund_from_row
 from chalicelib.queue import finish_sql, retry, sql
+from chalicelib.queue.work_kind import Row, WorkKind, replayed_outcome
 
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class WorkKind:
-    """One kind of queued work."""
-
-    name: str
-    stream: str
-    #: prefix of this kind's counters in the run summary ("" for payments)
-    counter_prefix: str
-    table: sql.QueuedTable
-    #: one connector's calls for its rows of a claimed batch, in their order
-    call: Callable[[Connector, list[Row]], Awaitable[list[Any]]]
-    #: the call for one row (connectors that answer each call on its own)
-    call_one: Callable[[Connector, Row], Awaitable[Any]]
-    #: one claimed row and its answer → the values of the finish statement's arrays
-    finish_values: Callable[[Row, Any, datetime], dict[str, Any]]
-    finish_statement: str
-    #: final status → event type recorded in the finishing transaction
-    event_types: dict[str, str]
-    #: a finished row → the API object that the event carries
-    render: Callable[[Row], BaseModel]
-    crash_after_call: str
-    crash_after_commit: str | None = None
-    #: attempts (not inquiries): their answers feed the breakers and connector metrics
-    is_attempt: bool = True
-    #: routed at the claim (payments): the claim gets the router's parameters
-    routed: bool = False
+__all__ = ["ALL", "BY_STREAM", "OPERATIONS", "PAYMENTS", "REFUNDS", "Row", "WorkKind"]
 
 
 def _inquiry_id(state: retry.NextState) -> str | None:
@@ -74,6 +49,7 @@ def _charge(row: Row) -> ChargeRequest:
         method_token=row["method_token"],
         bank=row["bank"],
         wallet=row["wallet"],
+        capture=row["capture_method"] != "manual",
     )
 
 
@@ -85,22 +61,12 @@ def _authorize_one(connector: Connector, row: Row) -> Awaitable[AttemptResult]:
     return connector.authorize(_charge(row))
 
 
-def _replayed_outcome(row: Row, result: AttemptResult) -> AttemptResult:
-    """A re-claimed attempt (its handler died mid-call) replays a key whose first call may
-    have acted: an answer that says only "not acted on *this* time" proves nothing of the
-    first, so it is unknown, and an inquiry settles it."""
-    if row.get("previous_status") == "PROCESSING" and result.outcome == "transient_error":
-        return AttemptResult(
-            "unknown", "acquirer_unknown", "a replay after a lost call was not processed",
-            result.latency_ms,
-        )  # fmt: skip
-    return result
-
-
 def _payment_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
     attempt = row["attempts"]
-    result = _replayed_outcome(row, result)
+    result = replayed_outcome(row, result)
     state = retry.next_state(result.outcome, attempt, now)
+    if state.status == "SUCCESS" and row["capture_method"] == "manual":
+        state = state._replace(status="AUTHORIZED")  # authorized only: capture comes later
     code, message = result.failure_code, result.failure_message
     if state.exhausted:
         code = retry.EXHAUSTED_CODE
@@ -126,7 +92,11 @@ def _render_payment(row: Row) -> BaseModel:
     return payment_from_row(row)
 
 
-PAYMENT_EVENTS = {"SUCCESS": "payment.succeeded", "FAILED": "payment.failed"}
+PAYMENT_EVENTS = {
+    "SUCCESS": "payment.succeeded",
+    "FAILED": "payment.failed",
+    "AUTHORIZED": "payment.authorized",
+}
 
 PAYMENTS = WorkKind(
     name="payments",
@@ -167,7 +137,7 @@ def _refund_one(connector: Connector, row: Row) -> Awaitable[AttemptResult]:
 
 
 def _refund_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
-    result = _replayed_outcome(row, result)
+    result = replayed_outcome(row, result)
     state = retry.next_state(result.outcome, row["attempts"], now)
     code = None
     if state.exhausted:
@@ -303,6 +273,9 @@ REFUND_INQUIRIES = WorkKind(
     is_attempt=False,
 )
 
+# Captures and voids of authorizations (manual capture): their own module.
+from chalicelib.queue.operation_kind import OPERATIONS  # noqa: E402
+
 #: In the order a run drains them: settle unknown outcomes before new attempts.
-ALL = (PAYMENT_INQUIRIES, REFUND_INQUIRIES, PAYMENTS, REFUNDS)
+ALL = (PAYMENT_INQUIRIES, REFUND_INQUIRIES, PAYMENTS, REFUNDS, OPERATIONS)
 BY_STREAM = {kind.stream: kind for kind in ALL}

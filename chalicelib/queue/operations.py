@@ -33,6 +33,8 @@ def queue_stats(conn: db.Connection) -> dict[str, Any]:
         # attempts whose outcome is unknown, waiting for an inquiry to settle them
         "unknown_payment_attempts": inquiries["payment"]["open"],
         "unknown_refund_attempts": inquiries["refund"]["open"],
+        # captures and voids (manual capture) whose answer was lost, being settled
+        "unknown_operations": sql.count_unknown_operations(conn),
         # of those, the ones the acquirer has not answered for INQUIRY_FLAG_AFTER_S
         "flagged_payments": inquiries["payment"]["flagged"],
         "flagged_refunds": inquiries["refund"]["flagged"],

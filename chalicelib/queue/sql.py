@@ -120,7 +120,8 @@ _NOT_UNKNOWN = "\n      AND outcome_unknown_since IS NULL"
 PAYMENTS = queued_table(
     "payments",
     "t.id, t.merchant_id, t.amount, t.currency, t.method, t.vpa, t.bank, t.wallet, "
-    "t.method_token, t.connector, coalesce(t.charge_key, t.id) AS charge_key",
+    "t.method_token, t.connector, coalesce(t.charge_key, t.id) AS charge_key, "
+    "t.capture_method",
     claim_filter=_NOT_UNKNOWN,
     claim_ctes="""
 , routes AS (
@@ -151,6 +152,16 @@ REFUNDS = queued_table(
     claim_joins=" JOIN payments p ON p.id = c.payment_id",
 )
 
+# Captures and voids of authorizations go to the payment's connector, under the key
+# the authorization was made under (both copied when the operation was created). An
+# unknown outcome keeps its row PROCESSING, and it is claimed again (as a dead
+# handler's row) once due: that claim settles it (`Connector.settle_operation`).
+OPERATIONS = queued_table(
+    "payment_operations",
+    "t.id, t.merchant_id, t.payment_id, t.type, t.amount, t.currency, t.reason, "
+    "t.connector, t.charge_key, t.outcome_unknown_since",
+)
+
 # Inquiries into unknown outcomes: one table, one kind (and stream) per object type.
 _INQUIRY_RETURNING = (
     "t.id, t.merchant_id, t.object_id, t.connector, t.attempt AS object_attempt, "
@@ -175,6 +186,11 @@ FROM payments WHERE status = 'PENDING' AND next_attempt_at <= %(now)s
 COUNT_OPEN_INQUIRIES = """
 SELECT object_type, count(*) AS open, count(*) FILTER (WHERE flagged_at IS NOT NULL) AS flagged
 FROM inquiries WHERE next_attempt_at IS NOT NULL GROUP BY object_type
+"""
+
+# Captures and voids whose last answer was lost, waiting to be settled at their connector.
+COUNT_UNKNOWN_OPERATIONS = """
+SELECT count(*) AS n FROM payment_operations WHERE outcome_unknown_since IS NOT NULL
 """
 
 COUNT_PAYMENT_RETRIES_SCHEDULED = """
@@ -215,8 +231,14 @@ def claim(
 
 
 def finish(conn: Connection, statement: str, columns: dict[str, list[Any]], now: datetime) -> Rows:
-    """Write a batch's results; returns the rows actually finished (the CAS held)."""
-    return conn.execute(statement, {**columns, "now": now}, prepare=False).fetchall()
+    """Write a batch's results; returns the rows actually finished (the CAS held).
+
+    An authorization made by the finish (manual capture) lasts AUTHORIZATION_TTL_S."""
+    from chalicelib import settings
+
+    ttl_s = settings.get_settings().authorization_ttl_s
+    params = {**columns, "now": now, "authorization_ttl_s": ttl_s}
+    return conn.execute(statement, params, prepare=False).fetchall()
 
 
 def park(conn: Connection, table: QueuedTable, ids: list[str]) -> None:
@@ -242,6 +264,11 @@ def oldest_due_payment_age_s(conn: Connection, now: datetime) -> float:
 
 def count_payment_retries_scheduled(conn: Connection) -> int:
     row = conn.execute(COUNT_PAYMENT_RETRIES_SCHEDULED).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def count_unknown_operations(conn: Connection) -> int:
+    row = conn.execute(COUNT_UNKNOWN_OPERATIONS).fetchone()
     return int(row["n"]) if row else 0
 
 

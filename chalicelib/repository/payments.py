@@ -11,6 +11,7 @@ PAYMENT_COLUMNS = (
     "id, merchant_id, order_id, amount, currency, method, status, vpa, card, bank, wallet,"
     " description, metadata, amount_refunded, amount_refund_reserved, attempts,"
     " next_attempt_at, failure_code, failure_message, connector, outcome_unknown_since,"
+    " capture_method, amount_captured, capture_before, cancellation_reason,"
     " created_at, updated_at, payment_link_id"
 )
 
@@ -25,12 +26,12 @@ INSERT_PAYMENT_WITH_HISTORY = """
 WITH inserted AS (
     INSERT INTO payments (id, merchant_id, order_id, amount, currency, method, status,
                           vpa, card, bank, wallet, method_token, description, metadata,
-                          next_attempt_at, enqueued_at, created_at, updated_at,
+                          capture_method, next_attempt_at, enqueued_at, created_at, updated_at,
                           payment_link_id)
     VALUES (%(id)s, %(merchant_id)s, %(order_id)s, %(amount)s, %(currency)s, %(method)s,
             'PENDING', %(vpa)s, %(card)s, %(bank)s, %(wallet)s, %(method_token)s,
-            %(description)s, %(metadata)s, %(now)s, %(now)s, %(now)s, %(now)s,
-            %(payment_link_id)s)
+            %(description)s, %(metadata)s, %(capture_method)s, %(now)s, %(now)s, %(now)s,
+            %(now)s, %(payment_link_id)s)
     RETURNING id, created_at
 )
 INSERT INTO payment_history (payment_id, at, from_status, to_status)
@@ -63,7 +64,7 @@ CANCEL_PENDING_FOR_MERCHANT = f"""
 WITH cancelled AS (
     UPDATE payments
     SET status = 'CANCELLED', next_attempt_at = NULL, released_at = %(now)s,
-        updated_at = %(now)s
+        cancellation_reason = 'requested_by_customer', updated_at = %(now)s
     WHERE id = %(id)s AND merchant_id = %(merchant_id)s AND status = 'PENDING'
     RETURNING {PAYMENT_COLUMNS}
 ), history AS (

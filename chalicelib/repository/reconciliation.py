@@ -1,6 +1,7 @@
 """SQL for reconciliation: the gateway's side of one connector's settlement day.
 
-Reads only. A payment counts on the day it became SUCCESS (its history row), a refund
+Reads only. A payment counts on the day it became SUCCESS (its history row: for a
+manual-capture payment, the day it was captured), for what was captured; a refund
 on the day it became SUCCESS (its `updated_at`: a SUCCESS refund never changes again).
 Each side is read per connector: a payment's charge is held at the connector of its
 last attempt (`payments.connector`), under its charge key (migration 0010).
@@ -14,14 +15,14 @@ from typing import Any
 from chalicelib.db import Connection
 
 FIND_PAYMENTS_BY_IDS = """
-SELECT id, merchant_id, amount, currency, status, connector,
-       coalesce(charge_key, id) AS charge_key
+SELECT id, merchant_id, coalesce(amount_captured, amount) AS amount, currency, status,
+       connector, coalesce(charge_key, id) AS charge_key
 FROM payments WHERE id = ANY(%(ids)s)
 """
 
 FIND_PAYMENTS_SUCCEEDED_BETWEEN_AT_CONNECTOR = """
-SELECT DISTINCT p.id, p.merchant_id, p.amount, p.currency, p.status, p.connector,
-       coalesce(p.charge_key, p.id) AS charge_key
+SELECT DISTINCT p.id, p.merchant_id, coalesce(p.amount_captured, p.amount) AS amount,
+       p.currency, p.status, p.connector, coalesce(p.charge_key, p.id) AS charge_key
 FROM payment_history h JOIN payments p ON p.id = h.payment_id
 WHERE h.to_status = 'SUCCESS' AND h.at >= %(start)s AND h.at < %(end)s
   AND h.outcome IS DISTINCT FROM 'orphan_reversed'  -- a reversal elsewhere is no success

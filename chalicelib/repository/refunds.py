@@ -30,7 +30,9 @@ def _prefixed(alias: str) -> str:
 # the caller can tell 404, 409 and 400 apart; refund columns are null when refused.
 RESERVE_AND_INSERT_FOR_MERCHANT = f"""
 WITH locked AS (
-    SELECT id, merchant_id, amount, currency, status, amount_refund_reserved
+    -- A refund takes from what was captured (a manual payment's capture may be partial).
+    SELECT id, merchant_id, coalesce(amount_captured, amount) AS amount, currency, status,
+           amount_refund_reserved
     FROM payments
     WHERE id = %(payment_id)s AND merchant_id = %(merchant_id)s
     FOR UPDATE
@@ -42,7 +44,7 @@ WITH locked AS (
     SET amount_refund_reserved = p.amount_refund_reserved + w.refund_amount
     FROM wanted w
     WHERE p.id = w.id AND p.status = 'SUCCESS' AND w.refund_amount >= 1
-      AND p.amount_refund_reserved + w.refund_amount <= p.amount
+      AND p.amount_refund_reserved + w.refund_amount <= coalesce(p.amount_captured, p.amount)
     RETURNING p.id, p.merchant_id, p.currency, p.connector, w.refund_amount
 ), inserted AS (
     -- A refund goes to the acquirer that charged the payment.

@@ -156,6 +156,7 @@ def confirm(
             "description": link["description"],
             "metadata": {},
             "payment_link_id": link_id,
+            "capture_method": "automatic",  # links take no capture_method (docs/api.md)
         },
         conflict=_link_in_use,
     )

@@ -8,6 +8,8 @@ from chalicelib.db import Connection
 from chalicelib.repository import events as event_repo
 
 EVENT_TYPES = (
+    "payment.authorized",
+    "payment.captured",
     "payment.succeeded",
     "payment.failed",
     "payment.cancelled",

@@ -41,7 +41,9 @@ def queue_metrics(conn: db.Connection) -> QueueMetrics:
         lag_s=round(lag_s, 3),
         retry_scheduled=stats["retry_scheduled"],
         dead_letters=stats["dead_letters"],
-        unknown_outcomes=stats["unknown_payment_attempts"] + stats["unknown_refund_attempts"],
+        unknown_outcomes=stats["unknown_payment_attempts"]
+        + stats["unknown_refund_attempts"]
+        + stats["unknown_operations"],
         flagged_unknown_outcomes=stats["flagged_payments"] + stats["flagged_refunds"],
         orphan_charges_open=sum(
             stats["orphan_charges"][s] for s in ("found", "failed", "in_flight")

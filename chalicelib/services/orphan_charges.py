@@ -23,7 +23,8 @@ from chalicelib.services import events
 def to_reverse(uow: db.UnitOfWork, connector: str) -> list[dict[str, Any]]:
     """Look again at every unsettled orphan of `connector`, its payment as it is now: one
     whose payment turned out to stand on it is `owned`; one whose payment is still open
-    stays `in_flight`; the others (final payments of ours) are returned to reverse. Those
+    (PENDING, PROCESSING, or AUTHORIZED with its capture unsettled) stays `in_flight`;
+    the others (final payments of ours) are returned to reverse. Those
     whose payment is unknown to the gateway stay listed, for the operator."""
     now = utcnow()
     reverse = []
@@ -45,7 +46,9 @@ def to_reverse(uow: db.UnitOfWork, connector: str) -> list[dict[str, Any]]:
                 "its payment stands on it",
                 now,
             )
-        elif status not in ("PENDING", "PROCESSING"):
+        # AUTHORIZED is open too: a capture whose answer was lost is booked at the
+        # acquirer before the payment is SUCCESS (manual capture), and is its own.
+        elif status not in ("PENDING", "PROCESSING", "AUTHORIZED"):
             reverse.append(row)
     return reverse
 

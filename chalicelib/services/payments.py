@@ -75,6 +75,7 @@ def create_payment(uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentR
             "description": request.description,
             "metadata": request.metadata,
             "payment_link_id": None,
+            "capture_method": request.capture_method,
         },
     )
 
@@ -126,7 +127,7 @@ def new_payment_row(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     API shows; `tests/integration/test_accept_round_trips.py` reads it back to check)."""
     given = (
         "id", "merchant_id", "order_id", "amount", "currency", "method", "vpa", "card",
-        "bank", "wallet", "description", "metadata", "payment_link_id",
+        "bank", "wallet", "description", "metadata", "payment_link_id", "capture_method",
     )  # fmt: skip
     return {
         **{name: fields[name] for name in given},
@@ -138,6 +139,9 @@ def new_payment_row(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
         "failure_message": None,
         "connector": None,
         "outcome_unknown_since": None,
+        "amount_captured": None,
+        "capture_before": None,
+        "cancellation_reason": None,
         "created_at": now,
         "updated_at": now,
         "now": now,
@@ -196,7 +200,8 @@ def list_payments(
 
 
 def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Payment:
-    """PENDING → CANCELLED by compare-and-set; a payment already PROCESSING is not cancellable."""
+    """PENDING → CANCELLED by compare-and-set; AUTHORIZED → its void queued (CANCELLED
+    once the acquirer voided it); a payment PROCESSING or final is not cancellable."""
     if not ids.has_prefix(payment_id, ids.PAYMENT):
         raise _missing(payment_id)
     row = payment_repo.cancel_pending_for_merchant(uow.conn, payment_id, merchant_id, utcnow())
@@ -204,9 +209,13 @@ def cancel_payment(uow: db.UnitOfWork, merchant_id: str, payment_id: str) -> Pay
         current = payment_repo.get_payment_for_merchant(uow.conn, payment_id, merchant_id)
         if current is None:
             raise _missing(payment_id)
+        if current["status"] == "AUTHORIZED":  # a manual payment: its void is queued
+            from chalicelib.services import captures
+
+            return captures.void_authorization(uow, merchant_id, payment_id)
         raise ConflictError(
             f"Payment '{payment_id}' is {current['status']} and cannot be cancelled;"
-            " only PENDING payments can.",
+            " only PENDING and AUTHORIZED payments can.",
             code="payment_not_cancellable",
         )
     payment = payment_from_row(row)

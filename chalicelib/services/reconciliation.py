@@ -43,7 +43,9 @@ SECTIONS = (
 )
 #: Sections that are no difference between the books.
 AGREED = ("matched", "in_flight")
-OPEN = ("PENDING", "PROCESSING")
+#: Open payments: their charge (or, AUTHORIZED, a capture whose answer was lost) may
+#: be booked before the gateway knows it.
+OPEN = ("PENDING", "PROCESSING", "AUTHORIZED")
 
 
 @dataclass

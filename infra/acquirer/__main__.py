@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -36,7 +37,9 @@ class Service:
 
     def __init__(self, host: str, port: int, data_dir: Path) -> None:
         self.host, self.port = host, port
-        self.books = Books(data_dir)
+        # ACQUIRER_AUTHORIZATION_TTL_S: how long an authorization may be captured
+        ttl_s = float(os.environ.get("ACQUIRER_AUTHORIZATION_TTL_S", str(7 * 86400)))
+        self.books = Books(data_dir, authorization_ttl_s=ttl_s)
         self.runner = web.AppRunner(
             build_app(self.books, self.go_down), access_log=None, shutdown_timeout=1
         )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,12 @@ CREATE TABLE IF NOT EXISTS charges (
     status TEXT NOT NULL
         CHECK (status IN ('in_progress', 'succeeded', 'declined', 'voided', 'reversed')),
     decline_code TEXT, amount_refunded INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
-    voided_at TEXT, CHECK (amount_refunded BETWEEN 0 AND amount));
+    voided_at TEXT,
+    -- authorized only (capture=false): NULL for a charge captured when it was made
+    capture_state TEXT CHECK (capture_state IN ('authorized', 'captured', 'voided')),
+    authorized_until TEXT, amount_captured INTEGER, captured_at TEXT,
+    CHECK (amount_refunded BETWEEN 0 AND amount),
+    CHECK (amount_captured IS NULL OR amount_captured BETWEEN 1 AND amount));
 CREATE INDEX IF NOT EXISTS charges_created ON charges (created_at);
 CREATE TABLE IF NOT EXISTS refunds (
     idempotency_key TEXT PRIMARY KEY, id TEXT UNIQUE NOT NULL, fingerprint TEXT NOT NULL,
@@ -45,6 +50,13 @@ CREATE TABLE IF NOT EXISTS refunds (
     decline_code TEXT, created_at TEXT NOT NULL, voided_at TEXT);
 CREATE INDEX IF NOT EXISTS refunds_created ON refunds (created_at);
 CREATE INDEX IF NOT EXISTS refunds_charge ON refunds (charge_key);
+-- Captures of authorizations, keyed by the capture's own idempotency key.
+CREATE TABLE IF NOT EXISTS captures (
+    idempotency_key TEXT PRIMARY KEY, id TEXT UNIQUE NOT NULL, fingerprint TEXT NOT NULL,
+    charge_key TEXT NOT NULL, amount INTEGER NOT NULL, currency TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('in_progress', 'succeeded', 'declined')),
+    decline_code TEXT, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS captures_charge ON captures (charge_key);
 -- Keys that got one "not processed" answer (the flaky test scenario fails once per key).
 CREATE TABLE IF NOT EXISTS transient_answers (idempotency_key TEXT PRIMARY KEY);
 """
@@ -64,11 +76,14 @@ class Conflict:
 class Books:
     """Every table of the acquirer; each method is one short transaction."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, authorization_ttl_s: float = 7 * 86400) -> None:
+        #: how long an authorization (capture=false) can be captured
+        self.authorization_ttl_s = authorization_ttl_s
         data_dir.mkdir(parents=True, exist_ok=True)
-        # books-2: charges and refunds gained `in_progress`, `voided` and `reversed` (a
-        # new file rather than a migration: these are a stand-in's test books).
-        self.db = sqlite3.connect(data_dir / "books-2.sqlite3", isolation_level=None)
+        # books-3: charges and refunds gained `in_progress`, `voided` and `reversed`, then
+        # authorizations and captures (a new file rather than a migration: these are a
+        # stand-in's test books).
+        self.db = sqlite3.connect(data_dir / "books-3.sqlite3", isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a committed charge survives a process crash (not a power cut).
@@ -118,12 +133,20 @@ class Books:
     def begin_charge(self, row: dict[str, Any]) -> tuple[sqlite3.Row, bool]:
         """Record the key as `in_progress` on arrival: (the recorded row, is it this call's?)."""
         # fetchall: the statement runs to its end, so autocommit commits it here.
+        authorize_only = not row.get("capture", True)
+        until = datetime.now(UTC) + timedelta(seconds=self.authorization_ttl_s)
         inserted = self.db.execute(
             "INSERT INTO charges (idempotency_key, id, fingerprint, payment_id, amount,"
-            " currency, status, created_at) VALUES (:idempotency_key, :id, :fingerprint,"
-            " :payment_id, :amount, :currency, 'in_progress', :created_at)"
+            " currency, status, created_at, capture_state, authorized_until)"
+            " VALUES (:idempotency_key, :id, :fingerprint, :payment_id, :amount, :currency,"
+            " 'in_progress', :created_at, :capture_state, :authorized_until)"
             " ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
-            {**row, "created_at": now_iso()},
+            {
+                **row,
+                "created_at": now_iso(),
+                "capture_state": "authorized" if authorize_only else None,
+                "authorized_until": until.isoformat() if authorize_only else None,
+            },
         ).fetchall()
         if inserted:
             return inserted[0], True
@@ -144,8 +167,11 @@ class Books:
             "DELETE FROM charges WHERE idempotency_key = ? AND status = 'in_progress'", (key,)
         )
 
-    def void_charge(self, key: str, payment_id: str) -> tuple[str, sqlite3.Row | None]:
-        """Void by key: (`voided` | `reversed` | `declined` | `has_refunds`, the row).
+    def void_charge(
+        self, key: str, payment_id: str, authorization_only: bool = False
+    ) -> tuple[str, sqlite3.Row | None]:
+        """Void by key: (`voided` | `reversed` | `declined` | `has_refunds` | `captured`,
+        the row). `authorization_only`: a captured charge is not reversed (`captured`).
 
         `voided`: nothing was charged under the key, and nothing ever will be.
         `reversed`: a charge had been made under it; it is reversed, and stands no more.
@@ -168,6 +194,16 @@ class Books:
                     (now, key),
                 )
                 result = "voided"
+            elif row["status"] == "succeeded" and row["capture_state"] == "authorized":
+                # an authorization released: nothing was ever captured under it
+                self.db.execute(
+                    "UPDATE charges SET status = 'voided', capture_state = 'voided',"
+                    " voided_at = ? WHERE idempotency_key = ?",
+                    (now, key),
+                )
+                result = "voided"
+            elif row["status"] == "succeeded" and authorization_only:
+                return "captured", row  # the caller voids an authorization, never a capture
             elif row["status"] == "succeeded":
                 if row["amount_refunded"]:
                     return "has_refunds", row
@@ -211,7 +247,8 @@ class Books:
                 moved = self.db.execute(
                     "UPDATE charges SET amount_refunded = amount_refunded + ?"
                     " WHERE idempotency_key = ? AND status = 'succeeded'"
-                    " AND amount_refunded + ? <= amount",
+                    " AND coalesce(capture_state, 'captured') = 'captured'"
+                    " AND amount_refunded + ? <= coalesce(amount_captured, amount)",
                     (row["amount"], row["charge_key"], row["amount"]),
                 ).rowcount
                 if not moved:
@@ -249,56 +286,3 @@ class Books:
                 )
             row = self.refund(key)
         return str(row["status"]), row  # type: ignore[index]
-
-    # ------------------------------------------------------------------ reports
-    def settlement(self, day: date) -> list[dict[str, Any]]:
-        """Succeeded captures and refunds created on `day` (UTC), oldest first."""
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        bounds = (start.isoformat(), (start + timedelta(days=1)).isoformat())
-        rows = self.db.execute(
-            "SELECT 'capture' AS type, id, idempotency_key, payment_id, NULL AS refund_id,"
-            " amount, currency, created_at FROM charges WHERE status = 'succeeded'"
-            " AND created_at >= ? AND created_at < ?"
-            " UNION ALL"
-            " SELECT 'refund', r.id, r.idempotency_key, c.payment_id, r.refund_id, r.amount,"
-            " r.currency, r.created_at FROM refunds r JOIN charges c"
-            " ON c.idempotency_key = r.charge_key WHERE r.status = 'succeeded'"
-            " AND r.created_at >= ? AND r.created_at < ? ORDER BY created_at, id",
-            (*bounds, *bounds),
-        ).fetchall()
-        return [dict(r) for r in rows]
-
-    def summary(self) -> dict[str, Any]:
-        charges = self.db.execute(
-            "SELECT status, count(*) AS n, coalesce(sum(amount), 0) AS amount,"
-            " coalesce(sum(amount_refunded), 0) AS refunded FROM charges GROUP BY status"
-        ).fetchall()
-        refunds = self.db.execute(
-            "SELECT status, count(*) AS n, coalesce(sum(amount), 0) AS amount"
-            " FROM refunds GROUP BY status"
-        ).fetchall()
-        over = self.db.execute(
-            "SELECT count(*) FROM charges c WHERE c.amount_refunded <> (SELECT coalesce("
-            "sum(amount), 0) FROM refunds r WHERE r.charge_key = c.idempotency_key"
-            " AND r.status = 'succeeded')"
-        ).fetchone()[0]
-        return {
-            "charges": {r["status"]: {"count": r["n"], "amount": r["amount"]} for r in charges},
-            "amount_refunded": sum(r["refunded"] for r in charges),
-            "refunds": {r["status"]: {"count": r["n"], "amount": r["amount"]} for r in refunds},
-            "charges_with_inconsistent_refunds": over,
-        }
-
-    def charges_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT * FROM charges WHERE payment_id = ? ORDER BY created_at", (payment_id,)
-        ).fetchall()
-        return [{k: r[k] for k in r.keys() if k != "fingerprint"} for r in rows]
-
-    def refunds_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT r.* FROM refunds r JOIN charges c ON c.idempotency_key = r.charge_key"
-            " WHERE c.payment_id = ? ORDER BY r.created_at",
-            (payment_id,),
-        ).fetchall()
-        return [{k: r[k] for k in r.keys() if k != "fingerprint"} for r in rows]

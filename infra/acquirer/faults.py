@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Mode = Literal["5xx_before", "5xx_after", "reset_after", "hang"]
-Target = Literal["authorize", "refund", "inquiry", "void"]
+Target = Literal["authorize", "refund", "inquiry", "void", "capture"]
 MODES: tuple[Mode, ...] = ("5xx_before", "5xx_after", "reset_after", "hang")
 #: the standard normal's 99th percentile
 Z99 = 2.3263478740408408

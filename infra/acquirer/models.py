@@ -60,6 +60,14 @@ class AuthorizeBody(_Body):
     token: str | None = Field(default=None, max_length=200)
     bank: str | None = Field(default=None, max_length=100)
     wallet: str | None = Field(default=None, max_length=100)
+    #: false: authorize only; a capture (POST /v1/captures) or a void follows
+    capture: bool = True
+
+
+class CaptureBody(_Body):
+    charge_key: str = Field(min_length=1, max_length=200)
+    amount: int = Field(ge=1, le=99_999_999_999)
+    currency: Currency
 
 
 class RefundBody(_Body):
@@ -71,6 +79,8 @@ class RefundBody(_Body):
 
 class VoidBody(_Body):
     payment_id: str | None = Field(default=None, max_length=200)
+    #: release an authorization only: a captured charge is refused (409), not reversed
+    authorization_only: bool = False
 
 
 def card_brand(number: str) -> str:

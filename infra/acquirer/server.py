@@ -7,11 +7,12 @@ settles, with fault injection. A stand-in for a real acquirer, as moto is for AW
     POST /v1/authorizations                charge (Idempotency-Key)
     GET  /v1/authorizations/{key}          inquiry: the charge made under that key, or 404
     POST /v1/authorizations/{key}/void     void by key: never charges; a charge is reversed
+    POST /v1/captures, GET /v1/captures/{key}  capture an authorization (captures.py)
     POST /v1/refunds                       refund part of a charge (Idempotency-Key)
     GET  /v1/refunds/{key}                 inquiry for a refund, or 404
     POST /v1/refunds/{key}/void            void a refund by key
-    GET  /v1/settlements/{YYYY-MM-DD}.csv  the day's captures and refunds
-    GET  /admin/books                      totals (or ?payment_id=... for its charges)
+    GET  /v1/settlements/{YYYY-MM-DD}.csv  the day's captures and refunds (reports.py)
+    GET  /admin/books                      totals (or ?payment_id=... for its records)
     GET|PUT|DELETE /admin/faults           the global faults (faults.py)
     POST /admin/down {"seconds": N}        refuse connections for N seconds
     GET  /health
@@ -25,19 +26,16 @@ recorded on arrival (books.py), so an inquiry never answers 404 for a request in
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import random
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from infra.acquirer import elements
-from infra.acquirer.books import Books, now_iso
+from infra.acquirer import captures, elements, reports
+from infra.acquirer.books import Books
 from infra.acquirer.fault_actions import STATE, with_faults
 from infra.acquirer.faults import FaultConfig
 from infra.acquirer.models import (
@@ -56,16 +54,6 @@ from infra.acquirer.models import (
 )
 
 BOOKS = web.AppKey("books", Books)
-CSV_FIELDS = (
-    "type",
-    "id",
-    "idempotency_key",
-    "payment_id",
-    "refund_id",
-    "amount",
-    "currency",
-    "created_at",
-)
 
 
 def _record(row: Any) -> dict[str, Any]:
@@ -185,6 +173,7 @@ async def authorize(request: web.Request) -> web.Response:
             "payment_id": body.payment_id,
             "amount": body.amount,
             "currency": body.currency,
+            "capture": body.capture,
         }
     )
     if not mine:
@@ -264,18 +253,21 @@ async def void_charge(request: web.Request) -> web.Response:
     """Void by key: nothing is charged under it from now on; a charge made is reversed."""
     key = request.match_info["key"]
     raw = await request.read()
-    payment_id = ""
+    payment_id, authorization_only = "", False
     if raw:
         parsed = await parse(request, VoidBody)
         if isinstance(parsed, web.Response):
             return parsed
         payment_id = parsed.payment_id or ""
+        authorization_only = parsed.authorization_only
     books = request.app[BOOKS]
 
     def act() -> web.Response:
-        result, row = books.void_charge(key, payment_id)
+        result, row = books.void_charge(key, payment_id, authorization_only)
         if result == "has_refunds":
             return error(409, "charge_has_refunds", "A refunded charge cannot be voided")
+        if result == "captured":
+            return error(409, "charge_captured", "A captured authorization cannot be voided")
         return web.json_response(
             {"object": "void", "idempotency_key": key, "result": result, "charge": _record(row)}
         )
@@ -294,33 +286,6 @@ async def void_refund(request: web.Request) -> web.Response:
         )
 
     return await with_faults(request, "void", act)
-
-
-# ---------------------------------------------------------------------- reports
-async def settlement(request: web.Request) -> web.Response:
-    try:
-        day = date.fromisoformat(request.match_info["day"])
-    except ValueError:
-        return error(400, "parameter_invalid", "The date must be YYYY-MM-DD", "day")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for row in request.app[BOOKS].settlement(day):
-        writer.writerow(row)
-    return web.Response(text=out.getvalue(), content_type="text/csv")
-
-
-async def books_view(request: web.Request) -> web.Response:
-    books = request.app[BOOKS]
-    payment_id = request.query.get("payment_id")
-    if payment_id:
-        return web.json_response(
-            {
-                "charges": books.charges_for_payment(payment_id),
-                "refunds": books.refunds_for_payment(payment_id),
-            }
-        )
-    return web.json_response({"at": now_iso(), **books.summary()})
 
 
 async def faults_view(request: web.Request) -> web.Response:
@@ -362,11 +327,12 @@ def build_app(books: Books, go_down: Callable[[float], Awaitable[None]]) -> web.
     app.router.add_post("/v1/authorizations", authorize)
     app.router.add_get("/v1/authorizations/{key}", _inquiry(Books.charge, "charge"))
     app.router.add_post("/v1/authorizations/{key}/void", void_charge)
+    captures.add_routes(app)
     app.router.add_post("/v1/refunds", refund)
     app.router.add_get("/v1/refunds/{key}", _inquiry(Books.refund, "refund"))
     app.router.add_post("/v1/refunds/{key}/void", void_refund)
-    app.router.add_get(r"/v1/settlements/{day}.csv", settlement)
-    app.router.add_get("/admin/books", books_view)
+    app.router.add_get(r"/v1/settlements/{day}.csv", reports.settlement_view)
+    app.router.add_get("/admin/books", reports.books_view)
     for method in ("GET", "PUT", "DELETE"):
         app.router.add_route(method, "/admin/faults", faults_view)
     app.router.add_post("/admin/down", down_view)

@@ -34,6 +34,7 @@ FUNCTIONS: dict[str, Function] = {
     "process_payments": Function("process-payments", ("database", "redis")),
     "deliver_webhooks": Function("deliver-webhooks", ("database", "webhook_secrets_decrypt")),
     "prune_idempotency_keys": Function("prune-idempotency-keys", ("database",)),
+    "expire_authorizations": Function("expire-authorizations", ("database", "redis")),
     "reconcile_settlements": Function("reconcile-settlements", ("database", "reports_write")),
     "migrate_database": Function("migrate-database", ("database",)),
 }

@@ -47,7 +47,8 @@ async def _drive(load: Load, seconds: float) -> None:
 
 
 def _settle(rig: Rig, api_key: str, refunds: set[str], seconds: float) -> float:
-    """Wait until no payment of the merchant is PENDING or PROCESSING and every refund is
+    """Wait until no payment of the merchant is PENDING, PROCESSING or AUTHORIZED (an
+    uncaptured authorization expires and is voided) and every refund is
     final, or `seconds` pass; returns how long it took."""
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -56,7 +57,7 @@ def _settle(rig: Rig, api_key: str, refunds: set[str], seconds: float) -> float:
             try:
                 open_payments = sum(
                     len(http.get("/api/v1/payments", params={"status": status}).json()["data"])
-                    for status in ("PENDING", "PROCESSING")
+                    for status in ("PENDING", "PROCESSING", "AUTHORIZED")
                 )
                 for refund in list(refunds):
                     if http.get(f"/api/v1/refunds/{refund}").json().get("status") != "PENDING":

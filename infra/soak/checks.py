@@ -28,6 +28,8 @@ INVARIANTS = {
     "at_most_one_standing_charge": "at most one standing charge per payment, all acquirers",
     "success_iff_one_standing_charge": "SUCCESS iff exactly one standing charge",
     "refunds_within_capture_and_booked": "refunds final, within the capture, as booked",
+    "captures_within_authorization": "one capture per authorization, within it, as booked",
+    "no_capture_after_void": "no capture of an authorization that was voided",
     "one_terminal_event": "exactly one terminal event per final payment and refund",
     "reconciliation_clean": "reconciliation finds no unexplained difference",
     "no_500": "no answer was a 500",
@@ -145,6 +147,7 @@ def evaluate(
                 payment_id,
                 f"still in progress at the acquirer: {where}",
             )
+        _check_captures(payment_id, payment, snap, standing, bad, checked)
         _check_refunds(payment_id, payment, snap, standing, bad, checked)
         if status in FINAL:
             checked["one_terminal_event"] += 1
@@ -164,6 +167,49 @@ def evaluate(
     for event in not_recovered:
         bad("supervision", event.get("target"), f"not back within 60 s: {event}")
     return violations, checked
+
+
+def _check_captures(payment_id, payment, snap, standing, bad, checked) -> None:
+    """A manual payment's books: at most one capture, never beyond the authorization, never
+    of a voided one, and the gateway's `amount_captured` is what the acquirer captured."""
+    if payment.get("capture_method") != "manual":
+        return
+    checked["captures_within_authorization"] += 1
+    checked["no_capture_after_void"] += 1
+    rows = [
+        (name, row)
+        for name, answer in snap.books.get(payment_id, {}).items()
+        for row in answer.get("charges", [])
+    ]
+    captures = [
+        (name, row)
+        for name, answer in snap.books.get(payment_id, {}).items()
+        for row in answer.get("captures") or []
+        if row.get("status") == "succeeded"
+    ]
+    if len(captures) > 1:
+        bad("captures_within_authorization", payment_id, f"{len(captures)} captures")
+    for name, row in rows:
+        captured = row.get("amount_captured")
+        if captured is not None and int(captured) > int(row.get("amount") or 0):
+            bad("captures_within_authorization", payment_id, f"{name}: {captured} > authorized")
+        if row.get("capture_state") == "voided" and captured is not None:
+            bad("no_capture_after_void", payment_id, f"{name}: voided with {captured} captured")
+    voided = {(n, r.get("idempotency_key")) for n, r in rows if r.get("capture_state") == "voided"}
+    for name, row in captures:
+        if (name, row.get("charge_key")) in voided:
+            bad("no_capture_after_void", payment_id, f"{name}: {row.get('id')} after a void")
+    status = payment.get("status")
+    booked = sum(
+        int(row.get("amount_captured") or 0)
+        for _, row in standing
+        if row.get("capture_state") == "captured"
+    )
+    if status == "SUCCESS" and booked != int(payment.get("amount_captured") or 0):
+        detail = f"gateway captured {payment.get('amount_captured')}, acquirers booked {booked}"
+        bad("captures_within_authorization", payment_id, detail)
+    if status == "CANCELLED" and captures:
+        bad("no_capture_after_void", payment_id, "CANCELLED, yet captured at the acquirer")
 
 
 def _check_refunds(payment_id, payment, snap, standing, bad, checked) -> None:
@@ -186,8 +232,9 @@ def _check_refunds(payment_id, payment, snap, standing, bad, checked) -> None:
             }
             if counts[kind] != 1 or sum(counts.values()) != 1:
                 bad("one_terminal_event", refund.get("id"), f"{refund.get('status')}; {counts}")
-    if total > int(payment.get("amount") or 0):
-        bad(invariant, payment_id, f"refunded {total} of {payment.get('amount')}")
+    captured = payment.get("amount_captured") or payment.get("amount")
+    if total > int(captured or 0):
+        bad(invariant, payment_id, f"refunded {total} of {captured} captured")
     booked = sum(int(row.get("amount_refunded") or 0) for _, row in standing)
     if booked != total:
         bad(invariant, payment_id, f"gateway refunded {total}, acquirers booked {booked}")

@@ -65,6 +65,8 @@ class History:
     payments: dict[str, int] = field(default_factory=dict)  # acknowledged id -> amount
     unacknowledged_orders: list[str] = field(default_factory=list)
     refunds: dict[str, str] = field(default_factory=dict)  # acknowledged refund -> payment
+    #: manual-capture payments acknowledged, and what was asked of each
+    manual: dict[str, str] = field(default_factory=dict)
 
 
 class Load:
@@ -93,12 +95,14 @@ class Load:
     async def _client(self, http: httpx.AsyncClient) -> None:
         while not self.stop.is_set():
             draw = self.rng.random()
-            if draw < 0.6:
+            if draw < 0.5:
                 await self.create_payment(http)
-            elif draw < 0.85:
+            elif draw < 0.75:
                 await self.refund_some(http)
-            else:
+            elif draw < 0.85:
                 await self.create_and_cancel(http)
+            else:
+                await self.manual_payment(http)
             await asyncio.sleep(self.rng.uniform(0.1, 0.8))
 
     async def call(
@@ -170,6 +174,49 @@ class Load:
             op = await self.call(http, "cancel", "POST", f"/api/v1/payments/{payment}/cancel", None)
             op.payment_id = payment
 
+    async def manual_payment(self, http: httpx.AsyncClient) -> None:
+        """A manual-capture payment, then once AUTHORIZED: a full or partial capture, a
+        void, a capture and a void at once, or nothing (it expires)."""
+        body = {**self._payment_body(), "capture_method": "manual"}
+        op = await self.call(http, "create_payment", "POST", "/api/v1/payments", body)
+        op.order_id = body["order_id"]
+        if op.outcome != "ok" or not op.answer:
+            if op.outcome == "unknown":
+                self.history.unacknowledged_orders.append(body["order_id"])
+            return
+        payment, amount = op.answer["id"], body["amount"]
+        op.payment_id = payment
+        self.history.payments[payment] = amount
+        plan = self.rng.choice(["full", "partial", "partial", "void", "race", "expire"])
+        self.history.manual[payment] = plan
+        for _ in range(40):  # until it is authorized (or failed), at most ~20 s
+            await asyncio.sleep(0.5)
+            try:
+                found = await http.get(f"/api/v1/payments/{payment}")
+            except httpx.HTTPError:
+                continue
+            status = found.json().get("status") if found.status_code == 200 else None
+            if status != "PENDING" and status != "PROCESSING":
+                break
+        else:
+            return
+        if status != "AUTHORIZED" or plan == "expire":
+            return
+        capture_path = f"/api/v1/payments/{payment}/capture"
+        cancel_path = f"/api/v1/payments/{payment}/cancel"
+        partial = {"amount": max(1, amount * self.rng.choice([1, 2, 3]) // 4)}
+        calls = {
+            "full": [("capture", capture_path, {})],
+            "partial": [("capture", capture_path, partial)],
+            "void": [("cancel", cancel_path, None)],
+            "race": [("capture", capture_path, partial), ("cancel", cancel_path, None)],
+        }[plan]
+        ops = await asyncio.gather(
+            *(self.call(http, kind, "POST", path, b) for kind, path, b in calls)
+        )
+        for done in ops:
+            done.payment_id = payment
+
     async def refund_some(self, http: httpx.AsyncClient) -> None:
         """Refunds of a payment that succeeded: one, or two or three at once."""
         if not self.history.payments:
@@ -181,7 +228,7 @@ class Load:
             return
         if found.status_code != 200 or found.json().get("status") != "SUCCESS":
             return
-        amount = self.history.payments[payment]
+        amount = int(found.json().get("amount_captured") or self.history.payments[payment])
         bodies: list[dict[str, Any]] = []
         for _ in range(self.rng.choice([1, 1, 2, 3])):
             share = self.rng.choice([None, amount // 2, amount // 3 + 1, amount])

@@ -39,6 +39,8 @@ GATEWAY_SETTINGS = {
     "RATE_LIMIT_PER_S": "1000",
     "RATE_LIMIT_BURST": "2000",
     "SERVE_WORKERS": "2",
+    # manual payments left uncaptured expire (and are voided) within the soak
+    "AUTHORIZATION_TTL_S": "20",
 }
 
 

@@ -9,7 +9,9 @@ from tests.browser.conftest import Page, Scheduler
 from tests.e2e.helpers import create_payment, unique
 
 
-def _create_from_form(page: Page, order_id: str, amount: int, outcome: str) -> str:
+def _create_from_form(
+    page: Page, order_id: str, amount: int, outcome: str, capture: str = "automatic"
+) -> str:
     page.go("#/new")
     order = page.wait(lambda d: d.find_element(By.ID, "new-order"))
     order.clear()
@@ -18,6 +20,7 @@ def _create_from_form(page: Page, order_id: str, amount: int, outcome: str) -> s
     amount_field.clear()
     amount_field.send_keys(str(amount))
     Select(page.driver.find_element(By.ID, "new-outcome")).select_by_value(outcome)
+    Select(page.driver.find_element(By.ID, "new-capture")).select_by_value(capture)
     page.click("#create-button")
     page.wait(lambda d: d.execute_script("return location.hash").startswith("#/payments/pay_"))
     return str(page.driver.execute_script("return location.hash")).split("/")[-1]
@@ -58,8 +61,9 @@ def test_create_watch_success_open_and_refund_half(
     amount_field.send_keys("30000")
     page.click("#refund-button")
     page.wait_text("#action-message", lambda t: "amount" in t.lower() and "Refund re_" not in t)
-    page.click("#cancel-button")
-    page.wait_text("#action-message", lambda t: "cancel" in t.lower())
+    # A SUCCESS payment cannot be cancelled, captured or voided: no such buttons.
+    for absent in ("cancel-button", "capture-button", "void-button"):
+        assert page.driver.find_elements(By.ID, absent) == [], absent
     assert page.driver.execute_script("return window.__noReload") == "still here"
     assert page.axe_violations() == []
 
@@ -102,3 +106,40 @@ def test_payments_filter_by_status_and_order(page: Page, merchant, api) -> None:
             == [second["id"]]
         )
     )
+
+
+def test_authorize_capture_part_then_refund(page: Page, merchant, scheduler: Scheduler) -> None:
+    """A manual payment: authorized, shown with its deadline; a partial capture; a refund
+    of what was captured. Each action shown only where it applies."""
+    page.sign_in(merchant.api_key)
+    payment_id = _create_from_form(page, unique(), 40_000, "success", capture="manual")
+    page.wait_text("#history", lambda t: "PROCESSING → AUTHORIZED" in t, timeout=30)
+    page.wait_text("#amount-capturable", lambda t: t == "₹400.00")
+    page.wait_text("#capture-before", lambda t: t != "—")
+    assert page.driver.find_elements(By.ID, "refund-button") == []
+    assert page.driver.find_elements(By.ID, "cancel-button") == []
+    assert page.driver.find_elements(By.ID, "void-button") != []
+    page.shot("payment-authorized")
+
+    page.driver.find_element(By.ID, "capture-amount").send_keys("15000")
+    page.click("#capture-button")
+    page.wait_text("#action-message", lambda t: "Capture of 15000 requested" in t)
+    page.wait_text("#history", lambda t: "AUTHORIZED → SUCCESS" in t, timeout=30)
+    page.wait_text("#amount-captured", lambda t: t == "₹150.00")
+    page.wait_text("#amount-capturable", lambda t: t == "₹0.00")
+    page.wait(lambda d: d.find_elements(By.ID, "capture-button") == [])
+    assert page.driver.find_elements(By.ID, "void-button") == []
+    page.wait_text("#events", lambda t: "payment.captured" in t and "payment.authorized" in t)
+
+    page.driver.find_element(By.ID, "refund-amount").send_keys("15001")  # over the capture
+    page.click("#refund-button")
+    page.wait_text("#action-message", lambda t: "amount" in t.lower() and "Refund re_" not in t)
+    amount_field = page.driver.find_element(By.ID, "refund-amount")
+    amount_field.clear()
+    page.click("#refund-button")  # all that is left: the captured amount
+    page.wait_text("#action-message", lambda t: "Refund re_" in t and "₹150.00" in t)
+    page.wait_text("#refunds-table", lambda t: "SUCCESS" in t, timeout=30)
+    page.wait(lambda d: d.find_elements(By.ID, "refund-button") == [])  # nothing left
+    page.shot("payment-captured-refunded")
+    assert payment_id in str(page.driver.execute_script("return location.hash"))
+    assert page.axe_violations() == []

@@ -32,6 +32,7 @@ CASES = [
     ),
     ("/api/v1/payments", '{"order_id": "o' + LONE + 'x"}', "order_id"),
     ("/api/v1/payments/{payment}/cancel", '{"' + LONE + '": 1}', "\\ud800"),
+    ("/api/v1/payments/{payment}/capture", '{"' + LONE + '": 1}', "\\ud800"),
     ("/api/v1/payments/{payment}/refunds", '{"reason": "r' + LONE + '"}', "reason"),
     ("/api/v1/webhook_endpoints", '{"url": "http://127.0.0.1:9/' + LONE + '"}', "url"),
     (

@@ -22,6 +22,8 @@ from tests.e2e.webhook_receiver import Behaviour, Receiver
 from tests.support import FakeContext, LiveServer, start_server, stop_server, wait_until
 
 ALL_TYPES = [
+    "payment.authorized",
+    "payment.captured",
     "payment.succeeded",
     "payment.failed",
     "payment.cancelled",

@@ -43,9 +43,9 @@ def test_a_replay_after_a_lost_call_that_was_not_processed_is_unknown() -> None:
     """The handler died mid-call; the re-claim's replay got "not processed". The first
     call may have charged: the attempt is unknown, never retried elsewhere."""
     refused = AttemptResult("transient_error", "processor_unavailable", "down")
-    replayed = kinds._replayed_outcome({"previous_status": "PROCESSING"}, refused)
+    replayed = kinds.replayed_outcome({"previous_status": "PROCESSING"}, refused)
     assert replayed.outcome == "unknown"
-    fresh = kinds._replayed_outcome({"previous_status": "PENDING"}, refused)
+    fresh = kinds.replayed_outcome({"previous_status": "PENDING"}, refused)
     assert fresh.outcome == "transient_error"
     values = kinds._payment_values(
         {"id": "pay_1", "attempts": 5, "claimed_at": NOW, "previous_status": "PROCESSING"},

@@ -86,7 +86,10 @@ def test_refunds_beyond_the_capture_or_not_as_booked() -> None:
     books = {"acquirer": {"charges": [_charge("succeeded", refunded=800)]}}
     violations, _ = evaluate(*_world("SUCCESS", books, refunds, events), CLEAN_RECONCILIATION, [])
     details = sorted(v["detail"] for v in violations)
-    assert details == ["gateway refunded 1600, acquirers booked 800", "refunded 1600 of 1000"]
+    assert details == [
+        "gateway refunded 1600, acquirers booked 800",
+        "refunded 1600 of 1000 captured",
+    ]
 
 
 def test_refunds_matched_one_by_one_when_the_acquirer_lists_them() -> None:
@@ -130,3 +133,52 @@ def test_reconciliation_differences_500s_and_processes_that_stayed_dead() -> Non
         "supervision",
     }
     assert checked["supervision"] == 4
+
+
+def _manual(status: str, captured: int, books: dict[str, dict[str, Any]]) -> set[str]:
+    snap, history = _world(status, books)
+    snap.payments["pay_1"].update(capture_method="manual", amount_captured=captured)
+    if status == "CANCELLED":
+        snap.events = {"payment.cancelled": Counter({"pay_1": 1})}
+    return _broken(snap, history)
+
+
+def _authorization(state: str, captured: int | None = None, status: str = "succeeded"):
+    return {**_charge(status), "capture_state": state, "amount_captured": captured}
+
+
+def _capture(amount: int, key: str = "pay_1") -> dict[str, Any]:
+    return {"id": f"cp_{amount}", "charge_key": key, "amount": amount, "status": "succeeded"}
+
+
+def test_a_partial_capture_as_booked_is_clean() -> None:
+    books = {
+        "acquirer": {"charges": [_authorization("captured", 600)], "captures": [_capture(600)]}
+    }
+    assert _manual("SUCCESS", 600, books) == set()
+
+
+def test_a_second_capture_or_one_beyond_the_authorization_is_caught() -> None:
+    twice = {
+        "acquirer": {
+            "charges": [_authorization("captured", 600)],
+            "captures": [_capture(600), _capture(300)],
+        }
+    }
+    assert _manual("SUCCESS", 600, twice) == {"captures_within_authorization"}
+    beyond = {"acquirer": {"charges": [_authorization("captured", 1200)], "captures": []}}
+    assert "captures_within_authorization" in _manual("SUCCESS", 1200, beyond)
+    differs = {"acquirer": {"charges": [_authorization("captured", 500)], "captures": []}}
+    assert _manual("SUCCESS", 600, differs) == {"captures_within_authorization"}
+
+
+def test_a_capture_after_a_void_is_caught() -> None:
+    books = {
+        "acquirer": {
+            "charges": [_authorization("voided", status="voided")],
+            "captures": [_capture(400)],
+        }
+    }
+    assert _manual("CANCELLED", 0, books) == {"no_capture_after_void"}
+    clean = {"acquirer": {"charges": [_authorization("voided", status="voided")], "captures": []}}
+    assert _manual("CANCELLED", 0, clean) == set()

@@ -22,12 +22,13 @@ from urllib.parse import quote
 import aiohttp
 
 from chalicelib.connectors import runner
-from chalicelib.connectors.acquirer import wire
+from chalicelib.connectors.acquirer import capture_wire, wire
 from chalicelib.connectors.base import (
     AttemptResult,
     ChargeRequest,
     Connector,
     InquiryResult,
+    OperationRequest,
     RefundRequest,
 )
 from chalicelib.errors import InvalidRequestError, ServiceUnavailableError
@@ -136,6 +137,46 @@ class AcquirerConnector(Connector):
         path = f"/v1/authorizations/{_quote(idempotency_key)}/void"
         body = wire.VoidWire(payment_id=payment_id).model_dump_json().encode()
         return await runner.call_on_loop(lambda: self._inquiry(path, body))
+
+    # ------------------------------------------------------------ manual capture
+    async def capture(self, request: OperationRequest) -> AttemptResult:
+        body = capture_wire.CaptureWire.of(request).model_dump_json().encode()
+        return await runner.call_on_loop(
+            lambda: self._money_call("/v1/captures", request.idempotency_key, body)
+        )
+
+    async def void(self, request: OperationRequest) -> AttemptResult:
+        path = f"/v1/authorizations/{_quote(request.charge_key)}/void"
+        body = capture_wire.VoidAuthorizationWire(payment_id=request.payment_id)
+
+        async def call() -> AttemptResult:
+            started = time.perf_counter()
+            try:
+                status, payload, _ = await self._exchange(
+                    "POST", path, None, body.model_dump_json().encode(), self.deadline_s
+                )
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                return wire.outcome_of_failure(exc, _ms(started))
+            return capture_wire.void_of(status, payload, _ms(started))
+
+        return await runner.call_on_loop(call)
+
+    async def retrieve_capture(self, idempotency_key: str) -> InquiryResult:
+        path = f"/v1/captures/{_quote(idempotency_key)}"
+        return await runner.call_on_loop(lambda: self._inquiry(path))
+
+    async def retrieve_void(self, charge_key: str) -> InquiryResult:
+        path = f"/v1/authorizations/{_quote(charge_key)}"
+
+        async def call() -> InquiryResult:
+            started = time.perf_counter()
+            try:
+                status, payload, _ = await self._exchange("GET", path, None, None, self.deadline_s)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                return wire.inquiry_of_failure(exc, _ms(started))
+            return capture_wire.void_inquiry_of(status, payload, _ms(started))
+
+        return await runner.call_on_loop(call)
 
     async def void_refund(self, idempotency_key: str) -> InquiryResult:
         path = f"/v1/refunds/{_quote(idempotency_key)}/void"

@@ -50,6 +50,7 @@ class AuthorizeWire(_Wire):
     token: str | None = None
     bank: str | None = None
     wallet: str | None = None
+    capture: bool = True
 
     @classmethod
     def of(cls, request: ChargeRequest) -> AuthorizeWire:
@@ -62,6 +63,7 @@ class AuthorizeWire(_Wire):
             token=request.method_token,
             bank=request.bank,
             wallet=request.wallet,
+            capture=request.capture,
         )
 
 

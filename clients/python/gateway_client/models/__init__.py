@@ -1,5 +1,6 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .capture_payment_request import CapturePaymentRequest
 from .card_details import CardDetails
 from .card_summary import CardSummary
 from .check_state import CheckState
@@ -10,6 +11,7 @@ from .confirm_request_type_0 import ConfirmRequestType0
 from .confirm_request_type_1 import ConfirmRequestType1
 from .create_payment_link_request import CreatePaymentLinkRequest
 from .create_payment_request import CreatePaymentRequest
+from .create_payment_request_capture_method import CreatePaymentRequestCaptureMethod
 from .create_payment_request_metadata import CreatePaymentRequestMetadata
 from .create_refund_request import CreateRefundRequest
 from .create_webhook_endpoint_request import CreateWebhookEndpointRequest
@@ -33,7 +35,11 @@ from .merchant_volume import MerchantVolume
 from .merchant_volume_list import MerchantVolumeList
 from .open_api_document import OpenApiDocument
 from .payment import Payment
+from .payment_cancellation_reason_type_0 import PaymentCancellationReasonType0
+from .payment_capture_method import PaymentCaptureMethod
 from .payment_created import PaymentCreated
+from .payment_created_cancellation_reason_type_0 import PaymentCreatedCancellationReasonType0
+from .payment_created_capture_method import PaymentCreatedCaptureMethod
 from .payment_created_metadata import PaymentCreatedMetadata
 from .payment_history import PaymentHistory
 from .payment_history_entry import PaymentHistoryEntry
@@ -64,6 +70,7 @@ from .webhook_endpoint_list import WebhookEndpointList
 from .webhook_endpoint_status import WebhookEndpointStatus
 
 __all__ = (
+    "CapturePaymentRequest",
     "CardDetails",
     "CardSummary",
     "CheckoutPayment",
@@ -74,6 +81,7 @@ __all__ = (
     "ConfirmRequestType1",
     "CreatePaymentLinkRequest",
     "CreatePaymentRequest",
+    "CreatePaymentRequestCaptureMethod",
     "CreatePaymentRequestMetadata",
     "CreateRefundRequest",
     "CreateWebhookEndpointRequest",
@@ -97,7 +105,11 @@ __all__ = (
     "MerchantVolumeList",
     "OpenApiDocument",
     "Payment",
+    "PaymentCancellationReasonType0",
+    "PaymentCaptureMethod",
     "PaymentCreated",
+    "PaymentCreatedCancellationReasonType0",
+    "PaymentCreatedCaptureMethod",
     "PaymentCreatedMetadata",
     "PaymentHistory",
     "PaymentHistoryEntry",

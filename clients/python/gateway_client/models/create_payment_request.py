@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.create_payment_request_capture_method import CreatePaymentRequestCaptureMethod
 from ..models.payment_method import PaymentMethod
 from ..types import UNSET, Unset
 
@@ -25,6 +26,8 @@ class CreatePaymentRequest:
         amount (int): Minor units
         currency (str): ISO 4217 code of a supported currency, any case
         method (PaymentMethod):
+        capture_method (CreatePaymentRequestCaptureMethod | Unset):  Default:
+            CreatePaymentRequestCaptureMethod.AUTOMATIC.
         vpa (None | str | Unset):
         card (CardDetails | None | Unset):
         bank (None | str | Unset):
@@ -37,6 +40,7 @@ class CreatePaymentRequest:
     amount: int
     currency: str
     method: PaymentMethod
+    capture_method: CreatePaymentRequestCaptureMethod | Unset = CreatePaymentRequestCaptureMethod.AUTOMATIC
     vpa: None | str | Unset = UNSET
     card: CardDetails | None | Unset = UNSET
     bank: None | str | Unset = UNSET
@@ -54,6 +58,10 @@ class CreatePaymentRequest:
         currency = self.currency
 
         method = self.method.value
+
+        capture_method: str | Unset = UNSET
+        if not isinstance(self.capture_method, Unset):
+            capture_method = self.capture_method.value
 
         vpa: None | str | Unset
         if isinstance(self.vpa, Unset):
@@ -101,6 +109,8 @@ class CreatePaymentRequest:
                 "method": method,
             }
         )
+        if capture_method is not UNSET:
+            field_dict["capture_method"] = capture_method
         if vpa is not UNSET:
             field_dict["vpa"] = vpa
         if card is not UNSET:
@@ -129,6 +139,13 @@ class CreatePaymentRequest:
         currency = d.pop("currency")
 
         method = PaymentMethod(d.pop("method"))
+
+        _capture_method = d.pop("capture_method", UNSET)
+        capture_method: CreatePaymentRequestCaptureMethod | Unset
+        if isinstance(_capture_method, Unset):
+            capture_method = UNSET
+        else:
+            capture_method = CreatePaymentRequestCaptureMethod(_capture_method)
 
         def _parse_vpa(data: object) -> None | str | Unset:
             if data is None:
@@ -195,6 +212,7 @@ class CreatePaymentRequest:
             amount=amount,
             currency=currency,
             method=method,
+            capture_method=capture_method,
             vpa=vpa,
             card=card,
             bank=bank,

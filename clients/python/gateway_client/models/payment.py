@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.payment_cancellation_reason_type_0 import PaymentCancellationReasonType0
+from ..models.payment_capture_method import PaymentCaptureMethod
 from ..models.payment_method import PaymentMethod
 from ..models.payment_status import PaymentStatus
 
@@ -35,6 +37,11 @@ class Payment:
         description (None | str):
         metadata (PaymentMetadata):
         amount_refunded (int):
+        capture_method (PaymentCaptureMethod):
+        amount_capturable (int):
+        amount_captured (int):
+        capture_before (datetime.datetime | None):
+        cancellation_reason (None | PaymentCancellationReasonType0):
         attempts (int):
         next_attempt_at (datetime.datetime | None):
         failure_code (None | str):
@@ -59,6 +66,11 @@ class Payment:
     description: None | str
     metadata: PaymentMetadata
     amount_refunded: int
+    capture_method: PaymentCaptureMethod
+    amount_capturable: int
+    amount_captured: int
+    capture_before: datetime.datetime | None
+    cancellation_reason: None | PaymentCancellationReasonType0
     attempts: int
     next_attempt_at: datetime.datetime | None
     failure_code: None | str
@@ -109,6 +121,24 @@ class Payment:
 
         amount_refunded = self.amount_refunded
 
+        capture_method = self.capture_method.value
+
+        amount_capturable = self.amount_capturable
+
+        amount_captured = self.amount_captured
+
+        capture_before: None | str
+        if isinstance(self.capture_before, datetime.datetime):
+            capture_before = self.capture_before.isoformat()
+        else:
+            capture_before = self.capture_before
+
+        cancellation_reason: None | str
+        if isinstance(self.cancellation_reason, PaymentCancellationReasonType0):
+            cancellation_reason = self.cancellation_reason.value
+        else:
+            cancellation_reason = self.cancellation_reason
+
         attempts = self.attempts
 
         next_attempt_at: None | str
@@ -157,6 +187,11 @@ class Payment:
                 "description": description,
                 "metadata": metadata,
                 "amount_refunded": amount_refunded,
+                "capture_method": capture_method,
+                "amount_capturable": amount_capturable,
+                "amount_captured": amount_captured,
+                "capture_before": capture_before,
+                "cancellation_reason": cancellation_reason,
                 "attempts": attempts,
                 "next_attempt_at": next_attempt_at,
                 "failure_code": failure_code,
@@ -240,6 +275,42 @@ class Payment:
 
         amount_refunded = d.pop("amount_refunded")
 
+        capture_method = PaymentCaptureMethod(d.pop("capture_method"))
+
+        amount_capturable = d.pop("amount_capturable")
+
+        amount_captured = d.pop("amount_captured")
+
+        def _parse_capture_before(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                capture_before_type_0 = datetime.datetime.fromisoformat(data)
+
+                return capture_before_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        capture_before = _parse_capture_before(d.pop("capture_before"))
+
+        def _parse_cancellation_reason(data: object) -> None | PaymentCancellationReasonType0:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                cancellation_reason_type_0 = PaymentCancellationReasonType0(data)
+
+                return cancellation_reason_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PaymentCancellationReasonType0, data)
+
+        cancellation_reason = _parse_cancellation_reason(d.pop("cancellation_reason"))
+
         attempts = d.pop("attempts")
 
         def _parse_next_attempt_at(data: object) -> datetime.datetime | None:
@@ -319,6 +390,11 @@ class Payment:
             description=description,
             metadata=metadata,
             amount_refunded=amount_refunded,
+            capture_method=capture_method,
+            amount_capturable=amount_capturable,
+            amount_captured=amount_captured,
+            capture_before=capture_before,
+            cancellation_reason=cancellation_reason,
             attempts=attempts,
             next_attempt_at=next_attempt_at,
             failure_code=failure_code,

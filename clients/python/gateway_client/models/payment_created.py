@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.payment_created_cancellation_reason_type_0 import PaymentCreatedCancellationReasonType0
+from ..models.payment_created_capture_method import PaymentCreatedCaptureMethod
 from ..models.payment_method import PaymentMethod
 from ..models.payment_status import PaymentStatus
 
@@ -35,6 +37,11 @@ class PaymentCreated:
         description (None | str):
         metadata (PaymentCreatedMetadata):
         amount_refunded (int):
+        capture_method (PaymentCreatedCaptureMethod):
+        amount_capturable (int):
+        amount_captured (int):
+        capture_before (datetime.datetime | None):
+        cancellation_reason (None | PaymentCreatedCancellationReasonType0):
         attempts (int):
         next_attempt_at (datetime.datetime | None):
         failure_code (None | str):
@@ -60,6 +67,11 @@ class PaymentCreated:
     description: None | str
     metadata: PaymentCreatedMetadata
     amount_refunded: int
+    capture_method: PaymentCreatedCaptureMethod
+    amount_capturable: int
+    amount_captured: int
+    capture_before: datetime.datetime | None
+    cancellation_reason: None | PaymentCreatedCancellationReasonType0
     attempts: int
     next_attempt_at: datetime.datetime | None
     failure_code: None | str
@@ -111,6 +123,24 @@ class PaymentCreated:
 
         amount_refunded = self.amount_refunded
 
+        capture_method = self.capture_method.value
+
+        amount_capturable = self.amount_capturable
+
+        amount_captured = self.amount_captured
+
+        capture_before: None | str
+        if isinstance(self.capture_before, datetime.datetime):
+            capture_before = self.capture_before.isoformat()
+        else:
+            capture_before = self.capture_before
+
+        cancellation_reason: None | str
+        if isinstance(self.cancellation_reason, PaymentCreatedCancellationReasonType0):
+            cancellation_reason = self.cancellation_reason.value
+        else:
+            cancellation_reason = self.cancellation_reason
+
         attempts = self.attempts
 
         next_attempt_at: None | str
@@ -161,6 +191,11 @@ class PaymentCreated:
                 "description": description,
                 "metadata": metadata,
                 "amount_refunded": amount_refunded,
+                "capture_method": capture_method,
+                "amount_capturable": amount_capturable,
+                "amount_captured": amount_captured,
+                "capture_before": capture_before,
+                "cancellation_reason": cancellation_reason,
                 "attempts": attempts,
                 "next_attempt_at": next_attempt_at,
                 "failure_code": failure_code,
@@ -245,6 +280,42 @@ class PaymentCreated:
 
         amount_refunded = d.pop("amount_refunded")
 
+        capture_method = PaymentCreatedCaptureMethod(d.pop("capture_method"))
+
+        amount_capturable = d.pop("amount_capturable")
+
+        amount_captured = d.pop("amount_captured")
+
+        def _parse_capture_before(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                capture_before_type_0 = datetime.datetime.fromisoformat(data)
+
+                return capture_before_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        capture_before = _parse_capture_before(d.pop("capture_before"))
+
+        def _parse_cancellation_reason(data: object) -> None | PaymentCreatedCancellationReasonType0:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                cancellation_reason_type_0 = PaymentCreatedCancellationReasonType0(data)
+
+                return cancellation_reason_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PaymentCreatedCancellationReasonType0, data)
+
+        cancellation_reason = _parse_cancellation_reason(d.pop("cancellation_reason"))
+
         attempts = d.pop("attempts")
 
         def _parse_next_attempt_at(data: object) -> datetime.datetime | None:
@@ -328,6 +399,11 @@ class PaymentCreated:
             description=description,
             metadata=metadata,
             amount_refunded=amount_refunded,
+            capture_method=capture_method,
+            amount_capturable=amount_capturable,
+            amount_captured=amount_captured,
+            capture_before=capture_before,
+            cancellation_reason=cancellation_reason,
             attempts=attempts,
             next_attempt_at=next_attempt_at,
             failure_code=failure_code,

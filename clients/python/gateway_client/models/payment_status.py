@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class PaymentStatus(StrEnum):
+    AUTHORIZED = "AUTHORIZED"
     CANCELLED = "CANCELLED"
     FAILED = "FAILED"
     PENDING = "PENDING"

@@ -39,6 +39,11 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 202:
+        response_202 = Payment.from_dict(response.json())
+
+        return response_202
+
     if response.status_code == 400:
         response_400 = ErrorResponse.from_dict(response.json())
 
@@ -107,7 +112,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[ErrorResponse | Payment]:
-    """Cancel a PENDING payment
+    """Cancel a PENDING payment (200), or void an AUTHORIZED one (202)
 
     Args:
         payment_id (str):
@@ -139,7 +144,7 @@ def sync(
     client: AuthenticatedClient,
     idempotency_key: str | Unset = UNSET,
 ) -> ErrorResponse | Payment | None:
-    """Cancel a PENDING payment
+    """Cancel a PENDING payment (200), or void an AUTHORIZED one (202)
 
     Args:
         payment_id (str):
@@ -166,7 +171,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[ErrorResponse | Payment]:
-    """Cancel a PENDING payment
+    """Cancel a PENDING payment (200), or void an AUTHORIZED one (202)
 
     Args:
         payment_id (str):
@@ -196,7 +201,7 @@ async def asyncio(
     client: AuthenticatedClient,
     idempotency_key: str | Unset = UNSET,
 ) -> ErrorResponse | Payment | None:
-    """Cancel a PENDING payment
+    """Cancel a PENDING payment (200), or void an AUTHORIZED one (202)
 
     Args:
         payment_id (str):
