@@ -140,6 +140,14 @@ def test_the_answer_is_the_row_as_stored(proxied_client, merchant):
             "method": "wallet",
             "wallet": "paytm",
         },
+        {
+            "order_id": f"rt_{uuid.uuid4().hex}",
+            "amount": 5,
+            "currency": "INR",
+            "method": "upi",
+            "vpa": "success@upi",
+            "capture_method": "manual",
+        },
     ]
     for body in bodies:
         created = _post(client, merchant.api_key, body, f"k_{uuid.uuid4().hex}")
