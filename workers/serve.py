@@ -38,6 +38,26 @@ def default_workers() -> int:
     return max(2, os.cpu_count() or 1)
 
 
+def import_request_modules() -> None:
+    """Import every module of `chalicelib` before the worker's threads serve.
+
+    The routes import their services, and those the queue and the connectors, on first
+    use: cheap cold starts on Lambda, where an environment serves one request at a time.
+    Under granian's threads two first requests can import one cycle from its two ends and
+    deadlock: a soak's first card payment imported `chalicelib.connectors` (whose
+    `__init__` imports `connectors.base`) while another payment's enqueue imported
+    `connectors.base` through `queue.kinds`, and Python refused one of them with
+    `_DeadlockError`, a 500. Importing all of it here, in one thread, takes ~1 s per worker.
+    """
+    import importlib
+    import pkgutil
+
+    import chalicelib
+
+    for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
+        importlib.import_module(module.name)
+
+
 def wsgi_app() -> object:
     """The factory each granian worker calls: the stage's app behind the adapter."""
     from chalicelib.settings import reset_settings
@@ -46,6 +66,7 @@ def wsgi_app() -> object:
 
     _factory, config, app = load_stage(os.environ.get("STAGE"))
     reset_settings()  # read again with the stage's variables
+    import_request_modules()
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     proxies = [p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()]
     return ChaliceWSGI(app, config, proxies)
