@@ -60,6 +60,8 @@ def import_request_modules() -> None:
 
 def wsgi_app() -> object:
     """The factory each granian worker calls: the stage's app behind the adapter."""
+    # First: the main process may be killed while this worker is still importing.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     from chalicelib.settings import reset_settings
     from workers.stage import load_stage
     from workers.wsgi import ChaliceWSGI
@@ -67,7 +69,6 @@ def wsgi_app() -> object:
     _factory, config, app = load_stage(os.environ.get("STAGE"))
     reset_settings()  # read again with the stage's variables
     import_request_modules()
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     proxies = [p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()]
     return ChaliceWSGI(app, config, proxies)
 
