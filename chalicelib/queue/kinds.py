@@ -27,7 +27,7 @@ from chalicelib import redis_keys as keys
 from chalicelib.connectors.base import AttemptResult, ChargeRequest, Connector, RefundRequest
 from chalicelib.models.rows import payment_from_row, refund_from_row
 from chalicelib.queue import finish_sql, retry, sql
-from chalicelib.queue.work_kind import Row, WorkKind, replayed_outcome
+from chalicelib.queue.work_kind import Row, WorkKind, attempt_state, replayed_outcome
 
 __all__ = ["ALL", "BY_STREAM", "OPERATIONS", "PAYMENTS", "REFUNDS", "Row", "WorkKind"]
 
@@ -137,13 +137,7 @@ def _refund_one(connector: Connector, row: Row) -> Awaitable[AttemptResult]:
 
 
 def _refund_values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
-    result = replayed_outcome(row, result)
-    state = retry.next_state(result.outcome, row["attempts"], now)
-    code = None
-    if state.exhausted:
-        code = retry.EXHAUSTED_CODE
-    elif state.status == "FAILED":
-        code = result.failure_code
+    state, code = attempt_state(row, result, now)
     return {
         "ids": row["id"],
         "claimed_ats": row["claimed_at"],

@@ -23,8 +23,8 @@ from chalicelib import faults
 from chalicelib import redis_keys as keys
 from chalicelib.connectors.base import AttemptResult, Connector, OperationRequest
 from chalicelib.models.rows import payment_from_row
-from chalicelib.queue import finish_sql, retry, sql
-from chalicelib.queue.work_kind import Row, WorkKind, replayed_outcome
+from chalicelib.queue import finish_sql, sql
+from chalicelib.queue.work_kind import Row, WorkKind, attempt_state
 
 
 def operation_request(row: Row) -> OperationRequest:
@@ -53,13 +53,7 @@ async def _call(connector: Connector, rows: list[Row]) -> list[AttemptResult]:
 
 
 def _values(row: Row, result: AttemptResult, now: datetime) -> dict[str, Any]:
-    result = replayed_outcome(row, result)
-    state = retry.next_state(result.outcome, row["attempts"], now)
-    code = None
-    if state.exhausted:
-        code = retry.EXHAUSTED_CODE
-    elif state.status == "FAILED":
-        code = result.failure_code
+    state, code = attempt_state(row, result, now)
     return {
         "ids": row["id"],
         "claimed_ats": row["claimed_at"],

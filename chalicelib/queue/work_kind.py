@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib.connectors.base import AttemptResult, Connector
-from chalicelib.queue import sql
+from chalicelib.queue import retry, sql
+from chalicelib.queue.retry import NextState
 
 Row = dict[str, Any]
 
@@ -55,3 +56,14 @@ def replayed_outcome(row: Row, result: AttemptResult) -> AttemptResult:
             result.latency_ms,
         )  # fmt: skip
     return result
+
+
+def attempt_state(row: Row, result: AttemptResult, now: datetime) -> tuple[NextState, str | None]:
+    """A refund's or an operation's next state after `result` (a replay's "not acted on"
+    is unknown: `replayed_outcome`) and the failure code it records: the exhausted code,
+    the connector's own when it failed, else none."""
+    result = replayed_outcome(row, result)
+    state = retry.next_state(result.outcome, row["attempts"], now)
+    if state.exhausted:
+        return state, retry.EXHAUSTED_CODE
+    return state, result.failure_code if state.status == "FAILED" else None
