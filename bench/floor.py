@@ -57,6 +57,10 @@ def direct_accept(
         "connector": None,
         "outcome_unknown_since": None,
         "payment_link_id": None,
+        "capture_method": "automatic",
+        "amount_captured": None,
+        "capture_before": None,
+        "cancellation_reason": None,
         "created_at": now,
         "updated_at": now,
     }
