@@ -89,7 +89,8 @@ def start_server(
     if floor:
         from workers.serve import default_workers
 
-        args = ["-m", "bench.floor_server", str(port), str(default_workers())]
+        workers = int(env.get("SERVE_WORKERS") or 0) or default_workers()  # as many as ours
+        args = ["-m", "bench.floor_server", str(port), str(workers)]
     else:
         args = ["-m", "workers.serve", "--port", str(port), "--stage", env.get("STAGE", "test")]
     process = subprocess.Popen(
