@@ -20,7 +20,13 @@ from chalicelib.models.common import (
     ResponseModel,
     Timestamp,
 )
-from chalicelib.models.payments import NO_NUL, Amount, CardSummary, PaymentStatus
+from chalicelib.models.payments import (
+    NO_NUL,
+    Amount,
+    CaptureMethod,
+    CardSummary,
+    PaymentStatus,
+)
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 #: http(s) only, no spaces or control characters.
@@ -44,6 +50,9 @@ class CreatePaymentLinkRequest(RequestModel):
     ]
     description: Annotated[StrictStr | None, Field(max_length=255, pattern=NO_NUL)] = None
     order_id: Annotated[StrictStr | None, Field(pattern=ORDER_ID_PATTERN)] = None
+    #: each payment through the link takes it: `manual` authorizes only (AUTHORIZED),
+    #: and the merchant captures (POST .../capture) or voids (.../cancel) later
+    capture_method: CaptureMethod = "automatic"
     expires_at: Annotated[
         datetime | None,
         Field(description="ISO 8601 with a UTC offset; in the future, at most a year away"),
@@ -97,9 +106,10 @@ class PaymentLink(ResponseModel):
     currency: str
     description: str | None
     order_id: str
+    capture_method: CaptureMethod
     return_url: str | None
     expires_at: Timestamp | None
-    #: the link's succeeded payment, once paid
+    #: the link's payment, once paid: SUCCESS, or AUTHORIZED (a manual link's)
     payment_id: str | None
     #: every payment attempted through the link
     payment_count: int
@@ -177,5 +187,6 @@ class CheckoutStatus(ResponseModel):
     object: Literal["checkout_status"] = "checkout_status"
     link_status: LinkStatus
     payment: CheckoutPayment | None
-    #: set once the payment succeeded and the link has a return_url: where to go next
+    #: set once the payment succeeded (or, a manual link's, was authorized) and the link
+    #: has a return_url: where to go next
     redirect_url: str | None

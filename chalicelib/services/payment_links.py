@@ -2,8 +2,10 @@
 
 A link asks for one payment. Each attempt through its checkout page is an ordinary
 payment of the merchant under the link's `order_id` (the link's id when none was
-given), so the one-active-payment-per-order rule admits one PENDING, PROCESSING or
-SUCCESS attempt at a time, and none after one succeeded: a link is paid once.
+given) and with the link's `capture_method`, so the one-active-payment-per-order rule
+admits one PENDING, PROCESSING, AUTHORIZED or SUCCESS attempt at a time, and none
+after one was authorized or succeeded: a link is paid once. A manual link whose
+authorization is then voided is closed (`deactivated`), never payable again.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ def missing(link_id: str) -> ResourceMissingError:
 
 
 def link_status(row: dict[str, Any], now: datetime | None = None) -> LinkStatus:
-    """paid, then deactivated, then expired; otherwise active."""
+    """paid (a payment AUTHORIZED or SUCCESS), then deactivated (by the merchant, or its
+    authorization voided), then expired; otherwise active."""
     if row["payment_id"] is not None:
         return "paid"
-    if row["deactivated_at"] is not None:
+    if row["deactivated_at"] is not None or row["authorization_voided"]:
         return "deactivated"
     if row["expires_at"] is not None and row["expires_at"] <= (now or utcnow()):
         return "expired"
@@ -57,6 +60,7 @@ def link_from_row(row: dict[str, Any], base_url: str) -> PaymentLink:
         currency=row["currency"],
         description=row["description"],
         order_id=row["order_id"],
+        capture_method=row["capture_method"],
         return_url=row["return_url"],
         expires_at=row["expires_at"],
         payment_id=row["payment_id"],
@@ -95,6 +99,7 @@ def create_link(
             "order_id": request.order_id or link_id,
             "return_url": request.return_url,
             "expires_at": request.expires_at,
+            "capture_method": request.capture_method,
             "secret_hash": link_secrets.hash_client_secret(secret),
             "signing_version": link_secrets.signing_version(),
             "now": utcnow(),
