@@ -91,8 +91,9 @@ def merchant_api(page: Page, merchant, receiver: Receiver) -> Iterator[httpx.Cli
         yield client
 
 
-def new_link(api: httpx.Client, return_url: str | None = None) -> dict[str, Any]:
+def new_link(api: httpx.Client, return_url: str | None = None, **fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"amount": 129_900, "currency": "INR", "description": "Teapot"}
+    body.update(fields)
     if return_url:
         body["return_url"] = return_url
     response = api.post("/api/v1/payment_links", json=body)
@@ -136,21 +137,23 @@ def check_page(page: Page, shot: str) -> None:
     assert violations == [], violations
 
 
-def verify_return(shop: Shop, link: dict[str, Any]) -> str:
-    """The payment id of the return visit, after checking its signature."""
+def verify_return(shop: Shop, link: dict[str, Any], status: str = "succeeded") -> str:
+    """The payment id of the return visit, after checking its status and signature."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(shop.visits[-1]).query).items()}
-    assert query["payment_link_id"] == link["id"] and query["status"] == "succeeded"
-    message = f"{link['id']}.{query['payment_id']}.succeeded".encode()
+    assert query["payment_link_id"] == link["id"] and query["status"] == status
+    message = f"{link['id']}.{query['payment_id']}.{status}".encode()
     expected = hmac.new(link["return_signing_secret"].encode(), message, hashlib.sha256)
     assert hmac.compare_digest(query["signature"], expected.hexdigest())
     return query["payment_id"]
 
 
-def succeeded_webhook(receiver: Receiver, payment_id: str) -> dict[str, Any]:
+def succeeded_webhook(
+    receiver: Receiver, payment_id: str, event: str = "payment.succeeded"
+) -> dict[str, Any]:
     def arrived() -> dict[str, Any] | None:
         for delivery in receiver.snapshot():
             data = delivery.body.get("data", {})
-            if delivery.body.get("type") == "payment.succeeded" and data.get("id") == payment_id:
+            if delivery.body.get("type") == event and data.get("id") == payment_id:
                 assert delivery.verified, delivery.error
                 return data
         return None
@@ -243,6 +246,58 @@ def test_card_upi_decline_and_a_paid_link_with_no_card_number_kept(
             f"{where}: {n}" for where, text in (("log", logs), ("redis", keyspace)) if n in text
         ]
     assert not leaks, leaks
+    assert page.console_errors() == []
+
+
+def test_a_manual_capture_link_paid_by_card_is_authorized_then_captured(
+    page: Page, merchant_api: httpx.Client, shop: Shop, receiver: Receiver
+) -> None:
+    """The customer pays a manual link by card: the payment is AUTHORIZED, which the
+    page shows as the customer's success before sending them to the return URL (status
+    `authorized`, signed). The link is paid; the merchant captures it with the API."""
+    link = new_link(merchant_api, shop.url, capture_method="manual")
+    assert link["capture_method"] == "manual"
+    open_link(page, link)
+    number = luhn_number("4")
+    type_card(page, number)
+    page.click("#pay-button")
+    page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+    check_page(page, "checkout-manual-1-authorized")
+    wait_until(lambda: shop.visits, timeout=30)
+    page.wait(lambda d: d.current_url.startswith(shop.url))
+    page.shot("checkout-manual-2-returned")
+    payment_id = verify_return(shop, link, "authorized")
+
+    payment = merchant_api.get(f"/api/v1/payments/{payment_id}").json()
+    assert (payment["status"], payment["capture_method"]) == ("AUTHORIZED", "manual")
+    assert payment["payment_link_id"] == link["id"] and payment["card"]["last4"] == number[-4:]
+    assert payment["amount_capturable"] == link["amount"]
+    succeeded_webhook(receiver, payment_id, "payment.authorized")
+    paid = merchant_api.get(f"/api/v1/payment_links/{link['id']}").json()
+    assert (paid["status"], paid["payment_id"]) == ("paid", payment_id)
+    again = httpx.post(
+        f"{page.base_url}/pay/{link['id']}/confirm",
+        json={"vpa": "success@upi"},
+        headers={"Authorization": f"Bearer {link['client_secret']}"},
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "payment_link_paid"
+
+    # The merchant captures it later (the scheduler runs the capture).
+    capture = merchant_api.post(f"/api/v1/payments/{payment_id}/capture", json={})
+    assert capture.status_code == 202, capture.text
+
+    def captured_payment() -> dict[str, Any] | None:
+        current: dict[str, Any] = merchant_api.get(f"/api/v1/payments/{payment_id}").json()
+        return current if current["status"] == "SUCCESS" else None
+
+    captured = wait_until(captured_payment, timeout=60)
+    assert captured["amount_captured"] == link["amount"]
+    assert succeeded_webhook(receiver, payment_id)["payment_link_id"] == link["id"]
+    done = merchant_api.get(f"/api/v1/payment_links/{link['id']}").json()
+    assert (done["status"], done["payment_id"], done["payment_count"]) == ("paid", payment_id, 1)
+    page.driver.get(link["url"])
+    page.wait_text("h1", lambda t: "has been paid" in t)
+    page.shot("checkout-manual-3-paid-link")
     assert page.console_errors() == []
 
 
