@@ -97,8 +97,8 @@ class CreatePaymentLinkRequest(RequestModel):
 class PaymentLink(ResponseModel):
     id: str
     object: Literal["payment_link"] = "payment_link"
-    #: the page to send the customer to; right after creation it carries the client
-    #: secret in its fragment (`#<client_secret>`), afterwards it does not
+    #: the page to send the customer to; while the link is `active` it carries the
+    #: client secret in its fragment (`#<client_secret>`): send the whole URL
     url: str
     active: bool
     status: LinkStatus
@@ -114,14 +114,16 @@ class PaymentLink(ResponseModel):
     #: every payment attempted through the link
     payment_count: int
     #: the key that signs the return URL's `signature` (docs/api.md, "Return URL");
-    #: null only in a replayed creation (the idempotency record keeps no secret)
+    #: null in a replayed creation (the idempotency record keeps no secret), and once
+    #: the link's keyring version has been removed
     return_signing_secret: str | None
     created_at: Timestamp
     updated_at: Timestamp
 
 
 class PaymentLinkCreated(PaymentLink):
-    #: shown once: the checkout page's credential (it is in `url`'s fragment too)
+    #: the checkout page's credential, also in `url`'s fragment (and in the `url` of
+    #: every read of the link while it is active); null in a replayed creation
     client_secret: str | None
 
 

@@ -22,13 +22,15 @@ EXISTS (SELECT 1 FROM payments p JOIN payment_operations o ON o.payment_id = p.i
 (SELECT count(*) FROM payments p WHERE p.payment_link_id = l.id) AS payment_count
 """
 
+# No `secret_hash` for a new link: its client secret is derived from the keyring
+# (migration 0014); only links made before keep the hash of their random secret.
 INSERT_LINK = """
 INSERT INTO payment_links (id, merchant_id, amount, currency, description, order_id,
-                           return_url, expires_at, capture_method, secret_hash,
-                           signing_version, created_at, updated_at)
+                           return_url, expires_at, capture_method, signing_version,
+                           created_at, updated_at)
 VALUES (%(id)s, %(merchant_id)s, %(amount)s, %(currency)s, %(description)s, %(order_id)s,
-        %(return_url)s, %(expires_at)s, %(capture_method)s, %(secret_hash)s,
-        %(signing_version)s, %(now)s, %(now)s)
+        %(return_url)s, %(expires_at)s, %(capture_method)s, %(signing_version)s,
+        %(now)s, %(now)s)
 """
 
 GET_LINK = f"SELECT {LINK_COLUMNS} FROM payment_links l WHERE l.id = %(id)s"

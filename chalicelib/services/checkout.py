@@ -69,7 +69,9 @@ def authenticate(
     row = page_link(conn, link_id, lock)
     if row is None:
         raise payment_links.missing(link_id)
-    if not link_secrets.client_secret_matches(secret, row["secret_hash"]):
+    if not link_secrets.client_secret_matches(
+        secret, row["id"], row["signing_version"], row["secret_hash"]
+    ):
         from chalicelib.adapters import rate_limiter
 
         rate_limiter.count_auth_failure(address)  # 429 past the burst

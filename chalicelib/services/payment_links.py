@@ -49,11 +49,19 @@ def page_url(base_url: str, link_id: str) -> str:
     return f"{base_url.rstrip('/')}/pay/{link_id}"
 
 
+def link_url(row: dict[str, Any], base_url: str, status: LinkStatus) -> str:
+    """The page, with the client secret in the fragment while the link can be paid
+    (and its keyring version is still there)."""
+    url = page_url(base_url, row["id"])
+    secret = link_secrets.client_secret(row["id"], row["signing_version"])
+    return f"{url}#{secret}" if status == "active" and secret else url
+
+
 def link_from_row(row: dict[str, Any], base_url: str) -> PaymentLink:
     status = link_status(row)
     return PaymentLink(
         id=row["id"],
-        url=page_url(base_url, row["id"]),
+        url=link_url(row, base_url, status),
         active=status == "active",
         status=status,
         amount=row["amount"],
@@ -74,7 +82,8 @@ def link_from_row(row: dict[str, Any], base_url: str) -> PaymentLink:
 def create_link(
     uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentLinkRequest, base_url: str
 ) -> tuple[PaymentLinkCreated, PaymentLinkCreated]:
-    """The new link with its client secret, and the same without it (for replays)."""
+    """The new link with its client secret, and the same without either secret (the
+    idempotency record keeps none: a replay's reader gets them with GET)."""
     if request.order_id is not None:
         active = payment_repo.find_active_id_by_merchant_id_order_id(
             uow.conn, merchant_id, request.order_id
@@ -87,7 +96,6 @@ def create_link(
                 extra={"payment_id": active},
             )
     link_id = ids.new_id(ids.PAYMENT_LINK)
-    secret = link_secrets.new_client_secret()
     link_repo.insert_link(
         uow.conn,
         {
@@ -100,7 +108,6 @@ def create_link(
             "return_url": request.return_url,
             "expires_at": request.expires_at,
             "capture_method": request.capture_method,
-            "secret_hash": link_secrets.hash_client_secret(secret),
             "signing_version": link_secrets.signing_version(),
             "now": utcnow(),
         },
@@ -108,11 +115,12 @@ def create_link(
     row = link_repo.get_link(uow.conn, link_id)
     assert row is not None  # inserted above, same transaction
     link = link_from_row(row, base_url)
-    created = PaymentLinkCreated(
-        **{**link.model_dump(), "url": f"{link.url}#{secret}", "client_secret": secret}
-    )
-    # The idempotency record keeps neither secret (the signing one is read with GET).
-    no_secrets = dict.fromkeys(("client_secret", "return_signing_secret"))
+    secret = link_secrets.client_secret(link_id, row["signing_version"])
+    created = PaymentLinkCreated(**link.model_dump(), client_secret=secret)
+    no_secrets = {
+        "url": page_url(base_url, link_id),
+        **dict.fromkeys(("client_secret", "return_signing_secret")),
+    }
     withheld = PaymentLinkCreated(**{**link.model_dump(), **no_secrets})
     return created, withheld
 
