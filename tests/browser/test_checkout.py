@@ -21,6 +21,7 @@ import httpx
 import pytest
 from psycopg import sql
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from chalicelib import db
 from tests.browser.conftest import Page
@@ -309,19 +310,24 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     page.wait(lambda d: d.find_element(By.ID, "link-amount")).clear()
     page.driver.find_element(By.ID, "link-amount").send_keys("129900")
     page.driver.find_element(By.ID, "link-description").send_keys("Teapot")
+    Select(page.driver.find_element(By.ID, "link-capture")).select_by_value("manual")
     page.click("#link-create")
     url = page.wait_text("#link-url", lambda t: "/pay/plink_" in t and "#plcs_" in t)
     link_id = url.split("/pay/", 1)[1].split("#", 1)[0]
+    assert merchant_api.get(f"/api/v1/payment_links/{link_id}").json()["capture_method"] == (
+        "manual"
+    )
     row = f'#links-table tr[data-id="{link_id}"]'
-    page.wait_text(row, lambda t: "active" in t and "₹1,299.00" in t and "none" in t)
+    page.wait_text(row, lambda t: "active" in t and "₹1,299.00" in t and "manual capture" in t)
     page.click("#link-copy")
     page.wait_text("#announce", lambda t: "copied" in t.lower() or url in t)
     page.driver.execute_script("document.getElementById('announce').textContent = ''")
-    page.click(f'button[aria-label="Copy link of {link_id}"]')  # the row's, this tab only
+    page.click(f'button[aria-label="Copy link of {link_id}"]')  # the row's
     page.wait_text("#announce", lambda t: "copied" in t.lower() or url in t)
     check_page(page, "dashboard-links-created")
 
     # The copied URL is the customer's: it opens the page, which can confirm with it.
+    # A manual link's payment is authorized: the customer's success, the link paid.
     page.driver.get(url)
     page.wait_text("#amount", lambda t: "1,299.00 INR" in t)
     page.click("#method-upi")
@@ -333,6 +339,8 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     page.shot("dashboard-links-paid")
     page.click(f"{row} a")  # the payment, an ordinary one, names its link
     page.wait(lambda d: d.find_element(By.LINK_TEXT, link_id))
+    page.wait_text("#history", lambda t: "PROCESSING → AUTHORIZED" in t)  # to capture
+    page.wait_text("#amount-capturable", lambda t: t == "₹1,299.00")
     page.shot("dashboard-links-payment")
     page.go("#/links")
 
@@ -349,3 +357,53 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     # The page of a deactivated link is answered 410 Gone, which Chromium logs.
     errors = [e for e in page.console_errors() if "status of 410 (Gone)" not in e]
     assert errors == []
+
+
+def clipboard_text(page: Page) -> str:
+    return str(
+        page.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "navigator.clipboard.readText().then(done, (e) => done(`unreadable: ${e}`));"
+        )
+    )
+
+
+def test_a_links_url_is_copied_from_a_fresh_tab_and_works(
+    page: Page, merchant, merchant_api: httpx.Client, dashboard_server
+) -> None:
+    """A link made elsewhere (the API, another tab): a tab that never saw its creation
+    lists it and copies its whole URL, secret included, which the customer pays with."""
+    link = new_link(merchant_api)
+    first_tab = page.driver.current_window_handle
+    page.driver.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": page.base_url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    page.driver.switch_to.new_window("tab")
+    try:
+        page.sign_in(merchant.api_key)  # a new tab: its own sessionStorage
+        page.go("#/links")
+        row = f'#links-table tr[data-id="{link["id"]}"]'
+        page.wait_text(row, lambda t: "active" in t and "₹1,299.00" in t)
+        assert not page.driver.find_elements(By.ID, "link-url")  # not created in this tab
+        page.click(f'button[aria-label="Copy link of {link["id"]}"]')
+        page.wait_text("#announce", lambda t: "copied" in t.lower())
+        copied = clipboard_text(page)
+        assert copied == link["url"] and "#plcs_" in copied, copied
+        check_page(page, "dashboard-links-copied-in-a-fresh-tab")
+
+        page.driver.get(copied)
+        page.wait_text("#amount", lambda t: "1,299.00 INR" in t)
+        assert "#" not in page.driver.current_url  # the secret left the address bar
+        page.click("#method-upi")
+        page.driver.find_element(By.ID, "vpa").send_keys("success@upi")
+        page.click("#pay-button")
+        page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+        page.shot("dashboard-links-copied-url-paid")
+        paid = merchant_api.get(f"/api/v1/payment_links/{link['id']}").json()
+        assert paid["status"] == "paid" and "#" not in paid["url"]  # nothing left to pay
+        assert page.console_errors() == []
+    finally:
+        page.driver.close()
+        page.driver.switch_to.window(first_tab)
+    assert link["client_secret"] not in dashboard_server.log_text()
