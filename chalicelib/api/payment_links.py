@@ -32,7 +32,7 @@ def base_url() -> str:
     bp,
     "/api/v1/payment_links",
     "POST",
-    summary="Create a payment link (its client secret is shown once)",
+    summary="Create a payment link (its URL carries its client secret)",
     access="write",
     status=201,
     body="payment_links.CreatePaymentLinkRequest",

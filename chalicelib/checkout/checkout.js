@@ -5,6 +5,9 @@
 
 const main = document.getElementById("checkout");
 const POLL_MS = 1000;
+// The customer's success: charged, or (a manual-capture link) authorized, which the
+// merchant captures later. Either way the customer has paid and goes back to the merchant.
+const PAID = ["SUCCESS", "AUTHORIZED"];
 
 function secretFor(linkId) {
   const key = `checkout-secret:${linkId}`;
@@ -89,7 +92,7 @@ function start() {
     for (;;) {
       const answer = await call(linkId, secret, "status").catch(() => null);
       const payment = answer && answer.ok ? answer.data.payment : null;
-      if (payment && payment.status === "SUCCESS") {
+      if (payment && PAID.includes(payment.status)) {
         say("Payment succeeded. Thank you!", "succeeded");
         form.hidden = true;
         if (answer.data.redirect_url) {
@@ -145,7 +148,7 @@ function start() {
   // A payment already under way (a reload) shows its progress.
   call(linkId, secret, "status").then((answer) => {
     const payment = answer.ok ? answer.data.payment : null;
-    if (payment && ["PENDING", "PROCESSING", "SUCCESS"].includes(payment.status)) {
+    if (payment && ["PENDING", "PROCESSING", ...PAID].includes(payment.status)) {
       button.disabled = true;
       say("Processing your payment…");
       poll();

@@ -1,15 +1,15 @@
-// Payment links: create one (its URL, with the client secret, is shown and copyable
-// once, as the API returns it), list them with their status and payments, deactivate.
+// Payment links: create one, list them with their status and payments, copy an active
+// link's URL (the API gives it, client secret in the fragment, with every read of the
+// link, so any row can be copied in any tab), deactivate.
 
 import { get, poll, post, query } from './api.js';
 import { announce, badge, errorBox, h, money, show, table, when } from './dom.js';
 
 const CURRENCIES = ['INR', 'USD', 'EUR', 'GBP', 'JPY', 'SGD', 'AED', 'AUD', 'CAD', 'CHF'];
 const LIVE_MS = 2000;
-const NO_RECORD = { idempotencyKey: null }; // an answer with a client secret is not kept
-// The full URLs (client secret in the fragment) of the links created in this tab: the
-// API shows a secret once, so only these rows can copy a payable URL. Memory only.
-const createdUrls = new Map();
+// A replayed creation has no client secret (the idempotency record keeps none), so
+// this form sends no key: a resubmission makes a second link, listed, not a lost URL.
+const NO_RECORD = { idempotencyKey: null };
 
 function field(id, label, control, help) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), control,
@@ -29,10 +29,10 @@ async function copy(text, button) {
 }
 
 function copyButton(link) {
-  const url = createdUrls.get(link.id);
-  if (!url) return null;
+  // An active link's URL carries its secret (none once its keyring version was removed).
+  if (!link.url.includes('#')) return null;
   const button = h('button', { type: 'button', class: 'small', 'aria-label': `Copy link of ${link.id}` }, 'Copy link');
-  button.addEventListener('click', () => copy(url, button));
+  button.addEventListener('click', () => copy(link.url, button));
   return button;
 }
 
@@ -40,17 +40,18 @@ function createdNotice(link) {
   const button = h('button', { type: 'button', class: 'small', id: 'link-copy' }, 'Copy link');
   button.addEventListener('click', () => copy(link.url, button));
   return h('div', { class: 'secret', role: 'alert', id: 'link-notice' },
-    h('p', {}, `Payment link ${link.id} created. Send your customer this URL; it holds the `,
-      'link\'s client secret and is shown only now.'),
+    h('p', {}, `Payment link ${link.id} created. Send your customer this whole URL: after `,
+      'the # is the link\'s client secret. Its row below copies it too.'),
     h('p', {}, h('a', { href: link.url, id: 'link-url', target: '_blank', rel: 'noopener noreferrer' }, link.url)),
     button);
 }
 
 function payments(link) {
-  if (!link.payment_count) return 'none';
+  const manual = link.capture_method === 'manual' ? ' (manual capture)' : '';
+  if (!link.payment_count) return `none${manual}`;
   const paid = link.payment_id
     ? h('a', { href: `#/payments/${link.payment_id}` }, link.payment_id) : null;
-  return [`${link.payment_count} attempt${link.payment_count === 1 ? '' : 's'}`, paid ? ' · paid by ' : '', paid];
+  return [`${link.payment_count} attempt${link.payment_count === 1 ? '' : 's'}`, paid ? ' · paid by ' : '', paid, manual];
 }
 
 export function render(container) {
@@ -58,12 +59,17 @@ export function render(container) {
   const currency = h('select', { id: 'link-currency', name: 'currency' }, CURRENCIES.map((c) => h('option', { value: c }, c)));
   const description = h('input', { id: 'link-description', name: 'description', maxlength: 255, autocomplete: 'off' });
   const returnUrl = h('input', { id: 'link-return-url', name: 'return_url', type: 'url', autocomplete: 'off' });
+  const captureMethod = h('select', { id: 'link-capture', name: 'capture_method', 'aria-describedby': 'link-capture-help' },
+    h('option', { value: 'automatic' }, 'Automatic: charge when the customer pays'),
+    h('option', { value: 'manual' }, 'Manual: authorize when the customer pays, capture later'));
   const message = h('div', { id: 'links-message' });
   const form = h('form', { class: 'card', id: 'link-form', 'aria-label': 'New payment link' },
     field('link-amount', 'Amount (minor units)', amount, '50000 INR is ₹500.00.'),
     field('link-currency', 'Currency', currency),
     field('link-description', 'Description (optional, shown to the customer)', description),
     field('link-return-url', 'Return URL (optional)', returnUrl),
+    field('link-capture', 'Capture', captureMethod,
+      'Manual: the payment waits, AUTHORIZED, for your capture or cancel on its page.'),
     h('button', { type: 'submit', id: 'link-create' }, 'Create payment link'));
   const listSection = h('section', { 'aria-labelledby': 'h-links' });
   show(container, h('h1', { tabindex: '-1' }, 'Payment links'), form, message, listSection);
@@ -78,9 +84,9 @@ export function render(container) {
     const body = { amount: Number(amount.value.trim()), currency: currency.value };
     if (description.value.trim()) body.description = description.value.trim();
     if (returnUrl.value.trim()) body.return_url = returnUrl.value.trim();
+    if (captureMethod.value === 'manual') body.capture_method = 'manual';
     try {
       const link = await post('/payment_links', body, NO_RECORD);
-      createdUrls.set(link.id, link.url);
       show(message, createdNotice(link));
       announce(`Payment link ${link.id} created.`);
       refresh();

@@ -20,7 +20,13 @@ from chalicelib.models.common import (
     ResponseModel,
     Timestamp,
 )
-from chalicelib.models.payments import NO_NUL, Amount, CardSummary, PaymentStatus
+from chalicelib.models.payments import (
+    NO_NUL,
+    Amount,
+    CaptureMethod,
+    CardSummary,
+    PaymentStatus,
+)
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 #: http(s) only, no spaces or control characters.
@@ -44,6 +50,9 @@ class CreatePaymentLinkRequest(RequestModel):
     ]
     description: Annotated[StrictStr | None, Field(max_length=255, pattern=NO_NUL)] = None
     order_id: Annotated[StrictStr | None, Field(pattern=ORDER_ID_PATTERN)] = None
+    #: each payment through the link takes it: `manual` authorizes only (AUTHORIZED),
+    #: and the merchant captures (POST .../capture) or voids (.../cancel) later
+    capture_method: CaptureMethod = "automatic"
     expires_at: Annotated[
         datetime | None,
         Field(description="ISO 8601 with a UTC offset; in the future, at most a year away"),
@@ -88,8 +97,8 @@ class CreatePaymentLinkRequest(RequestModel):
 class PaymentLink(ResponseModel):
     id: str
     object: Literal["payment_link"] = "payment_link"
-    #: the page to send the customer to; right after creation it carries the client
-    #: secret in its fragment (`#<client_secret>`), afterwards it does not
+    #: the page to send the customer to; while the link is `active` it carries the
+    #: client secret in its fragment (`#<client_secret>`): send the whole URL
     url: str
     active: bool
     status: LinkStatus
@@ -97,21 +106,24 @@ class PaymentLink(ResponseModel):
     currency: str
     description: str | None
     order_id: str
+    capture_method: CaptureMethod
     return_url: str | None
     expires_at: Timestamp | None
-    #: the link's succeeded payment, once paid
+    #: the link's payment, once paid: SUCCESS, or AUTHORIZED (a manual link's)
     payment_id: str | None
     #: every payment attempted through the link
     payment_count: int
     #: the key that signs the return URL's `signature` (docs/api.md, "Return URL");
-    #: null only in a replayed creation (the idempotency record keeps no secret)
+    #: null in a replayed creation (the idempotency record keeps no secret), and once
+    #: the link's keyring version has been removed
     return_signing_secret: str | None
     created_at: Timestamp
     updated_at: Timestamp
 
 
 class PaymentLinkCreated(PaymentLink):
-    #: shown once: the checkout page's credential (it is in `url`'s fragment too)
+    #: the checkout page's credential, also in `url`'s fragment (and in the `url` of
+    #: every read of the link while it is active); null in a replayed creation
     client_secret: str | None
 
 
@@ -177,5 +189,6 @@ class CheckoutStatus(ResponseModel):
     object: Literal["checkout_status"] = "checkout_status"
     link_status: LinkStatus
     payment: CheckoutPayment | None
-    #: set once the payment succeeded and the link has a return_url: where to go next
+    #: set once the payment succeeded (or, a manual link's, was authorized) and the link
+    #: has a return_url: where to go next
     redirect_url: str | None

@@ -7,22 +7,29 @@ from typing import Any
 
 from chalicelib.db import Connection
 
-# A link's state is derived: paid once a payment made through it succeeded.
+# A link's state is derived from its payments: paid once one of them is AUTHORIZED (a
+# manual link's) or SUCCESS; closed once a void of such an authorization succeeded
+# (the merchant's cancel or the expiry sweep: the payment is then CANCELLED).
 LINK_COLUMNS = """
 l.id, l.merchant_id, l.amount, l.currency, l.description, l.order_id, l.return_url,
-l.expires_at, l.secret_hash, l.signing_version, l.deactivated_at, l.created_at,
-l.updated_at,
-(SELECT p.id FROM payments p WHERE p.payment_link_id = l.id AND p.status = 'SUCCESS'
- LIMIT 1) AS payment_id,
+l.expires_at, l.capture_method, l.secret_hash, l.signing_version, l.deactivated_at,
+l.created_at, l.updated_at,
+(SELECT p.id FROM payments p WHERE p.payment_link_id = l.id
+   AND p.status IN ('AUTHORIZED', 'SUCCESS') LIMIT 1) AS payment_id,
+EXISTS (SELECT 1 FROM payments p JOIN payment_operations o ON o.payment_id = p.id
+   WHERE p.payment_link_id = l.id AND o.type = 'void' AND o.status = 'SUCCESS')
+   AS authorization_voided,
 (SELECT count(*) FROM payments p WHERE p.payment_link_id = l.id) AS payment_count
 """
 
+# No `secret_hash` for a new link: its client secret is derived from the keyring
+# (migration 0014); only links made before keep the hash of their random secret.
 INSERT_LINK = """
 INSERT INTO payment_links (id, merchant_id, amount, currency, description, order_id,
-                           return_url, expires_at, secret_hash, signing_version,
+                           return_url, expires_at, capture_method, signing_version,
                            created_at, updated_at)
 VALUES (%(id)s, %(merchant_id)s, %(amount)s, %(currency)s, %(description)s, %(order_id)s,
-        %(return_url)s, %(expires_at)s, %(secret_hash)s, %(signing_version)s,
+        %(return_url)s, %(expires_at)s, %(capture_method)s, %(signing_version)s,
         %(now)s, %(now)s)
 """
 

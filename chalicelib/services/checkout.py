@@ -69,7 +69,9 @@ def authenticate(
     row = page_link(conn, link_id, lock)
     if row is None:
         raise payment_links.missing(link_id)
-    if not link_secrets.client_secret_matches(secret, row["secret_hash"]):
+    if not link_secrets.client_secret_matches(
+        secret, row["id"], row["signing_version"], row["secret_hash"]
+    ):
         from chalicelib.adapters import rate_limiter
 
         rate_limiter.count_auth_failure(address)  # 429 past the burst
@@ -156,7 +158,7 @@ def confirm(
             "description": link["description"],
             "metadata": {},
             "payment_link_id": link_id,
-            "capture_method": "automatic",  # links take no capture_method (docs/api.md)
+            "capture_method": link["capture_method"],
         },
         conflict=_link_in_use,
     )
@@ -170,8 +172,14 @@ def _link_in_use() -> ConflictError:
     )
 
 
-def redirect_url(link: dict[str, Any], payment_id: str) -> str | None:
-    """The return URL with the payment and its signature (docs/api.md, "Return URL")."""
+#: the customer's success, and the return URL's `status` for it: a payment that is
+#: SUCCESS, or AUTHORIZED (a manual link's: paid by the customer, captured later)
+RETURN_STATUS = {"SUCCESS": "succeeded", "AUTHORIZED": "authorized"}
+
+
+def redirect_url(link: dict[str, Any], payment_id: str, status: str = "succeeded") -> str | None:
+    """The return URL with the payment, its `status` (`succeeded` or `authorized`) and
+    their signature (docs/api.md, "Return URL")."""
     if not link["return_url"]:
         return None
     secret = link_secrets.signing_secret(link["id"], link["signing_version"])
@@ -180,8 +188,8 @@ def redirect_url(link: dict[str, Any], payment_id: str) -> str | None:
     params = {
         "payment_link_id": link["id"],
         "payment_id": payment_id,
-        "status": "succeeded",
-        "signature": link_secrets.return_signature(secret, link["id"], payment_id, "succeeded"),
+        "status": status,
+        "signature": link_secrets.return_signature(secret, link["id"], payment_id, status),
     }
     parts = urlsplit(str(link["return_url"]))
     query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
@@ -197,9 +205,9 @@ def status(
     if row is not None:
         card = row["card"]
         payment = CheckoutPayment(**{**row, "card": CardSummary(**card) if card else None})
-    succeeded = payment is not None and payment.status == "SUCCESS"
+    done = RETURN_STATUS.get(payment.status) if payment is not None else None
     return CheckoutStatus(
         link_status=link["status"],
         payment=payment,
-        redirect_url=redirect_url(link, payment.id) if succeeded and payment else None,
+        redirect_url=redirect_url(link, payment.id, done) if done and payment else None,
     )

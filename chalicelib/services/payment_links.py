@@ -2,8 +2,10 @@
 
 A link asks for one payment. Each attempt through its checkout page is an ordinary
 payment of the merchant under the link's `order_id` (the link's id when none was
-given), so the one-active-payment-per-order rule admits one PENDING, PROCESSING or
-SUCCESS attempt at a time, and none after one succeeded: a link is paid once.
+given) and with the link's `capture_method`, so the one-active-payment-per-order rule
+admits one PENDING, PROCESSING, AUTHORIZED or SUCCESS attempt at a time, and none
+after one was authorized or succeeded: a link is paid once. A manual link whose
+authorization is then voided is closed (`deactivated`), never payable again.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ def missing(link_id: str) -> ResourceMissingError:
 
 
 def link_status(row: dict[str, Any], now: datetime | None = None) -> LinkStatus:
-    """paid, then deactivated, then expired; otherwise active."""
+    """paid (a payment AUTHORIZED or SUCCESS), then deactivated (by the merchant, or its
+    authorization voided), then expired; otherwise active."""
     if row["payment_id"] is not None:
         return "paid"
-    if row["deactivated_at"] is not None:
+    if row["deactivated_at"] is not None or row["authorization_voided"]:
         return "deactivated"
     if row["expires_at"] is not None and row["expires_at"] <= (now or utcnow()):
         return "expired"
@@ -46,17 +49,26 @@ def page_url(base_url: str, link_id: str) -> str:
     return f"{base_url.rstrip('/')}/pay/{link_id}"
 
 
+def link_url(row: dict[str, Any], base_url: str, status: LinkStatus) -> str:
+    """The page, with the client secret in the fragment while the link can be paid
+    (and its keyring version is still there)."""
+    url = page_url(base_url, row["id"])
+    secret = link_secrets.client_secret(row["id"], row["signing_version"])
+    return f"{url}#{secret}" if status == "active" and secret else url
+
+
 def link_from_row(row: dict[str, Any], base_url: str) -> PaymentLink:
     status = link_status(row)
     return PaymentLink(
         id=row["id"],
-        url=page_url(base_url, row["id"]),
+        url=link_url(row, base_url, status),
         active=status == "active",
         status=status,
         amount=row["amount"],
         currency=row["currency"],
         description=row["description"],
         order_id=row["order_id"],
+        capture_method=row["capture_method"],
         return_url=row["return_url"],
         expires_at=row["expires_at"],
         payment_id=row["payment_id"],
@@ -70,7 +82,8 @@ def link_from_row(row: dict[str, Any], base_url: str) -> PaymentLink:
 def create_link(
     uow: db.UnitOfWork, merchant_id: str, request: CreatePaymentLinkRequest, base_url: str
 ) -> tuple[PaymentLinkCreated, PaymentLinkCreated]:
-    """The new link with its client secret, and the same without it (for replays)."""
+    """The new link with its client secret, and the same without either secret (the
+    idempotency record keeps none: a replay's reader gets them with GET)."""
     if request.order_id is not None:
         active = payment_repo.find_active_id_by_merchant_id_order_id(
             uow.conn, merchant_id, request.order_id
@@ -83,7 +96,6 @@ def create_link(
                 extra={"payment_id": active},
             )
     link_id = ids.new_id(ids.PAYMENT_LINK)
-    secret = link_secrets.new_client_secret()
     link_repo.insert_link(
         uow.conn,
         {
@@ -95,7 +107,7 @@ def create_link(
             "order_id": request.order_id or link_id,
             "return_url": request.return_url,
             "expires_at": request.expires_at,
-            "secret_hash": link_secrets.hash_client_secret(secret),
+            "capture_method": request.capture_method,
             "signing_version": link_secrets.signing_version(),
             "now": utcnow(),
         },
@@ -103,11 +115,12 @@ def create_link(
     row = link_repo.get_link(uow.conn, link_id)
     assert row is not None  # inserted above, same transaction
     link = link_from_row(row, base_url)
-    created = PaymentLinkCreated(
-        **{**link.model_dump(), "url": f"{link.url}#{secret}", "client_secret": secret}
-    )
-    # The idempotency record keeps neither secret (the signing one is read with GET).
-    no_secrets = dict.fromkeys(("client_secret", "return_signing_secret"))
+    secret = link_secrets.client_secret(link_id, row["signing_version"])
+    created = PaymentLinkCreated(**link.model_dump(), client_secret=secret)
+    no_secrets = {
+        "url": page_url(base_url, link_id),
+        **dict.fromkeys(("client_secret", "return_signing_secret")),
+    }
     withheld = PaymentLinkCreated(**{**link.model_dump(), **no_secrets})
     return created, withheld
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from psycopg import sql
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from chalicelib import db
 from tests.browser.conftest import Page
@@ -91,8 +92,9 @@ def merchant_api(page: Page, merchant, receiver: Receiver) -> Iterator[httpx.Cli
         yield client
 
 
-def new_link(api: httpx.Client, return_url: str | None = None) -> dict[str, Any]:
+def new_link(api: httpx.Client, return_url: str | None = None, **fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"amount": 129_900, "currency": "INR", "description": "Teapot"}
+    body.update(fields)
     if return_url:
         body["return_url"] = return_url
     response = api.post("/api/v1/payment_links", json=body)
@@ -136,21 +138,23 @@ def check_page(page: Page, shot: str) -> None:
     assert violations == [], violations
 
 
-def verify_return(shop: Shop, link: dict[str, Any]) -> str:
-    """The payment id of the return visit, after checking its signature."""
+def verify_return(shop: Shop, link: dict[str, Any], status: str = "succeeded") -> str:
+    """The payment id of the return visit, after checking its status and signature."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(shop.visits[-1]).query).items()}
-    assert query["payment_link_id"] == link["id"] and query["status"] == "succeeded"
-    message = f"{link['id']}.{query['payment_id']}.succeeded".encode()
+    assert query["payment_link_id"] == link["id"] and query["status"] == status
+    message = f"{link['id']}.{query['payment_id']}.{status}".encode()
     expected = hmac.new(link["return_signing_secret"].encode(), message, hashlib.sha256)
     assert hmac.compare_digest(query["signature"], expected.hexdigest())
     return query["payment_id"]
 
 
-def succeeded_webhook(receiver: Receiver, payment_id: str) -> dict[str, Any]:
+def succeeded_webhook(
+    receiver: Receiver, payment_id: str, event: str = "payment.succeeded"
+) -> dict[str, Any]:
     def arrived() -> dict[str, Any] | None:
         for delivery in receiver.snapshot():
             data = delivery.body.get("data", {})
-            if delivery.body.get("type") == "payment.succeeded" and data.get("id") == payment_id:
+            if delivery.body.get("type") == event and data.get("id") == payment_id:
                 assert delivery.verified, delivery.error
                 return data
         return None
@@ -246,6 +250,58 @@ def test_card_upi_decline_and_a_paid_link_with_no_card_number_kept(
     assert page.console_errors() == []
 
 
+def test_a_manual_capture_link_paid_by_card_is_authorized_then_captured(
+    page: Page, merchant_api: httpx.Client, shop: Shop, receiver: Receiver
+) -> None:
+    """The customer pays a manual link by card: the payment is AUTHORIZED, which the
+    page shows as the customer's success before sending them to the return URL (status
+    `authorized`, signed). The link is paid; the merchant captures it with the API."""
+    link = new_link(merchant_api, shop.url, capture_method="manual")
+    assert link["capture_method"] == "manual"
+    open_link(page, link)
+    number = luhn_number("4")
+    type_card(page, number)
+    page.click("#pay-button")
+    page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+    check_page(page, "checkout-manual-1-authorized")
+    wait_until(lambda: shop.visits, timeout=30)
+    page.wait(lambda d: d.current_url.startswith(shop.url))
+    page.shot("checkout-manual-2-returned")
+    payment_id = verify_return(shop, link, "authorized")
+
+    payment = merchant_api.get(f"/api/v1/payments/{payment_id}").json()
+    assert (payment["status"], payment["capture_method"]) == ("AUTHORIZED", "manual")
+    assert payment["payment_link_id"] == link["id"] and payment["card"]["last4"] == number[-4:]
+    assert payment["amount_capturable"] == link["amount"]
+    succeeded_webhook(receiver, payment_id, "payment.authorized")
+    paid = merchant_api.get(f"/api/v1/payment_links/{link['id']}").json()
+    assert (paid["status"], paid["payment_id"]) == ("paid", payment_id)
+    again = httpx.post(
+        f"{page.base_url}/pay/{link['id']}/confirm",
+        json={"vpa": "success@upi"},
+        headers={"Authorization": f"Bearer {link['client_secret']}"},
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "payment_link_paid"
+
+    # The merchant captures it later (the scheduler runs the capture).
+    capture = merchant_api.post(f"/api/v1/payments/{payment_id}/capture", json={})
+    assert capture.status_code == 202, capture.text
+
+    def captured_payment() -> dict[str, Any] | None:
+        current: dict[str, Any] = merchant_api.get(f"/api/v1/payments/{payment_id}").json()
+        return current if current["status"] == "SUCCESS" else None
+
+    captured = wait_until(captured_payment, timeout=60)
+    assert captured["amount_captured"] == link["amount"]
+    assert succeeded_webhook(receiver, payment_id)["payment_link_id"] == link["id"]
+    done = merchant_api.get(f"/api/v1/payment_links/{link['id']}").json()
+    assert (done["status"], done["payment_id"], done["payment_count"]) == ("paid", payment_id, 1)
+    page.driver.get(link["url"])
+    page.wait_text("h1", lambda t: "has been paid" in t)
+    page.shot("checkout-manual-3-paid-link")
+    assert page.console_errors() == []
+
+
 def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     page: Page, merchant, merchant_api: httpx.Client
 ) -> None:
@@ -254,19 +310,24 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     page.wait(lambda d: d.find_element(By.ID, "link-amount")).clear()
     page.driver.find_element(By.ID, "link-amount").send_keys("129900")
     page.driver.find_element(By.ID, "link-description").send_keys("Teapot")
+    Select(page.driver.find_element(By.ID, "link-capture")).select_by_value("manual")
     page.click("#link-create")
     url = page.wait_text("#link-url", lambda t: "/pay/plink_" in t and "#plcs_" in t)
     link_id = url.split("/pay/", 1)[1].split("#", 1)[0]
+    assert merchant_api.get(f"/api/v1/payment_links/{link_id}").json()["capture_method"] == (
+        "manual"
+    )
     row = f'#links-table tr[data-id="{link_id}"]'
-    page.wait_text(row, lambda t: "active" in t and "₹1,299.00" in t and "none" in t)
+    page.wait_text(row, lambda t: "active" in t and "₹1,299.00" in t and "manual capture" in t)
     page.click("#link-copy")
     page.wait_text("#announce", lambda t: "copied" in t.lower() or url in t)
     page.driver.execute_script("document.getElementById('announce').textContent = ''")
-    page.click(f'button[aria-label="Copy link of {link_id}"]')  # the row's, this tab only
+    page.click(f'button[aria-label="Copy link of {link_id}"]')  # the row's
     page.wait_text("#announce", lambda t: "copied" in t.lower() or url in t)
     check_page(page, "dashboard-links-created")
 
     # The copied URL is the customer's: it opens the page, which can confirm with it.
+    # A manual link's payment is authorized: the customer's success, the link paid.
     page.driver.get(url)
     page.wait_text("#amount", lambda t: "1,299.00 INR" in t)
     page.click("#method-upi")
@@ -278,6 +339,8 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     page.shot("dashboard-links-paid")
     page.click(f"{row} a")  # the payment, an ordinary one, names its link
     page.wait(lambda d: d.find_element(By.LINK_TEXT, link_id))
+    page.wait_text("#history", lambda t: "PROCESSING → AUTHORIZED" in t)  # to capture
+    page.wait_text("#amount-capturable", lambda t: t == "₹1,299.00")
     page.shot("dashboard-links-payment")
     page.go("#/links")
 
@@ -294,3 +357,53 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     # The page of a deactivated link is answered 410 Gone, which Chromium logs.
     errors = [e for e in page.console_errors() if "status of 410 (Gone)" not in e]
     assert errors == []
+
+
+def clipboard_text(page: Page) -> str:
+    return str(
+        page.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "navigator.clipboard.readText().then(done, (e) => done(`unreadable: ${e}`));"
+        )
+    )
+
+
+def test_a_links_url_is_copied_from_a_fresh_tab_and_works(
+    page: Page, merchant, merchant_api: httpx.Client, dashboard_server
+) -> None:
+    """A link made elsewhere (the API, another tab): a tab that never saw its creation
+    lists it and copies its whole URL, secret included, which the customer pays with."""
+    link = new_link(merchant_api)
+    first_tab = page.driver.current_window_handle
+    page.driver.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": page.base_url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    page.driver.switch_to.new_window("tab")
+    try:
+        page.sign_in(merchant.api_key)  # a new tab: its own sessionStorage
+        page.go("#/links")
+        row = f'#links-table tr[data-id="{link["id"]}"]'
+        page.wait_text(row, lambda t: "active" in t and "₹1,299.00" in t)
+        assert not page.driver.find_elements(By.ID, "link-url")  # not created in this tab
+        page.click(f'button[aria-label="Copy link of {link["id"]}"]')
+        page.wait_text("#announce", lambda t: "copied" in t.lower())
+        copied = clipboard_text(page)
+        assert copied == link["url"] and "#plcs_" in copied, copied
+        check_page(page, "dashboard-links-copied-in-a-fresh-tab")
+
+        page.driver.get(copied)
+        page.wait_text("#amount", lambda t: "1,299.00 INR" in t)
+        assert "#" not in page.driver.current_url  # the secret left the address bar
+        page.click("#method-upi")
+        page.driver.find_element(By.ID, "vpa").send_keys("success@upi")
+        page.click("#pay-button")
+        page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+        page.shot("dashboard-links-copied-url-paid")
+        paid = merchant_api.get(f"/api/v1/payment_links/{link['id']}").json()
+        assert paid["status"] == "paid" and "#" not in paid["url"]  # nothing left to pay
+        assert page.console_errors() == []
+    finally:
+        page.driver.close()
+        page.driver.switch_to.window(first_tab)
+    assert link["client_secret"] not in dashboard_server.log_text()

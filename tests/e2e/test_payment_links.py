@@ -58,7 +58,7 @@ def card_token(number: str) -> str:
     return str(response.json()["token"])
 
 
-def test_create_read_list_and_the_secret_shown_once(api, live_server) -> None:
+def test_create_read_list_and_the_url_with_its_secret_from_every_read(api, live_server) -> None:
     key = {"Idempotency-Key": unique("link-key")}
     body = {"amount": 1_500, "currency": "usd", "return_url": "https://shop.example/done"}
     created = api.post(LINKS, json=body, headers=key)
@@ -82,17 +82,26 @@ def test_create_read_list_and_the_secret_shown_once(api, live_server) -> None:
         ).fetchone()["b"]
     assert link["client_secret"] not in record and link["return_signing_secret"] not in record
 
+    # Every read gives the whole URL again (the secret is derived, never stored).
     got = api.get(f"{LINKS}/{link['id']}").json()
-    assert "client_secret" not in got and got["url"] == f"{live_server.base_url}/pay/{link['id']}"
+    assert "client_secret" not in got and got["url"] == link["url"]
     assert got["return_signing_secret"] == link["return_signing_secret"]
     listed = api.get(LINKS, params={"limit": 1}).json()
     assert listed["data"][0]["id"] == link["id"] and listed["has_more"] is False
+    assert listed["data"][0]["url"] == link["url"]
+    assert status(live_server, link)["link_status"] == "active"  # the URL's secret works
 
     with db.transaction() as conn:
         stored = conn.execute(
-            "SELECT l::text AS t FROM payment_links l WHERE id = %s", (link["id"],)
-        ).fetchone()["t"]
-    assert link["client_secret"] not in stored and "hmac-sha256:v" in stored
+            "SELECT l::text AS t, secret_hash FROM payment_links l WHERE id = %s", (link["id"],)
+        ).fetchone()
+    assert link["client_secret"] not in stored["t"] and stored["secret_hash"] is None
+    assert link["client_secret"] not in live_server.log_text()
+
+    # Once it cannot be paid, the URL carries no secret.
+    api.post(f"{LINKS}/{link['id']}/deactivate")
+    got = api.get(f"{LINKS}/{link['id']}").json()
+    assert got["url"] == f"{live_server.base_url}/pay/{link['id']}"
 
 
 @pytest.mark.parametrize(

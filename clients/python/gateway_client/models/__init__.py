@@ -10,6 +10,7 @@ from .checkout_status_link_status import CheckoutStatusLinkStatus
 from .confirm_request_type_0 import ConfirmRequestType0
 from .confirm_request_type_1 import ConfirmRequestType1
 from .create_payment_link_request import CreatePaymentLinkRequest
+from .create_payment_link_request_capture_method import CreatePaymentLinkRequestCaptureMethod
 from .create_payment_request import CreatePaymentRequest
 from .create_payment_request_capture_method import CreatePaymentRequestCaptureMethod
 from .create_payment_request_metadata import CreatePaymentRequestMetadata
@@ -46,7 +47,9 @@ from .payment_history_entry import PaymentHistoryEntry
 from .payment_history_entry_outcome_type_0 import PaymentHistoryEntryOutcomeType0
 from .payment_history_entry_resolution_type_0 import PaymentHistoryEntryResolutionType0
 from .payment_link import PaymentLink
+from .payment_link_capture_method import PaymentLinkCaptureMethod
 from .payment_link_created import PaymentLinkCreated
+from .payment_link_created_capture_method import PaymentLinkCreatedCaptureMethod
 from .payment_link_created_status import PaymentLinkCreatedStatus
 from .payment_link_list import PaymentLinkList
 from .payment_link_status import PaymentLinkStatus
@@ -80,6 +83,7 @@ __all__ = (
     "ConfirmRequestType0",
     "ConfirmRequestType1",
     "CreatePaymentLinkRequest",
+    "CreatePaymentLinkRequestCaptureMethod",
     "CreatePaymentRequest",
     "CreatePaymentRequestCaptureMethod",
     "CreatePaymentRequestMetadata",
@@ -116,7 +120,9 @@ __all__ = (
     "PaymentHistoryEntryOutcomeType0",
     "PaymentHistoryEntryResolutionType0",
     "PaymentLink",
+    "PaymentLinkCaptureMethod",
     "PaymentLinkCreated",
+    "PaymentLinkCreatedCaptureMethod",
     "PaymentLinkCreatedStatus",
     "PaymentLinkList",
     "PaymentLinkStatus",

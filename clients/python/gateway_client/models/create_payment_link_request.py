@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.create_payment_link_request_capture_method import CreatePaymentLinkRequestCaptureMethod
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CreatePaymentLinkRequest")
@@ -20,6 +21,8 @@ class CreatePaymentLinkRequest:
         currency (str): ISO 4217 code of a supported currency, any case
         description (None | str | Unset):
         order_id (None | str | Unset):
+        capture_method (CreatePaymentLinkRequestCaptureMethod | Unset):  Default:
+            CreatePaymentLinkRequestCaptureMethod.AUTOMATIC.
         expires_at (datetime.datetime | None | Unset): ISO 8601 with a UTC offset; in the future, at most a year away
         return_url (None | str | Unset):
     """
@@ -28,6 +31,7 @@ class CreatePaymentLinkRequest:
     currency: str
     description: None | str | Unset = UNSET
     order_id: None | str | Unset = UNSET
+    capture_method: CreatePaymentLinkRequestCaptureMethod | Unset = CreatePaymentLinkRequestCaptureMethod.AUTOMATIC
     expires_at: datetime.datetime | None | Unset = UNSET
     return_url: None | str | Unset = UNSET
 
@@ -47,6 +51,10 @@ class CreatePaymentLinkRequest:
             order_id = UNSET
         else:
             order_id = self.order_id
+
+        capture_method: str | Unset = UNSET
+        if not isinstance(self.capture_method, Unset):
+            capture_method = self.capture_method.value
 
         expires_at: None | str | Unset
         if isinstance(self.expires_at, Unset):
@@ -74,6 +82,8 @@ class CreatePaymentLinkRequest:
             field_dict["description"] = description
         if order_id is not UNSET:
             field_dict["order_id"] = order_id
+        if capture_method is not UNSET:
+            field_dict["capture_method"] = capture_method
         if expires_at is not UNSET:
             field_dict["expires_at"] = expires_at
         if return_url is not UNSET:
@@ -106,6 +116,13 @@ class CreatePaymentLinkRequest:
 
         order_id = _parse_order_id(d.pop("order_id", UNSET))
 
+        _capture_method = d.pop("capture_method", UNSET)
+        capture_method: CreatePaymentLinkRequestCaptureMethod | Unset
+        if isinstance(_capture_method, Unset):
+            capture_method = UNSET
+        else:
+            capture_method = CreatePaymentLinkRequestCaptureMethod(_capture_method)
+
         def _parse_expires_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
@@ -137,6 +154,7 @@ class CreatePaymentLinkRequest:
             currency=currency,
             description=description,
             order_id=order_id,
+            capture_method=capture_method,
             expires_at=expires_at,
             return_url=return_url,
         )

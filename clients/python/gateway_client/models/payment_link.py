@@ -6,6 +6,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.payment_link_capture_method import PaymentLinkCaptureMethod
 from ..models.payment_link_status import PaymentLinkStatus
 
 T = TypeVar("T", bound="PaymentLink")
@@ -24,6 +25,7 @@ class PaymentLink:
         currency (str):
         description (None | str):
         order_id (str):
+        capture_method (PaymentLinkCaptureMethod):
         return_url (None | str):
         expires_at (datetime.datetime | None):
         payment_id (None | str):
@@ -41,6 +43,7 @@ class PaymentLink:
     currency: str
     description: None | str
     order_id: str
+    capture_method: PaymentLinkCaptureMethod
     return_url: None | str
     expires_at: datetime.datetime | None
     payment_id: None | str
@@ -69,6 +72,8 @@ class PaymentLink:
         description = self.description
 
         order_id = self.order_id
+
+        capture_method = self.capture_method.value
 
         return_url: None | str
         return_url = self.return_url
@@ -104,6 +109,7 @@ class PaymentLink:
                 "currency": currency,
                 "description": description,
                 "order_id": order_id,
+                "capture_method": capture_method,
                 "return_url": return_url,
                 "expires_at": expires_at,
                 "payment_id": payment_id,
@@ -143,6 +149,8 @@ class PaymentLink:
         description = _parse_description(d.pop("description"))
 
         order_id = d.pop("order_id")
+
+        capture_method = PaymentLinkCaptureMethod(d.pop("capture_method"))
 
         def _parse_return_url(data: object) -> None | str:
             if data is None:
@@ -196,6 +204,7 @@ class PaymentLink:
             currency=currency,
             description=description,
             order_id=order_id,
+            capture_method=capture_method,
             return_url=return_url,
             expires_at=expires_at,
             payment_id=payment_id,

@@ -6,6 +6,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.payment_link_created_capture_method import PaymentLinkCreatedCaptureMethod
 from ..models.payment_link_created_status import PaymentLinkCreatedStatus
 
 T = TypeVar("T", bound="PaymentLinkCreated")
@@ -24,6 +25,7 @@ class PaymentLinkCreated:
         currency (str):
         description (None | str):
         order_id (str):
+        capture_method (PaymentLinkCreatedCaptureMethod):
         return_url (None | str):
         expires_at (datetime.datetime | None):
         payment_id (None | str):
@@ -42,6 +44,7 @@ class PaymentLinkCreated:
     currency: str
     description: None | str
     order_id: str
+    capture_method: PaymentLinkCreatedCaptureMethod
     return_url: None | str
     expires_at: datetime.datetime | None
     payment_id: None | str
@@ -71,6 +74,8 @@ class PaymentLinkCreated:
         description = self.description
 
         order_id = self.order_id
+
+        capture_method = self.capture_method.value
 
         return_url: None | str
         return_url = self.return_url
@@ -109,6 +114,7 @@ class PaymentLinkCreated:
                 "currency": currency,
                 "description": description,
                 "order_id": order_id,
+                "capture_method": capture_method,
                 "return_url": return_url,
                 "expires_at": expires_at,
                 "payment_id": payment_id,
@@ -149,6 +155,8 @@ class PaymentLinkCreated:
         description = _parse_description(d.pop("description"))
 
         order_id = d.pop("order_id")
+
+        capture_method = PaymentLinkCreatedCaptureMethod(d.pop("capture_method"))
 
         def _parse_return_url(data: object) -> None | str:
             if data is None:
@@ -209,6 +217,7 @@ class PaymentLinkCreated:
             currency=currency,
             description=description,
             order_id=order_id,
+            capture_method=capture_method,
             return_url=return_url,
             expires_at=expires_at,
             payment_id=payment_id,

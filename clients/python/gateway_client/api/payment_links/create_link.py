@@ -104,7 +104,7 @@ def sync_detailed(
     body: CreatePaymentLinkRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[ErrorResponse | PaymentLinkCreated]:
-    """Create a payment link (its client secret is shown once)
+    """Create a payment link (its URL carries its client secret)
 
     Args:
         idempotency_key (str | Unset):
@@ -136,7 +136,7 @@ def sync(
     body: CreatePaymentLinkRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> ErrorResponse | PaymentLinkCreated | None:
-    """Create a payment link (its client secret is shown once)
+    """Create a payment link (its URL carries its client secret)
 
     Args:
         idempotency_key (str | Unset):
@@ -163,7 +163,7 @@ async def asyncio_detailed(
     body: CreatePaymentLinkRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[ErrorResponse | PaymentLinkCreated]:
-    """Create a payment link (its client secret is shown once)
+    """Create a payment link (its URL carries its client secret)
 
     Args:
         idempotency_key (str | Unset):
@@ -193,7 +193,7 @@ async def asyncio(
     body: CreatePaymentLinkRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> ErrorResponse | PaymentLinkCreated | None:
-    """Create a payment link (its client secret is shown once)
+    """Create a payment link (its URL carries its client secret)
 
     Args:
         idempotency_key (str | Unset):
