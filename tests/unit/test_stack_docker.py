@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import stack
+from infra import stack, stack_postgres, stack_services
 
 
 def fake_docker(tmp_path: Path, info_rc: int, compose_rc: int) -> None:
@@ -40,7 +40,10 @@ def test_services_already_answering_are_used_without_docker(
     """With all three ports answering, `up` neither asks Docker nor starts anything."""
     for name in ("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(stack, "port_open", lambda host, port, timeout=0.5: True)
+    # Every module that asks: each service's starter checks its own port (a starter that
+    # saw a closed port started a real service here when no stack was up, and left it).
+    for module in (stack, stack_postgres, stack_services):
+        monkeypatch.setattr(module, "port_open", lambda host, port, timeout=0.5: True)
     # (whose they are is test_one_stack_per_checkout's subject)
     monkeypatch.setattr(stack, "check_ports", lambda names: None)
     monkeypatch.setattr(stack, "_docker_engine", lambda: pytest.fail("Docker was asked"))
