@@ -238,21 +238,23 @@ def measure_drain(r: Rig, count: int = DRAIN_PAYMENTS) -> dict[str, Any]:
     }
 
 
-def measure(zip_path: Path) -> list[dict[str, Any]]:
+def measure(zip_path: Path, cold_only: bool = False) -> list[dict[str, Any]]:
     sam_path = zip_path.parent / "sam.json"
     sam = json.loads(sam_path.read_text())
     with rig(zip_path, sam) as r:
-        figures = [measure_accept(r), measure_drain(r)]
+        figures = [] if cold_only else [measure_accept(r), measure_drain(r)]
         api_key = new_merchant().api_key
         figures += [lambda_cold.measure_cold(r, api_key), lambda_cold.measure_restore(r, api_key)]
     return figures
 
 
-def main() -> int:
+def main(cold_only: bool = False) -> int:
+    """The Lambda figures; `cold_only` (BENCH_ONLY=lambda_cold): the cold start and the
+    restore alone."""
     from bench.__main__ import emit
     from bench.cold_start import build_zip
 
     with tempfile.TemporaryDirectory(prefix="bench-package-") as out:
-        for figure in measure(build_zip(Path(out) / "build")):
+        for figure in measure(build_zip(Path(out) / "build"), cold_only):
             emit(figure)
     return 0
