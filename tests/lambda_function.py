@@ -16,6 +16,10 @@ Secrets Manager (the database's in RDS's managed-secret format, so the prod path
 it), the HMAC secrets and the KMS key are the stack's own. One literal is changed:
 `DATABASE_SSLMODE` is `disable`, because the local Postgres has no TLS (RDS Proxy
 requires it). A new variable that names a resource fails here until it is mapped.
+Where the template gives the function the AWS Parameters and Secrets extension (its
+layer and PARAMETERS_SECRETS_EXTENSION_HTTP_PORT), each environment runs its own
+stand-in (tests/secrets_extension.py) on a free port, with a session token as Lambda
+sets; `secrets_extension_on=False` starts one as deployed without it (boto3 reads).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from tests import secrets_extension
 from tests.lambda_runtime import Invocation, RuntimeApi
 
 #: What the python3.12 Lambda runtime has on its path besides the function's code.
@@ -70,6 +75,7 @@ class FunctionSpec:
     snapstart: bool
     variables: dict[str, Any]
     reserved_concurrency: Any
+    layers: Any = None
 
 
 def functions(sam: dict[str, Any]) -> dict[str, FunctionSpec]:
@@ -87,6 +93,7 @@ def functions(sam: dict[str, Any]) -> dict[str, FunctionSpec]:
             snapstart=props.get("SnapStart", {}).get("ApplyOn") == "PublishedVersions",
             variables=props.get("Environment", {}).get("Variables", {}),
             reserved_concurrency=props.get("ReservedConcurrentExecutions"),
+            layers=props.get("Layers"),
         )
         found[spec.handler.rsplit(".", 1)[1]] = spec
     return found
@@ -186,6 +193,8 @@ def local_environment(spec: FunctionSpec, stack: LocalStack) -> dict[str, str]:
     """The function's variables, its resources pointed at the local stack."""
     env = {}
     for name, value in spec.variables.items():
+        if name == secrets_extension.EXTENSION_PORT:
+            continue  # the environment's own stand-in (ExecutionEnvironment)
         if isinstance(value, str):
             env[name] = LOCAL_LITERALS.get(name, value)
         else:
@@ -207,10 +216,19 @@ class ExecutionEnvironment:
         snapstart: bool = False,
         handler: str | None = None,
         extra_env: dict[str, str] | None = None,
+        secrets_extension_on: bool = True,
     ) -> None:
+        """`secrets_extension_on=False`: as deployed without the extension's layer
+        (SecretsExtensionLayerArn empty), the secrets are read through boto3."""
         self.spec = spec
         name = f"payment-gateway-prod-{spec.logical_id}"
         self.api = RuntimeApi(name, stack.region)
+        self.extension: secrets_extension.SecretsExtension | None = None
+        with_extension: dict[str, str] = {}
+        if secrets_extension_on and secrets_extension.configured(spec.variables, spec.layers):
+            self.extension, with_extension = secrets_extension.start_for(
+                stack.environ, stack.region, stack.credentials, self.api.invoking
+            )
         self.env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
@@ -233,6 +251,7 @@ class ExecutionEnvironment:
             **stack.credentials,
             "AWS_ENDPOINT_URL": stack.environ["AWS_ENDPOINT_URL"],
             **local_environment(spec, stack),
+            **with_extension,
             **(extra_env or {}),
         }
         self.log_path = log_path
@@ -289,4 +308,6 @@ class ExecutionEnvironment:
                 self.process.kill()
                 self.process.wait()
         self.api.close()
+        if self.extension is not None:
+            self.extension.close()
         self._log.close()
