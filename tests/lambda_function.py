@@ -24,14 +24,12 @@ sets; `secrets_extension_on=False` starts one as deployed without it (boto3 read
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,28 +37,11 @@ from urllib.parse import unquote, urlsplit
 
 from tests import secrets_extension
 from tests.lambda_runtime import Invocation, RuntimeApi
+from tests.lambda_task import runtime_dir, unpack_read_only
 
-#: What the python3.12 Lambda runtime has on its path besides the function's code.
-RUNTIME_MODULES = (
-    "awslambdaric",
-    "runtime_client",
-    "simplejson",
-    "snapshot_restore_py",
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "dateutil",
-    "urllib3",
-    "six",
-)
-#: The runtime's bootstrap: the task root first on the path, then the runtime's modules.
-BOOTSTRAP = """\
-import os, sys
-sys.path[:0] = [os.environ["LAMBDA_TASK_ROOT"], os.environ["LAMBDA_RUNTIME_DIR"]]
-from awslambdaric.__main__ import main
-main([sys.argv[0], os.environ["_HANDLER"]])
-"""
+__all__ = ["ExecutionEnvironment", "FunctionSpec", "LocalStack", "functions"]
+__all__ += ["local_environment", "runtime_dir", "unpack_read_only"]
+
 LOCAL_LITERALS = {"DATABASE_SSLMODE": "disable"}  # no TLS on the local Postgres
 
 
@@ -97,31 +78,6 @@ def functions(sam: dict[str, Any]) -> dict[str, FunctionSpec]:
         )
         found[spec.handler.rsplit(".", 1)[1]] = spec
     return found
-
-
-def unpack_read_only(zip_path: Path, task: Path) -> Path:
-    """The zip unpacked into `task`, read-only, as Lambda's /var/task."""
-    with zipfile.ZipFile(zip_path) as zf:
-        zf.extractall(task)
-    for path in sorted(task.rglob("*"), reverse=True):
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    task.chmod(0o555)
-    return task
-
-
-def runtime_dir(dest: Path) -> Path:
-    """The runtime's modules (symlinked from this venv) and its bootstrap."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_MODULES:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin is not None, f"{name} is not installed"
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        link = dest / source.name
-        if not link.exists():
-            link.symlink_to(source)
-    (dest / "bootstrap.py").write_text(BOOTSTRAP)
-    return dest
 
 
 class LocalStack:
