@@ -18,7 +18,9 @@ cold start, billed ms and peak memory per accepted and per drained payment.
 The scale-out curve (`bench/scale_out.py`): 1, 2, 4 and 8 `process_payments` processes
 on one queue of 20,000 payments, with Postgres CPU and lock waits.
 `BENCH_ONLY=accept` runs the accept figures alone; `BENCH_ONLY=drain` the drain figures
-(in process, and through the HTTP connector) alone; `BENCH_ONLY=lambda` the Lambda ones;
+(in process, and through the HTTP connector) alone; `BENCH_ONLY=lambda` the Lambda ones
+(`BENCH_ONLY=lambda_cold`: only the cold start and the SnapStart restore;
+`BENCH_LAMBDA_COLD_RUNS` rounds, 5 by default);
 `BENCH_ONLY=scale` the scale-out curve.
 Run it on a quiet machine; it is noisy, so compare ratios.
 """
@@ -53,10 +55,10 @@ def main() -> int:
     from bench import accept, accept_http, acquirer_floor, drain, drain_http, keepalive
     from bench.cold_start import measure_cold_start_ms
 
-    if os.environ.get("BENCH_ONLY") == "lambda":
+    if os.environ.get("BENCH_ONLY") in ("lambda", "lambda_cold"):
         from bench import lambda_cost
 
-        return lambda_cost.main()
+        return lambda_cost.main(cold_only=os.environ["BENCH_ONLY"] == "lambda_cold")
     if os.environ.get("BENCH_ONLY") == "scale":
         from bench import scale_out
 

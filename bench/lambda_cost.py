@@ -51,6 +51,14 @@ ACCEPTS = int(os.environ.get("BENCH_LAMBDA_ACCEPTS", "300"))
 DRAIN_PAYMENTS = int(os.environ.get("BENCH_LAMBDA_PAYMENTS", "5000"))
 DEFAULTS = Settings.model_fields
 NOOP = "def handler(event, context):\n    return {}\n"
+#: The libraries the first create cannot do without, and nothing of ours: Chalice, pydantic
+#: with one model validated (its schema machinery), redis-py, psycopg and its pool.
+LIBRARIES = (
+    "import chalice, psycopg, psycopg_pool, redis\n"
+    "from pydantic import BaseModel\n\n\n"
+    "class Model(BaseModel):\n    amount: int\n\n\n"
+    "Model(amount=1)\n\n\n" + NOOP
+)
 
 
 @dataclass
@@ -58,20 +66,26 @@ class Rig:
     tmp: Path
     task_root: Path
     noop_root: Path
+    libraries_root: Path
     runtime: Path
     stack: LocalStack
     specs: dict[str, FunctionSpec]
     started: int = 0
 
-    def start(self, name: str, noop: bool = False, snapstart: bool = False) -> ExecutionEnvironment:
+    def start(
+        self, name: str, noop: bool = False, snapstart: bool = False, libraries: bool = False
+    ) -> ExecutionEnvironment:
+        """An environment of the function `name`; `noop`: a handler returning `{}` instead,
+        alone (`noop_root`) or, with `libraries`, after importing `LIBRARIES`."""
         self.started += 1
+        root = self.libraries_root if libraries else self.noop_root if noop else self.task_root
         return ExecutionEnvironment(
             self.specs[name],
-            self.noop_root if noop else self.task_root,
+            root,
             self.runtime,
             self.stack,
             self.tmp / f"{name}-{self.started}.log",
-            handler="noop.handler" if noop else None,
+            handler="libraries.handler" if libraries else "noop.handler" if noop else None,
             snapstart=snapstart,
         )
 
@@ -84,8 +98,14 @@ def rig(zip_path: Path, sam: dict[str, Any]) -> Iterator[Rig]:
         noop = root / "noop"
         noop.mkdir()
         (noop / "noop.py").write_text(NOOP)
+        libraries = root / "libraries"  # the zip's packages, and a handler importing some
+        libraries.mkdir()
+        for entry in task.iterdir():
+            (libraries / entry.name).symlink_to(entry)
+        (libraries / "libraries.py").write_text(LIBRARIES)
         try:
-            yield Rig(root, task, noop, runtime_dir(root / "runtime"), LocalStack(), functions(sam))
+            runtime, stack = runtime_dir(root / "runtime"), LocalStack()
+            yield Rig(root, task, noop, libraries, runtime, stack, functions(sam))
         finally:
             for path in [task, *task.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
@@ -238,21 +258,23 @@ def measure_drain(r: Rig, count: int = DRAIN_PAYMENTS) -> dict[str, Any]:
     }
 
 
-def measure(zip_path: Path) -> list[dict[str, Any]]:
+def measure(zip_path: Path, cold_only: bool = False) -> list[dict[str, Any]]:
     sam_path = zip_path.parent / "sam.json"
     sam = json.loads(sam_path.read_text())
     with rig(zip_path, sam) as r:
-        figures = [measure_accept(r), measure_drain(r)]
+        figures = [] if cold_only else [measure_accept(r), measure_drain(r)]
         api_key = new_merchant().api_key
         figures += [lambda_cold.measure_cold(r, api_key), lambda_cold.measure_restore(r, api_key)]
     return figures
 
 
-def main() -> int:
+def main(cold_only: bool = False) -> int:
+    """The Lambda figures; `cold_only` (BENCH_ONLY=lambda_cold): the cold start and the
+    restore alone."""
     from bench.__main__ import emit
     from bench.cold_start import build_zip
 
     with tempfile.TemporaryDirectory(prefix="bench-package-") as out:
-        for figure in measure(build_zip(Path(out) / "build")):
+        for figure in measure(build_zip(Path(out) / "build"), cold_only):
             emit(figure)
     return 0

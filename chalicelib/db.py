@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ServiceUnavailableError
 
-# psycopg, its pool and the settings (pydantic-settings) are imported on first use, not
+# psycopg, its pool and the settings (pydantic) are imported on first use, not
 # with the app: together they are most of a cold start, and the batch handlers and
 # every module on the app's import path would pay for them before the first event.
 if TYPE_CHECKING:

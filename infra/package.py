@@ -153,7 +153,7 @@ def package(stage: str, out: Path) -> dict[str, object]:
         figures["pyc_files"] = len(bytecode.files)
         figures |= check_zip(built.zip_path, architecture)
         figures[f"{pkg_format}_s"] = round(built.seconds, 1)
-    complete_templates(out, digest, package_id)
+    complete_templates(out, digest, package_id, architecture)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     return figures
 
@@ -168,16 +168,18 @@ def migrations_digest() -> str:
     return digest.hexdigest()
 
 
-def complete_templates(out: Path, digest: str, package_id: str) -> None:
-    """Chalice's (merged) SAM and Terraform output completed into the whole stack."""
-    from infra.aws import cloudformation, terraform
+def complete_templates(out: Path, digest: str, package_id: str, architecture: str) -> None:
+    """Chalice's (merged) SAM and Terraform output completed into the whole stack, the
+    secrets extension's layer defaulting to the packaged region's."""
+    from infra.aws import cloudformation, secrets_extension, terraform
 
+    layer = secrets_extension.layer_arn(region(), architecture)
     sam_path = out / "cloudformation" / "sam.json"
-    sam = cloudformation.complete(json.loads(sam_path.read_text()), digest, package_id)
+    sam = cloudformation.complete(json.loads(sam_path.read_text()), digest, package_id, layer)
     sam_path.write_text(json.dumps(sam, indent=2) + "\n")
     tf_dir = out / "terraform"
     chalice_tf = json.loads((tf_dir / "chalice.tf.json").read_text())
-    stack, override = terraform.build(chalice_tf, digest, package_id)
+    stack, override = terraform.build(chalice_tf, digest, package_id, layer)
     (tf_dir / "stack.tf.json").write_text(json.dumps(stack, indent=2) + "\n")
     (tf_dir / "stack_override.tf.json").write_text(json.dumps(override, indent=2) + "\n")
 

@@ -16,46 +16,32 @@ Secrets Manager (the database's in RDS's managed-secret format, so the prod path
 it), the HMAC secrets and the KMS key are the stack's own. One literal is changed:
 `DATABASE_SSLMODE` is `disable`, because the local Postgres has no TLS (RDS Proxy
 requires it). A new variable that names a resource fails here until it is mapped.
+Where the template gives the function the AWS Parameters and Secrets extension (its
+layer and PARAMETERS_SECRETS_EXTENSION_HTTP_PORT), each environment runs its own
+stand-in (tests/secrets_extension.py) on a free port, with a session token as Lambda
+sets; `secrets_extension_on=False` starts one as deployed without it (boto3 reads).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from tests import secrets_extension
 from tests.lambda_runtime import Invocation, RuntimeApi
+from tests.lambda_task import runtime_dir, unpack_read_only
 
-#: What the python3.12 Lambda runtime has on its path besides the function's code.
-RUNTIME_MODULES = (
-    "awslambdaric",
-    "runtime_client",
-    "simplejson",
-    "snapshot_restore_py",
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "dateutil",
-    "urllib3",
-    "six",
-)
-#: The runtime's bootstrap: the task root first on the path, then the runtime's modules.
-BOOTSTRAP = """\
-import os, sys
-sys.path[:0] = [os.environ["LAMBDA_TASK_ROOT"], os.environ["LAMBDA_RUNTIME_DIR"]]
-from awslambdaric.__main__ import main
-main([sys.argv[0], os.environ["_HANDLER"]])
-"""
+__all__ = ["ExecutionEnvironment", "FunctionSpec", "LocalStack", "functions"]
+__all__ += ["local_environment", "runtime_dir", "unpack_read_only"]
+
 LOCAL_LITERALS = {"DATABASE_SSLMODE": "disable"}  # no TLS on the local Postgres
 
 
@@ -70,6 +56,7 @@ class FunctionSpec:
     snapstart: bool
     variables: dict[str, Any]
     reserved_concurrency: Any
+    layers: Any = None
 
 
 def functions(sam: dict[str, Any]) -> dict[str, FunctionSpec]:
@@ -87,34 +74,10 @@ def functions(sam: dict[str, Any]) -> dict[str, FunctionSpec]:
             snapstart=props.get("SnapStart", {}).get("ApplyOn") == "PublishedVersions",
             variables=props.get("Environment", {}).get("Variables", {}),
             reserved_concurrency=props.get("ReservedConcurrentExecutions"),
+            layers=props.get("Layers"),
         )
         found[spec.handler.rsplit(".", 1)[1]] = spec
     return found
-
-
-def unpack_read_only(zip_path: Path, task: Path) -> Path:
-    """The zip unpacked into `task`, read-only, as Lambda's /var/task."""
-    with zipfile.ZipFile(zip_path) as zf:
-        zf.extractall(task)
-    for path in sorted(task.rglob("*"), reverse=True):
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    task.chmod(0o555)
-    return task
-
-
-def runtime_dir(dest: Path) -> Path:
-    """The runtime's modules (symlinked from this venv) and its bootstrap."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_MODULES:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin is not None, f"{name} is not installed"
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        link = dest / source.name
-        if not link.exists():
-            link.symlink_to(source)
-    (dest / "bootstrap.py").write_text(BOOTSTRAP)
-    return dest
 
 
 class LocalStack:
@@ -186,6 +149,8 @@ def local_environment(spec: FunctionSpec, stack: LocalStack) -> dict[str, str]:
     """The function's variables, its resources pointed at the local stack."""
     env = {}
     for name, value in spec.variables.items():
+        if name == secrets_extension.EXTENSION_PORT:
+            continue  # the environment's own stand-in (ExecutionEnvironment)
         if isinstance(value, str):
             env[name] = LOCAL_LITERALS.get(name, value)
         else:
@@ -207,10 +172,19 @@ class ExecutionEnvironment:
         snapstart: bool = False,
         handler: str | None = None,
         extra_env: dict[str, str] | None = None,
+        secrets_extension_on: bool = True,
     ) -> None:
+        """`secrets_extension_on=False`: as deployed without the extension's layer
+        (SecretsExtensionLayerArn empty), the secrets are read through boto3."""
         self.spec = spec
         name = f"payment-gateway-prod-{spec.logical_id}"
         self.api = RuntimeApi(name, stack.region)
+        self.extension: secrets_extension.SecretsExtension | None = None
+        with_extension: dict[str, str] = {}
+        if secrets_extension_on and secrets_extension.configured(spec.variables, spec.layers):
+            self.extension, with_extension = secrets_extension.start_for(
+                stack.environ, stack.region, stack.credentials, self.api.invoking
+            )
         self.env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
@@ -233,6 +207,7 @@ class ExecutionEnvironment:
             **stack.credentials,
             "AWS_ENDPOINT_URL": stack.environ["AWS_ENDPOINT_URL"],
             **local_environment(spec, stack),
+            **with_extension,
             **(extra_env or {}),
         }
         self.log_path = log_path
@@ -289,4 +264,6 @@ class ExecutionEnvironment:
                 self.process.kill()
                 self.process.wait()
         self.api.close()
+        if self.extension is not None:
+            self.extension.close()
         self._log.close()

@@ -127,6 +127,13 @@ class RuntimeApi:
         self._pending.put(invocation)
         return invocation
 
+    def invoking(self) -> bool:
+        """Whether an event is with the runtime now (handed out, not yet answered): the
+        invoke phase, the only one in which the Parameters and Secrets extension serves."""
+        return any(
+            i.sent_at is not None and not i.done.is_set() for i in list(self._by_id.values())
+        )
+
     def close(self) -> None:
         self._closed.set()
         self.restore.set()

@@ -26,7 +26,7 @@ from chalicelib import faults, ids
 from chalicelib import redis_keys as keys
 from chalicelib.connectors.base import AttemptResult, ChargeRequest, Connector, RefundRequest
 from chalicelib.models.rows import payment_from_row, refund_from_row
-from chalicelib.queue import finish_sql, retry, sql
+from chalicelib.queue import enqueue, finish_sql, retry, sql
 from chalicelib.queue.work_kind import Row, WorkKind, attempt_state, replayed_outcome
 
 __all__ = ["ALL", "BY_STREAM", "OPERATIONS", "PAYMENTS", "REFUNDS", "Row", "WorkKind"]
@@ -100,9 +100,9 @@ PAYMENT_EVENTS = {
 
 PAYMENTS = WorkKind(
     name="payments",
-    stream=keys.PAYMENTS_STREAM,
+    stream=enqueue.PAYMENTS.stream,
     counter_prefix="",
-    table=sql.PAYMENTS,
+    table=enqueue.PAYMENTS.table,
     call=_authorize,
     call_one=_authorize_one,
     finish_values=_payment_values,
@@ -157,9 +157,9 @@ REFUND_EVENTS = {"SUCCESS": "refund.succeeded", "FAILED": "refund.failed"}
 
 REFUNDS = WorkKind(
     name="refunds",
-    stream=keys.REFUNDS_STREAM,
+    stream=enqueue.REFUNDS.stream,
     counter_prefix="refunds_",
-    table=sql.REFUNDS,
+    table=enqueue.REFUNDS.table,
     call=_refund,
     call_one=_refund_one,
     finish_values=_refund_values,

@@ -20,10 +20,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib import faults
-from chalicelib import redis_keys as keys
 from chalicelib.connectors.base import AttemptResult, Connector, OperationRequest
 from chalicelib.models.rows import payment_from_row
-from chalicelib.queue import finish_sql, sql
+from chalicelib.queue import enqueue, finish_sql
 from chalicelib.queue.work_kind import Row, WorkKind, attempt_state
 
 
@@ -71,9 +70,9 @@ def _render(row: Row) -> BaseModel:
 
 OPERATIONS = WorkKind(
     name="payment_operations",
-    stream=keys.PAYMENT_OPERATIONS_STREAM,
+    stream=enqueue.OPERATIONS.stream,
     counter_prefix="operations_",
-    table=sql.OPERATIONS,
+    table=enqueue.OPERATIONS.table,
     call=_call,
     call_one=_call_one,
     finish_values=_values,

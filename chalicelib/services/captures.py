@@ -49,9 +49,9 @@ def _queue(
     if row is None:
         raise _missing(payment_id)
     if row["operation_id"] is not None:
-        from chalicelib.queue import enqueue, kinds  # lazy: not on the read path
+        from chalicelib.queue import enqueue  # lazy: not on the read path
 
-        enqueue.after_commit(uow, kinds.OPERATIONS, row["operation_id"])
+        enqueue.after_commit(uow, enqueue.OPERATIONS, row["operation_id"])
     return row
 
 
@@ -127,8 +127,8 @@ def expire_authorizations(uow: db.UnitOfWork, now: datetime, limit: int) -> int:
         uow.conn, now, [ids.new_id(ids.PAYMENT_OPERATION) for _ in range(limit)]
     )
     if queued:
-        from chalicelib.queue import enqueue, kinds
+        from chalicelib.queue import enqueue
 
         for operation_id in queued:
-            enqueue.after_commit(uow, kinds.OPERATIONS, operation_id)
+            enqueue.after_commit(uow, enqueue.OPERATIONS, operation_id)
     return len(queued)

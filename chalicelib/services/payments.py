@@ -116,9 +116,9 @@ def store_payment(
     payment_repo.insert_payment_with_history(
         uow.conn, {**row, "method_token": fields["method_token"]}
     )
-    from chalicelib.queue import enqueue, kinds  # lazy: the queue is not on the read path
+    from chalicelib.queue import enqueue  # lazy: the queue is not on the read path
 
-    enqueue.after_commit(uow, kinds.PAYMENTS, row["id"])
+    enqueue.after_commit(uow, enqueue.PAYMENTS, row["id"])
     return payment_from_row(row, PaymentCreated)
 
 

@@ -73,9 +73,9 @@ def create_refund(
             f"Refund amount exceeds what is left to refund on this payment ({left}).",
             param="amount",
         )
-    from chalicelib.queue import enqueue, kinds  # lazy: the queue is not on the read path
+    from chalicelib.queue import enqueue  # lazy: the queue is not on the read path
 
-    enqueue.after_commit(uow, kinds.REFUNDS, row["id"])
+    enqueue.after_commit(uow, enqueue.REFUNDS, row["id"])
     return refund_from_row(row)
 
 

@@ -239,6 +239,6 @@ def redeliver_event(uow: db.UnitOfWork, merchant_id: str, event_id: str) -> int:
 
 
 def _allow_private_hosts() -> bool:
-    from chalicelib import settings  # lazy: pydantic-settings is slow to import
+    from chalicelib import settings  # lazy: pydantic is slow to import
 
     return settings.get_settings().webhook_allow_private_hosts

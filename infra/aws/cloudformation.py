@@ -79,9 +79,13 @@ def _role_of(resource: dict[str, Any], logical: str) -> str:
     return str(role["Fn::GetAtt"][0])
 
 
-def complete(sam_in: dict[str, Any], migrations_digest: str, package_id: str) -> dict[str, Any]:
-    """Chalice's merged SAM template made into the whole stack (a new dict)."""
+def complete(
+    sam_in: dict[str, Any], migrations_digest: str, package_id: str, extension_layer: str = ""
+) -> dict[str, Any]:
+    """Chalice's merged SAM template made into the whole stack (a new dict);
+    `extension_layer`: the default of SecretsExtensionLayerArn (`secrets_extension`)."""
     sam = copy.deepcopy(sam_in)
+    sam["Parameters"]["SecretsExtensionLayerArn"]["Default"] = extension_layer
     resources = sam["Resources"]
     found = lambda_functions(sam)
     entries = {logical: functions.function_for(name) for logical, name in found.items()}

@@ -89,10 +89,12 @@ def _gateway_responses(stack: dict[str, Any], override: dict[str, Any]) -> None:
 
 
 def build(
-    chalice_tf: dict[str, Any], migrations_digest: str, package_id: str
+    chalice_tf: dict[str, Any], migrations_digest: str, package_id: str, extension_layer: str = ""
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(stack.tf.json, stack_override.tf.json) for Chalice's chalice.tf.json."""
+    """(stack.tf.json, stack_override.tf.json) for Chalice's chalice.tf.json;
+    `extension_layer`: the default of secrets_extension_layer_arn (`secrets_extension`)."""
     stack, override = template("stack.tf.json"), template("stack_override.tf.json")
+    stack["variable"]["secrets_extension_layer_arn"]["default"] = extension_layer
     entries = _functions(chalice_tf, override)
     snippet = template("terraform-function.json")
     resources = stack["resource"]

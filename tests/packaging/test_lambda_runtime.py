@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import pytest
+
 from bench import aws_cost
 from chalicelib import db, settings
 from chalicelib.services.merchants import CreatedMerchant
@@ -23,6 +25,7 @@ from tests.packaging.conftest import ROOT, Package
 from tests.support import wait_until
 
 Start = Callable[..., ExecutionEnvironment]
+SECRETS = ("DATABASE", "REDIS", "IDEMPOTENCY_HMAC", "API_KEY_HMAC")
 
 
 def _status(payment_id: str) -> str:
@@ -59,6 +62,13 @@ def test_an_api_event_creates_a_payment_and_the_schedule_drains_it(
     assert payment["status"] == "PENDING" and payment["order_id"] == order_id
     assert answer["headers"]["Location"] == f"/api/v1/payments/{payment['id']}"
 
+    # The template gives the function the Parameters and Secrets extension: the four
+    # secrets were read through it, once each, during the invocation.
+    assert api.extension is not None
+    read = {secret: status for secret, status in api.extension.calls}
+    assert len(api.extension.calls) == 4 and set(read.values()) == {200}, api.extension.calls
+    assert set(read) == {api.env[f"{n}_SECRET_ID"] for n in SECRETS}
+
     drain = start_function("process_payments")
     drain.wait_ready()
     run = drain.invoke(scheduled_event("process_payments"))
@@ -71,6 +81,19 @@ def test_an_api_event_creates_a_payment_and_the_schedule_drains_it(
     for env in (api, drain):
         wait_until(lambda env=env: env.api.calls.count("invocation/next") == 2, timeout=10)
         assert env.api.calls == ["invocation/next", "invocation/response", "invocation/next"]
+
+
+def test_without_the_extension_the_secrets_are_read_through_boto3(
+    start_function: Start, merchant: CreatedMerchant
+) -> None:
+    """Deployed with SecretsExtensionLayerArn empty: no layer, no port variable, and the
+    function reads its secrets through boto3 (chalicelib/secret_values.py)."""
+    api = start_function("app", secrets_extension_on=False)
+    assert api.extension is None and "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT" not in api.env
+    api.wait_ready()
+    created = api.invoke(create_payment_event(merchant.api_key, f"sdk_{uuid.uuid4().hex[:10]}"))
+    assert created.error is None, created.error
+    assert created.result["statusCode"] == 202, created.result
 
 
 def test_a_deadline_shorter_than_a_batch_stops_claiming(
@@ -104,23 +127,30 @@ def test_a_deadline_shorter_than_a_batch_stops_claiming(
     assert [_status(i) for i in ids] == ["SUCCESS"] * 3
 
 
-def test_an_unhandled_error_is_reported_through_error(start_function: Start) -> None:
+@pytest.mark.parametrize("through", ["extension", "boto3"])
+def test_an_unhandled_error_is_reported_through_error(start_function: Start, through: str) -> None:
     """A secret the function cannot read (deleted, or a role without the grant) is not a
     dependency outage the handler rides out: it fails the invocation, through /error,
-    and the environment goes on to the next event."""
+    and the environment goes on to the next event. Through the Parameters and Secrets
+    extension the error is the extension's answer (Secrets Manager's, relayed); through
+    boto3 it is boto3's."""
+    gone = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone"
     drain = start_function(
         "process_payments",
-        extra_env={"REDIS_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone"},
+        extra_env={"REDIS_SECRET_ID": gone},
+        secrets_extension_on=through == "extension",
     )
     drain.wait_ready()
     failed = drain.invoke(scheduled_event("process_payments"))
     assert failed.response is None
     assert failed.error is not None
-    assert failed.error["errorType"] == "ResourceNotFoundException", failed.error
+    kind = "SecretReadError" if through == "extension" else "ResourceNotFoundException"
+    assert failed.error["errorType"] == kind, failed.error
+    assert "ResourceNotFoundException" in failed.error["errorMessage"] or through == "boto3"
     assert failed.error["stackTrace"], failed.error
     # the fault for X-Ray, in the header the runtime API documents for it
     assert failed.xray_cause is not None
-    assert failed.xray_cause["exceptions"][0]["type"] == "ResourceNotFoundException"
+    assert failed.xray_cause["exceptions"][0]["type"] == kind
     wait_until(lambda: drain.api.calls.count("invocation/next") == 2, timeout=10)
     assert drain.api.calls == ["invocation/next", "invocation/error", "invocation/next"]
     assert drain.process.poll() is None
@@ -134,16 +164,19 @@ def test_an_init_error_is_reported_through_init_error(start_function: Start) -> 
     assert "no_such_handler" in broken.api.init_error["errorMessage"]
 
 
+@pytest.mark.parametrize("through", ["extension", "boto3"])
 def test_snapstart_hooks_run_before_the_snapshot_and_after_the_restore(
-    start_function: Start, merchant: CreatedMerchant
+    start_function: Start, merchant: CreatedMerchant, through: str
 ) -> None:
     """With SnapStart the runtime runs the before-snapshot hooks after the init, waits at
     /restore/next while the snapshot is taken, then runs the after-restore hooks before it
     asks for an event. At the snapshot point the modules a first request needs are
     loaded (preload_modules) and no connection to Postgres or Redis is open
-    (close_connections); after the restore, before any event, a fresh pool has connected
-    to Postgres (renew_after_restore)."""
-    api = start_function("app", snapstart=True)
+    (close_connections). After the restore, before any event (renew_after_restore):
+    with secrets through boto3, a fresh pool has connected to Postgres; with the
+    Parameters and Secrets extension, which serves only during an invocation, nothing
+    is read or opened until the first event, whose secrets all come through it."""
+    api = start_function("app", snapstart=True, secrets_extension_on=through == "extension")
     api.wait_ready()
     assert api.api.snapshot_point.wait(30)
     pid = api.process.pid
@@ -155,13 +188,19 @@ def test_snapstart_hooks_run_before_the_snapshot_and_after_the_restore(
     assert api.api.calls == ["restore/next"]
 
     api.api.restore.set()
-    wait_until(lambda: pg_port in tcp_peer_ports(pid), timeout=30, step=0.05)
-    wait_until(lambda: "invocation/next" in api.api.calls, timeout=10)
+    wait_until(lambda: "invocation/next" in api.api.calls, timeout=30)
     assert api.api.calls == ["restore/next", "invocation/next"]
     assert api.api.restore_error is None
+    if through == "boto3":
+        wait_until(lambda: pg_port in tcp_peer_ports(pid), timeout=30, step=0.05)
+    else:
+        assert api.extension is not None and api.extension.calls == []
+        assert pg_port not in tcp_peer_ports(pid)
 
     created = api.invoke(create_payment_event(merchant.api_key, f"ss_{uuid.uuid4().hex[:10]}"))
     assert created.result["statusCode"] == 202, created.result
+    if api.extension is not None:
+        assert [status for _, status in api.extension.calls] == [200] * 4, api.extension.calls
 
 
 def test_the_quoted_cost_figures_are_for_the_template_s_settings(package: Package) -> None:

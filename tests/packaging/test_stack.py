@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.aws import cloudformation, functions
+from infra.aws import cloudformation, functions, secrets_extension
 from tests.packaging.conftest import ROOT, Package
 
 CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"  # its own venv: see the Makefile
@@ -198,3 +198,32 @@ def test_terraform_declares_the_same_resources_and_outputs(package: Package) -> 
     for rtype, blocks in override["resource"].items():  # an override of a missing block fails
         assert set(blocks) <= set(generated[rtype]), rtype
     assert "aws_lambda_invocation" in stack["resource"]
+
+
+def test_every_function_gets_the_secrets_extension_of_the_packaged_region(
+    package: Package,
+) -> None:
+    """The AWS Parameters and Secrets extension (infra/aws/secrets_extension.py): its
+    layer defaults to the packaged region's (us-east-1 here: no region is set) and
+    architecture, every function has it with its port, and an empty parameter removes
+    both (the code then reads secrets through boto3)."""
+    layer = secrets_extension.layer_arn(package.figures["region"], package.figures["arch"])
+    assert layer.startswith("arn:aws:lambda:us-east-1:177933569100:layer:")
+    sam = package.sam
+    assert sam["Parameters"]["SecretsExtensionLayerArn"]["Default"] == layer
+    when = ["HasSecretsExtension"]
+    for logical, resource in _of_type(sam, "AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        assert props["Layers"]["Fn::If"][:2] == [*when, [{"Ref": "SecretsExtensionLayerArn"}]]
+        port = props["Environment"]["Variables"]["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]
+        assert port["Fn::If"][:2] == [*when, "2773"], logical
+    tf_dir = package.out / "terraform"
+    stack = json.loads((tf_dir / "stack.tf.json").read_text())
+    override = json.loads((tf_dir / "stack_override.tf.json").read_text())
+    assert stack["variable"]["secrets_extension_layer_arn"]["default"] == layer
+    for name, block in override["resource"]["aws_lambda_function"].items():
+        assert "var.secrets_extension_layer_arn" in block["layers"], name
+        variables = block["environment"]["variables"]
+        assert "2773" in variables["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"], name
+    assert secrets_extension.layer_arn("mars-north-1", "x86_64") == ""
+    assert secrets_extension.layer_arn("eu-west-1", "arm64").split(":")[-2].endswith("-Arm64")
