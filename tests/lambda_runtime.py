@@ -195,19 +195,24 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class LocalApiHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, TCP_NODELAY and no access log: the local stand-ins' base
+    (this Runtime API, and tests/secrets_extension.py)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body are separate writes: without this, Nagle's algorithm and
+        # the client's delayed ACK hold each answer ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 def _handler_for(api: RuntimeApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body are separate writes: without this, Nagle's algorithm and
-            # the client's delayed ACK hold each answer ~40 ms.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
+    class Handler(LocalApiHandler):
         def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None):
             self.send_response(status)
             for name, value in (headers or {}).items():

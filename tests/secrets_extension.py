@@ -22,7 +22,6 @@ Not part of the deployment zip.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -30,6 +29,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.lambda_runtime import LocalApiHandler
 
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 TTL_S = 300.0  # the extension's default SECRETS_MANAGER_TTL
@@ -114,16 +115,7 @@ def _error(kind: str, message: str) -> bytes:
 
 
 def _handler_for(extension: SecretsExtension) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
+    class Handler(LocalApiHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.lambda_task import unpack_read_only
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -69,17 +71,6 @@ def best_cold_start_ms(runs: int) -> tuple[float, float]:
 _ZIP_CHILD = "import sys; sys.path.insert(0, sys.argv[1]); import {module}"
 
 
-def _unpack_read_only(zip_path: Path, dest: Path) -> Path:
-    import zipfile
-
-    with zipfile.ZipFile(zip_path) as zf:
-        zf.extractall(dest)
-    for path in sorted(dest.rglob("*"), reverse=True):
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    dest.chmod(0o555)
-    return dest
-
-
 def _zip_import_ms(task: Path, module: str) -> float:
     """Cumulative import time of `module` from an unpacked zip, as Lambda imports it
     (read-only, PYTHONDONTWRITEBYTECODE, the zip's own bytecode)."""
@@ -99,7 +90,7 @@ def _zip_import_ms(task: Path, module: str) -> float:
 def zip_best_ms(zip_path: Path, runs: int) -> dict[str, float]:
     """Best of `runs` interleaved imports of `app` and of `chalice` alone from the zip."""
     with tempfile.TemporaryDirectory(prefix="cold-start-zip-") as tmp:
-        task = _unpack_read_only(zip_path, Path(tmp) / "task")
+        task = unpack_read_only(zip_path, Path(tmp) / "task")
         try:
             app, chalice = [], []
             for _ in range(runs):

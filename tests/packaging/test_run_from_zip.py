@@ -24,19 +24,13 @@ from typing import Any
 
 from chalicelib import db, settings
 from chalicelib.services.merchants import CreatedMerchant
+from tests.lambda_task import RUNTIME_MODULES
 from tests.packaging.conftest import ROOT, Package
 
 # What the python3.12 Lambda runtime has on its path besides the function's code.
-LAMBDA_RUNTIME_MODULES = (
-    "snapshot_restore_py",
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "dateutil",
-    "urllib3",
-    "six",
-)
+LAMBDA_RUNTIME_MODULES = tuple(
+    name for name in RUNTIME_MODULES if name not in ("awslambdaric", "runtime_client", "simplejson")
+)  # the runtime's modules, less its runtime client (this test imports the handler itself)
 
 CHILD = r"""
 import json, sys, time, uuid
