@@ -49,9 +49,10 @@ endef
 # PYTHONDONTWRITEBYTECODE is set. uv itself comes from the lock's own hashes. pip
 # installs instead when uv cannot (no route to PyPI, say): slower, the same files.
 define install-uv
-	@$(UV) --version 2>/dev/null | grep -qx 'uv $(UV_VERSION)' || { \
+	@$(UV) --version 2>/dev/null | grep -q '^uv $(UV_VERSION)\( \|$$\)' || { \
 	  awk '/^uv==/{p=1} p{print} p&&!/\\$$/{exit}' requirements-dev.txt >$(VENV)/uv-lock.txt; \
-	  $(PY) -m pip install --disable-pip-version-check -q --require-hashes -r $(VENV)/uv-lock.txt; }
+	  $(PY) -m pip install --disable-pip-version-check -q --require-hashes -r $(VENV)/uv-lock.txt \
+	  || echo "uv could not be installed: pip installs the lock instead"; }
 endef
 
 $(STAMP): requirements.txt requirements-dev.txt

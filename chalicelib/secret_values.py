@@ -48,9 +48,25 @@ def forget_clients() -> None:
 
 
 def extension_port() -> int | None:
-    """The extension's port when the function has it, else None (read through boto3)."""
+    """The extension's port when this environment can use it, else None (boto3).
+
+    Not under SnapStart (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`): a SnapStart
+    function's credentials come from the container credentials endpoint, Lambda sets no
+    `AWS_SESSION_TOKEN`, and the extension refuses a request without it (401 "Bad
+    session token or header key", AWS's SnapStart troubleshooting). Those functions,
+    and any environment without the token, read through boto3, which finds the
+    credentials wherever Lambda put them.
+    """
     value = os.environ.get(EXTENSION_PORT, "").strip()
-    return int(value) if value else None
+    if not value:
+        return None
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        return None
+    if not os.environ.get("AWS_SESSION_TOKEN"):
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SecretReadError(f"{EXTENSION_PORT} must be a port number, not {value!r}")
+    return int(value)
 
 
 def uses_extension() -> bool:
@@ -90,7 +106,8 @@ def _through_extension(secret_id: str, port: int) -> str:
         raise SecretReadError(
             f"secret {secret_id}: the extension answered {answer.status}: {reason}"
         )
-    value = json.loads(body).get("SecretString")
+    answer = json.loads(body)
+    value = answer.get("SecretString") if isinstance(answer, dict) else None
     if not isinstance(value, str):
         raise SecretReadError(f"secret {secret_id} holds no SecretString")
     return value

@@ -28,7 +28,8 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Settings(BaseModel):
     """Gateway configuration; each field is the upper-case environment variable."""
 
-    model_config = ConfigDict(extra="ignore")
+    # An error names the variable, never its value: the input holds the secrets.
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -15,9 +15,10 @@ is therefore shared by every environment restored from it:
 
 Before the snapshot the modules a first event would import lazily are imported, so a
 restored environment does not pay for them: boto3 too where the settings name secrets
-(prod) and no Parameters and Secrets extension serves them, though the secrets
-themselves are read only after a restore. With the extension, which serves only during
-an invocation, the after-restore hook leaves the pool to the first request.
+(prod), though the secrets themselves are read only after a restore. A SnapStart
+function reads them through boto3 even where it has the Parameters and Secrets
+extension's layer: Lambda gives it no AWS_SESSION_TOKEN, which the extension requires
+(`secret_values.extension_port`).
 
 The hooks are registered with `snapshot_restore_py`, which the Lambda Python runtime
 provides (it is kept out of the deployment zip; tests install it from
@@ -31,7 +32,7 @@ import logging
 import random
 import sys
 
-from chalicelib import db, secret_values
+from chalicelib import db
 from chalicelib.adapters import redis_client
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def preload_modules() -> None:
         importlib.import_module(name)
     from chalicelib import settings  # not at import: `import app` stays without pydantic
 
-    if settings.names_secrets(settings.get_settings()) and not secret_values.uses_extension():
+    if settings.names_secrets(settings.get_settings()):
         # The secrets are read after the restore (never kept in the snapshot), through
         # boto3: importing it here spares every restored environment 0.2-0.4 s.
         importlib.import_module("boto3")
@@ -90,17 +91,10 @@ def renew_after_restore() -> None:
 
     Opening the pool starts its connections in the background; if the database or its
     secret is unreachable now, the first request opens it again and reports the error.
-    Where the Parameters and Secrets extension serves the secrets, the first request
-    opens it: the extension answers only during an invocation.
     """
     db.forget_pool()
     redis_client.forget_redis()
     random.seed()
-    from chalicelib import settings
-
-    config = settings.get_settings()
-    if secret_values.uses_extension() and not config.database_url and config.database_secret_id:
-        return
     try:
         db.get_pool()
     except Exception:

@@ -185,6 +185,8 @@ class ExecutionEnvironment:
             self.extension, with_extension = secrets_extension.start_for(
                 stack.environ, stack.region, stack.credentials, self.api.invoking
             )
+            if snapstart:  # Lambda sets no session token under SnapStart (container
+                del with_extension["AWS_SESSION_TOKEN"]  # credentials instead)
         self.env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",

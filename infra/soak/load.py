@@ -82,6 +82,7 @@ class Load:
         self.count = 0
         #: manual-capture flows, which wait for their authorization off the client's loop
         self.flows: set[asyncio.Task[None]] = set()
+        self.flow_errors: list[BaseException] = []
 
     async def run(self) -> History:
         limits = httpx.Limits(max_connections=self.clients * 4)
@@ -93,7 +94,15 @@ class Load:
         ) as http:
             await asyncio.gather(*(self._client(http) for _ in range(self.clients)))
             await asyncio.gather(*self.flows)  # each ends within ~20 s plus its calls' retries
+        if self.flow_errors:  # as loudly as when the flows ran on the clients' loops
+            raise self.flow_errors[0]
         return self.history
+
+    def _flow_done(self, flow: asyncio.Task[None]) -> None:
+        self.flows.discard(flow)
+        error = None if flow.cancelled() else flow.exception()
+        if error is not None:
+            self.flow_errors.append(error)
 
     async def _client(self, http: httpx.AsyncClient) -> None:
         while not self.stop.is_set():
@@ -110,7 +119,7 @@ class Load:
                 # payments in a 3-minute soak).
                 flow = asyncio.create_task(self.manual_payment(http))
                 self.flows.add(flow)
-                flow.add_done_callback(self.flows.discard)
+                flow.add_done_callback(self._flow_done)
             await asyncio.sleep(self.rng.uniform(0.1, 0.8))
 
     async def call(

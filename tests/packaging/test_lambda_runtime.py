@@ -172,10 +172,11 @@ def test_snapstart_hooks_run_before_the_snapshot_and_after_the_restore(
     /restore/next while the snapshot is taken, then runs the after-restore hooks before it
     asks for an event. At the snapshot point the modules a first request needs are
     loaded (preload_modules) and no connection to Postgres or Redis is open
-    (close_connections). After the restore, before any event (renew_after_restore):
-    with secrets through boto3, a fresh pool has connected to Postgres; with the
-    Parameters and Secrets extension, which serves only during an invocation, nothing
-    is read or opened until the first event, whose secrets all come through it."""
+    (close_connections). After the restore, before any event (renew_after_restore), a
+    fresh pool has connected to Postgres, its secrets read through boto3: with the
+    Parameters and Secrets extension's layer too, since Lambda gives a SnapStart
+    function no AWS_SESSION_TOKEN and the extension refuses a request without one (the
+    stand-in does, as AWS documents); the extension is never asked."""
     api = start_function("app", snapstart=True, secrets_extension_on=through == "extension")
     api.wait_ready()
     assert api.api.snapshot_point.wait(30)
@@ -191,16 +192,14 @@ def test_snapstart_hooks_run_before_the_snapshot_and_after_the_restore(
     wait_until(lambda: "invocation/next" in api.api.calls, timeout=30)
     assert api.api.calls == ["restore/next", "invocation/next"]
     assert api.api.restore_error is None
-    if through == "boto3":
-        wait_until(lambda: pg_port in tcp_peer_ports(pid), timeout=30, step=0.05)
-    else:
-        assert api.extension is not None and api.extension.calls == []
-        assert pg_port not in tcp_peer_ports(pid)
+    assert (api.extension is not None) is (through == "extension")
+    assert "AWS_SESSION_TOKEN" not in api.env
+    wait_until(lambda: pg_port in tcp_peer_ports(pid), timeout=30, step=0.05)
 
     created = api.invoke(create_payment_event(merchant.api_key, f"ss_{uuid.uuid4().hex[:10]}"))
     assert created.result["statusCode"] == 202, created.result
     if api.extension is not None:
-        assert [status for _, status in api.extension.calls] == [200] * 4, api.extension.calls
+        assert api.extension.calls == [], "a SnapStart function asked the extension"
 
 
 def test_the_quoted_cost_figures_are_for_the_template_s_settings(package: Package) -> None:

@@ -138,6 +138,39 @@ def test_an_extension_error_names_the_secret_and_the_answer(
     )
 
 
+@pytest.mark.parametrize(
+    "environment",
+    [{"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}, {"AWS_SESSION_TOKEN": ""}],
+    ids=["snapstart", "no-session-token"],
+)
+def test_without_a_session_token_the_extension_is_not_asked(
+    extension: list[Any],
+    prod_secrets: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+) -> None:
+    """A SnapStart function has the layer but no AWS_SESSION_TOKEN (its credentials come
+    from the container credentials endpoint), and the extension answers 401 to a request
+    without one: its secrets are read through boto3, never with an empty token."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings.reset_settings()
+    assert settings.redis_url() == SECRETS["redis"]
+    assert extension == []
+    assert len(prod_secrets) == 1  # one boto3 client
+
+
+@pytest.mark.parametrize("port", ["x", "0", "70000", "27 73"])
+def test_a_bad_extension_port_is_named(
+    extension: list[Any], monkeypatch: pytest.MonkeyPatch, port: str
+) -> None:
+    monkeypatch.setenv(secret_values.EXTENSION_PORT, port)
+    settings.reset_settings()
+    with pytest.raises(secret_values.SecretReadError) as caught:
+        settings.redis_url()
+    assert secret_values.EXTENSION_PORT in str(caught.value)
+
+
 PRELOAD = "import sys; from chalicelib import snapstart; snapstart.preload_modules(); "
 PRELOAD += "print('boto3' in sys.modules)"
 
@@ -162,5 +195,11 @@ def _preloads_boto3(env: dict[str, str]) -> bool:
 def test_the_snapshot_holds_boto3_where_secrets_are_read_through_it() -> None:
     assert _preloads_boto3({"DATABASE_SECRET_ID": "arn:aws:secretsmanager:stand-in"})
     assert not _preloads_boto3({})
-    extension = {secret_values.EXTENSION_PORT: "2773"}
+    extension = {secret_values.EXTENSION_PORT: "2773", "AWS_SESSION_TOKEN": "t"}
     assert not _preloads_boto3({"DATABASE_SECRET_ID": "arn:aws:secretsmanager:x", **extension})
+    # Under SnapStart (where the hook runs) the extension is not asked: boto3 reads.
+    snapstart = {
+        secret_values.EXTENSION_PORT: "2773",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+    }
+    assert _preloads_boto3({"DATABASE_SECRET_ID": "arn:aws:secretsmanager:x", **snapstart})
