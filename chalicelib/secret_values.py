@@ -64,7 +64,7 @@ def extension_port() -> int | None:
         return None
     if not os.environ.get("AWS_SESSION_TOKEN"):
         return None
-    if not value.isdigit() or not 0 < int(value) < 65536:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 65536:
         raise SecretReadError(f"{EXTENSION_PORT} must be a port number, not {value!r}")
     return int(value)
 
@@ -106,8 +106,8 @@ def _through_extension(secret_id: str, port: int) -> str:
         raise SecretReadError(
             f"secret {secret_id}: the extension answered {answer.status}: {reason}"
         )
-    answer = json.loads(body)
-    value = answer.get("SecretString") if isinstance(answer, dict) else None
+    parsed = json.loads(body)
+    value = parsed.get("SecretString") if isinstance(parsed, dict) else None
     if not isinstance(value, str):
         raise SecretReadError(f"secret {secret_id} holds no SecretString")
     return value

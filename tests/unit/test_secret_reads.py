@@ -160,7 +160,7 @@ def test_without_a_session_token_the_extension_is_not_asked(
     assert len(prod_secrets) == 1  # one boto3 client
 
 
-@pytest.mark.parametrize("port", ["x", "0", "70000", "27 73"])
+@pytest.mark.parametrize("port", ["x", "0", "70000", "27 73", "2773\u00b2"])
 def test_a_bad_extension_port_is_named(
     extension: list[Any], monkeypatch: pytest.MonkeyPatch, port: str
 ) -> None:
