@@ -69,10 +69,6 @@ def extension_port() -> int | None:
     return int(value)
 
 
-def uses_extension() -> bool:
-    return extension_port() is not None
-
-
 def secret_string(secret_id: str, region: str, endpoint_url: str | None) -> str:
     port = extension_port()
     if port is not None:

@@ -138,6 +138,19 @@ def check_page(page: Page, shot: str) -> None:
     assert violations == [], violations
 
 
+def pay(page: Page) -> None:
+    """Press Pay and wait for the page's success (a charge, or a manual link's authorization)."""
+    page.click("#pay-button")
+    page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+
+
+def back_at_shop(page: Page, shop: Shop, shot: str) -> None:
+    """The page has sent the customer to the return URL."""
+    wait_until(lambda: shop.visits, timeout=30)
+    page.wait(lambda d: d.current_url.startswith(shop.url))
+    page.shot(shot)
+
+
 def verify_return(shop: Shop, link: dict[str, Any], status: str = "succeeded") -> str:
     """The payment id of the return visit, after checking its status and signature."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(shop.visits[-1]).query).items()}
@@ -182,12 +195,9 @@ def test_card_upi_decline_and_a_paid_link_with_no_card_number_kept(
     typed.append(number)
     type_card(page, number)
     page.shot("checkout-card-2-filled")
-    page.click("#pay-button")
-    page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+    pay(page)
     check_page(page, "checkout-card-3-succeeded")
-    wait_until(lambda: shop.visits, timeout=30)
-    page.wait(lambda d: d.current_url.startswith(shop.url))
-    page.shot("checkout-card-4-returned")
+    back_at_shop(page, shop, "checkout-card-4-returned")
     payment_id = verify_return(shop, link)
     data = succeeded_webhook(receiver, payment_id)
     assert data["payment_link_id"] == link["id"] and data["card"]["last4"] == number[-4:]
@@ -211,8 +221,7 @@ def test_card_upi_decline_and_a_paid_link_with_no_card_number_kept(
     page.wait(lambda d: d.find_element(By.ID, "vpa").is_displayed())
     page.driver.find_element(By.ID, "vpa").send_keys("success@upi")
     check_page(page, "checkout-upi-1-form")
-    page.click("#pay-button")
-    page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+    pay(page)
     page.shot("checkout-upi-2-succeeded")
     wait_until(lambda: len(shop.visits) >= 2, timeout=30)
     upi_payment = verify_return(shop, upi_link)
@@ -261,12 +270,9 @@ def test_a_manual_capture_link_paid_by_card_is_authorized_then_captured(
     open_link(page, link)
     number = luhn_number("4")
     type_card(page, number)
-    page.click("#pay-button")
-    page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+    pay(page)
     check_page(page, "checkout-manual-1-authorized")
-    wait_until(lambda: shop.visits, timeout=30)
-    page.wait(lambda d: d.current_url.startswith(shop.url))
-    page.shot("checkout-manual-2-returned")
+    back_at_shop(page, shop, "checkout-manual-2-returned")
     payment_id = verify_return(shop, link, "authorized")
 
     payment = merchant_api.get(f"/api/v1/payments/{payment_id}").json()
@@ -332,8 +338,7 @@ def test_the_dashboard_creates_lists_copies_and_deactivates_links(
     page.wait_text("#amount", lambda t: "1,299.00 INR" in t)
     page.click("#method-upi")
     page.driver.find_element(By.ID, "vpa").send_keys("success@upi")
-    page.click("#pay-button")
-    page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+    pay(page)
     page.driver.get(f"{page.base_url}/dashboard#/links")
     page.wait_text(row, lambda t: "paid" in t and "1 attempt" in t and "paid by pay_" in t)
     page.shot("dashboard-links-paid")
@@ -397,8 +402,7 @@ def test_a_links_url_is_copied_from_a_fresh_tab_and_works(
         assert "#" not in page.driver.current_url  # the secret left the address bar
         page.click("#method-upi")
         page.driver.find_element(By.ID, "vpa").send_keys("success@upi")
-        page.click("#pay-button")
-        page.wait_text("#progress", lambda t: "Payment succeeded" in t, timeout=60)
+        pay(page)
         page.shot("dashboard-links-copied-url-paid")
         paid = merchant_api.get(f"/api/v1/payment_links/{link['id']}").json()
         assert paid["status"] == "paid" and "#" not in paid["url"]  # nothing left to pay
