@@ -140,3 +140,28 @@ def test_the_source_ip_believes_x_forwarded_for_only_from_a_trusted_proxy(
     wsgi = ChaliceWSGI(make_app(), Config(), trusted)
     headers = {"x-forwarded-for": forwarded} if forwarded else {}
     assert wsgi.source_ip(peer, headers) == expected
+
+
+def test_the_route_index_matches_as_chalice_does_for_every_route_of_the_app() -> None:
+    """The adapter finds a route without parameters in a dict; for every target Chalice's
+    own matcher must give the same route, parameters and query (or refuse it too)."""
+    from app import app as gateway_app
+    from workers.wsgi import _IndexedRouteMatcher
+
+    routes = list(gateway_app.routes)
+    chalice, indexed = local.RouteMatcher(routes), _IndexedRouteMatcher(routes)
+    targets = [t for route in routes for t in (route, route + "/", route + "?a=1&a=2&b=")]
+    targets += [route.replace("{", "x{").replace("}", "") for route in routes]  # parameters
+    targets += ["/", "/nope", "//api/v1/payments", "/api/v1/payments;x", "/api/v1/payments#f"]
+    assert any(indexed._exact.get(route) for route in routes)  # the index is used
+    for target in targets:
+        try:
+            expected = chalice.match_route(target)
+        except ValueError:
+            with pytest.raises(ValueError):
+                indexed.match_route(target)
+            continue
+        found = indexed.match_route(target)
+        assert (found.route, found.captured, found.query_params) == (
+            expected.route, expected.captured, expected.query_params,
+        ), target  # fmt: skip
