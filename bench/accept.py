@@ -80,19 +80,21 @@ def _free_port() -> int:
 
 
 def start_server(
-    env: dict[str, str] | None = None, floor: bool = False
+    env: dict[str, str] | None = None, side: str = "ours"
 ) -> tuple[subprocess.Popen, str]:
-    """The gateway's local server (`workers.serve`, its default workers), or with
-    `floor=True` the floor server (`bench.floor_server`, as many workers), on a free port."""
+    """On a free port: the gateway's local server (`workers.serve`, its default workers),
+    or the floor server (`bench.floor_server`, as many workers) as the `floor` or the
+    `chalice_floor`."""
     port = _free_port()
     env = {**os.environ, "RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING", **(env or {})}
-    if floor:
+    if side == "ours":
+        args = ["-m", "workers.serve", "--port", str(port), "--stage", env.get("STAGE", "test")]
+    else:
         from workers.serve import default_workers
 
         workers = int(env.get("SERVE_WORKERS") or 0) or default_workers()  # as many as ours
         args = ["-m", "bench.floor_server", str(port), str(workers)]
-    else:
-        args = ["-m", "workers.serve", "--port", str(port), "--stage", env.get("STAGE", "test")]
+        args += ["--chalice"] if side == "chalice_floor" else []
     process = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,

@@ -5,8 +5,10 @@ Each figure is the median of five alternating rounds (`BENCH_ROUNDS`, in ABBA or
 granian, same workers and threads, hosting a bare WSGI callable that issues the same
 SQL and XADD), so both see the same spells of this noisy machine. The server's CPU
 per accept (all its processes, from /proc) is reported for both. Every request
-carries an Idempotency-Key (bench/accept.lua). On the durable stack the group-commit
-settings are measured too (`BENCH_COMMIT_DELAYS`).
+carries an Idempotency-Key (bench/accept.lua). On the fast stack a third side, the
+Chalice floor (the floor's accept as a bare Chalice route behind our adapter), splits
+what we add into Chalice with the adapter, and our own request pipeline. On the durable
+stack the group-commit settings are measured too (`BENCH_COMMIT_DELAYS`).
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ def server_cpu_s(pid: int) -> float:
     return total
 
 
-def _wrk_round(env: dict[str, str], api_key: str, floor: bool) -> dict[str, Any]:
-    process, url = start_server(env, floor=floor)
+def _wrk_round(env: dict[str, str], api_key: str, side: str) -> dict[str, Any]:
+    process, url = start_server(env, side)
     try:
         wrk.run(url, api_key, 2)  # warm-up: connections, pools, caches, prepared plans
         cpu_before = server_cpu_s(process.pid)
@@ -64,20 +66,22 @@ def _wrk_round(env: dict[str, str], api_key: str, floor: bool) -> dict[str, Any]
     return result
 
 
-def _alternate(env: dict[str, str], api_key: str) -> tuple[dict, dict]:
-    ours: list[dict] = []
-    floors: list[dict] = []
+def _alternate(env: dict[str, str], api_key: str, sides: tuple[str, ...]) -> dict[str, dict]:
+    """Each side's medians; every side but the floor also gets each round's own ratio to
+    the floor (`round_ratios`): this machine's spells move all sides, so their spread says
+    more about a change than the medians' ratio alone."""
+    rounds: dict[str, list[dict]] = {side: [] for side in sides}
     for index in range(ROUNDS):
-        # ABBA: ours first in even rounds, the floor first in odd ones, so that neither
-        # side always runs on the state the other left (the tables grow every round).
-        for floor in (False, True) if index % 2 == 0 else (True, False):
-            (floors if floor else ours).append(_wrk_round(env, api_key, floor=floor))
-    median = _median(ours)
-    # Each round's own ratio: this machine's spells move both sides, so the spread of
-    # these says more about a change than the medians' ratio alone.
-    pairs = zip(ours, floors, strict=True)
-    median["round_ratios"] = [round(o["rate"] / f["rate"], 2) for o, f in pairs]
-    return median, _median(floors)
+        # ABBA: forward in even rounds, backward in odd ones, so that no side always
+        # runs on the state another left (the tables grow every round).
+        for side in sides if index % 2 == 0 else sides[::-1]:
+            rounds[side].append(_wrk_round(env, api_key, side))
+    medians = {side: _median(results) for side, results in rounds.items()}
+    for side in sides:
+        if side != "floor":
+            pairs = zip(rounds[side], rounds["floor"], strict=True)
+            medians[side]["round_ratios"] = [round(o["rate"] / f["rate"], 2) for o, f in pairs]
+    return medians
 
 
 def _median(results: list[dict]) -> dict[str, Any]:
@@ -116,12 +120,18 @@ def _figures(stack: str, ours: dict, floor: dict, **extra: Any) -> list[dict[str
 
 
 def measure_fast() -> list[dict[str, Any]]:
-    """The `make bench` stack (fsync off)."""
+    """The `make bench` stack (fsync off), with the Chalice floor as a third side: the
+    floor's accept as a bare Chalice route behind our adapter. Its ratio is what Chalice
+    and the adapter cost by themselves; ours against it, what the gateway's own request
+    pipeline costs (authentication, validation, idempotency, the contract's answer)."""
     drain_everything()
     merchant = new_merchant()
-    ours, floor = _alternate({}, merchant.api_key)
+    sides = _alternate({}, merchant.api_key, ("ours", "floor", "chalice_floor"))
     drain_everything()
-    return _figures("fast", ours, floor)
+    ours, floor, chalice = sides["ours"], sides["floor"], sides["chalice_floor"]
+    chalice_figure = _figures("fast_chalice_floor", chalice, floor)[0]
+    chalice_figure["ours_to_it"] = round(ours["rate"] / chalice["rate"], 2)
+    return [*_figures("fast", ours, floor), chalice_figure]
 
 
 def _durable_merchant(url: str) -> str:
@@ -144,7 +154,8 @@ def measure_durable() -> list[dict[str, Any]]:
             durable.set_group_commit(url, delay, 2)
             seen = durable.check_durable(url)
             assert seen["fsync"] == "on" and seen["synchronous_commit"] == "on", seen
-            ours, floor = _alternate(env, api_key)
+            sides = _alternate(env, api_key, ("ours", "floor"))
+            ours, floor = sides["ours"], sides["floor"]
             extra = {"commit_delay_us": delay, "commit_siblings": 2}
             name = "durable" if delay == 0 else f"durable_delay{delay}"
             figures += _figures(name, ours, floor, **extra)
