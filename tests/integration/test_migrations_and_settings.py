@@ -57,8 +57,11 @@ def test_two_processes_migrating_at_once(scratch_database: str) -> None:
     assert applied(scratch_database) == [p.stem for p in migration_files()]
 
 
-def test_migrate_without_a_url_says_so() -> None:
+def test_migrate_without_a_url_says_so(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    # Not `make run`'s stack either: in a checkout where it ran, its .stack/gateway.env
+    # would fill the URL in (infra/stack_env.py), and this test migrated that database.
+    env["GATEWAY_STACK_ENV"] = str(tmp_path / "no-stack.env")
     result = subprocess.run(
         [sys.executable, "-m", "infra.migrate"],
         cwd=ROOT,
