@@ -83,20 +83,27 @@ def start_server(
     env: dict[str, str] | None = None, side: str = "ours"
 ) -> tuple[subprocess.Popen, str]:
     """On a free port: the gateway's local server (`workers.serve`, its default workers),
-    or the floor server (`bench.floor_server`, as many workers) as the `floor` or the
-    `chalice_floor`."""
+    the floor server (`bench.floor_server`, as many workers) as the `floor` or the
+    `chalice_floor`, or the Node peer (`bench.node_peer`, as many workers)."""
     port = _free_port()
     env = {**os.environ, "RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING", **(env or {})}
     if side == "ours":
         args = ["-m", "workers.serve", "--port", str(port), "--stage", env.get("STAGE", "test")]
+        command = [sys.executable, *args]
     else:
         from workers.serve import default_workers
 
         workers = int(env.get("SERVE_WORKERS") or 0) or default_workers()  # as many as ours
-        args = ["-m", "bench.floor_server", str(port), str(workers)]
-        args += ["--chalice"] if side == "chalice_floor" else []
+        if side == "node_peer":
+            from bench import node_peer
+
+            command, env = node_peer.command(port, workers, env)
+        else:
+            args = ["-m", "bench.floor_server", str(port), str(workers)]
+            args += ["--chalice"] if side == "chalice_floor" else []
+            command = [sys.executable, *args]
     process = subprocess.Popen(
-        [sys.executable, *args],
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -8,7 +8,8 @@ per accept (all its processes, from /proc) is reported for both. Every request
 carries an Idempotency-Key (bench/accept.lua). On the fast stack a third side, the
 Chalice floor (the floor's accept as a bare Chalice route behind our adapter), splits
 what we add into Chalice with the adapter, and our own request pipeline. On the durable
-stack the group-commit settings are measured too (`BENCH_COMMIT_DELAYS`).
+stack the third side is the Node/Express/Bull peer (bench/node_peer, without group
+commit), and the group-commit settings are measured too (`BENCH_COMMIT_DELAYS`).
 """
 
 from __future__ import annotations
@@ -140,6 +141,26 @@ def _durable_merchant(url: str) -> str:
             return merchants.create_merchant(conn, "Benchmark merchant").api_key
 
 
+def _peer_figure(ours: dict, peer: dict, floor: dict) -> dict[str, Any]:
+    """Ours against the Node/Express/Bull peer (bench/node_peer), both on the durable stack:
+    the issue's goal is ours at 1.5x the peer's rate or more."""
+    return {
+        "name": "accept_http_wrk_durable_vs_node_peer",
+        "value": round(ours["rate"]),
+        "unit": "payments/s",
+        "peer": round(peer["rate"]),
+        "ratio": round(ours["rate"] / peer["rate"], 2),
+        "goal_ratio": 1.5,
+        "p99_ms": round(ours["p99_ms"], 2),
+        "peer_p99_ms": round(peer["p99_ms"], 2),
+        "cpu_ms_per_accept": round(ours["cpu_ms"], 3),
+        "peer_cpu_ms_per_accept": round(peer["cpu_ms"], 3),
+        "peer_to_floor": round(peer["rate"] / floor["rate"], 2),
+        "rounds": ROUNDS,
+        "peer_round_ratios": peer["round_ratios"],  # the peer's own rate to the floor's
+    }
+
+
 def measure_durable() -> list[dict[str, Any]]:
     """A second server with fsync and synchronous_commit on; group commit measured at each
     `BENCH_COMMIT_DELAYS` (µs, `commit_siblings` 2; 0 is off, Postgres's default), ours
@@ -154,11 +175,15 @@ def measure_durable() -> list[dict[str, Any]]:
             durable.set_group_commit(url, delay, 2)
             seen = durable.check_durable(url)
             assert seen["fsync"] == "on" and seen["synchronous_commit"] == "on", seen
-            sides = _alternate(env, api_key, ("ours", "floor"))
+            # The Node peer once, without group commit: Postgres's default, as it was measured.
+            names = ("ours", "floor", "node_peer") if delay == 0 else ("ours", "floor")
+            sides = _alternate(env, api_key, names)
             ours, floor = sides["ours"], sides["floor"]
             extra = {"commit_delay_us": delay, "commit_siblings": 2}
             name = "durable" if delay == 0 else f"durable_delay{delay}"
             figures += _figures(name, ours, floor, **extra)
+            if "node_peer" in sides:
+                figures.append(_peer_figure(ours, sides["node_peer"], floor))
         durable.set_group_commit(url, 0, 5)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("TRUNCATE payments, payment_history, idempotency_keys CASCADE")
