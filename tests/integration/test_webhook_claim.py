@@ -5,6 +5,7 @@ The claim used to join the due rows to their per-endpoint ranking. When the tabl
 statistics had been taken while it was nearly empty, as autovacuum does between tests,
 the planner joined them in a nested loop: every due row against every other, 125 ms a
 claim at 3,000 due, and `make test`'s thousand-event test took 33-58 s instead of 10.
+Here 3,000 are due, among whatever deliveries earlier tests left in the table.
 Here hash and merge joins and index scans are switched off, so the planner has only
 nested loops over whole tables, and the rows the plan touched are counted (EXPLAIN
 ANALYZE), not timed.
@@ -60,6 +61,7 @@ def test_a_claim_touches_rows_in_proportion_to_the_due_ones_even_in_nested_loops
             "EXPLAIN (ANALYZE, FORMAT JSON) " + CLAIM_DUE_DELIVERIES, params, prepare=False
         ).fetchall()
         plan = row["QUERY PLAN"][0]["Plan"]
+        table = conn.execute("SELECT count(*) AS n FROM webhook_deliveries").fetchone()
         claimed = conn.execute(
             "SELECT count(*) AS n FROM webhook_deliveries d JOIN webhook_endpoints w"
             " ON w.id = d.endpoint_id WHERE w.merchant_id = %s AND d.attempts = 1",
@@ -67,6 +69,10 @@ def test_a_claim_touches_rows_in_proportion_to_the_due_ones_even_in_nested_loops
         ).fetchone()
     assert claimed is not None and claimed["n"] == ENDPOINTS * CAP  # the cap per endpoint
     touched = rows_touched(plan)
-    # Linear: each due row is read, ranked and filtered a few times (30,588 rows for
-    # 3,000 due); the old join read every due row once per due row (18 million).
-    assert touched < 40 * due, touched
+    # Linear: each due row is read, ranked and filtered a few times, and the table is
+    # scanned once per claimed row (no index): 30,588 rows for 3,000 due in a table of
+    # 3,000, 93,853 in one of 6,000 (after the thousand-event test). The old join read
+    # every due row once per due row: 18 million for 3,000 due. (With 6,000 due the
+    # planner ordered that join otherwise, 80,304 rows: hence 3,000 here.)
+    assert table is not None
+    assert touched < 40 * due + 50 * table["n"], (touched, due, table["n"])
