@@ -8,12 +8,12 @@ npm come from Debian's packages when missing (as wrk does), the peer's packages 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from chalicelib import settings
+from infra import apt
 
 DIRECTORY = Path(__file__).with_name("node_peer")
 
@@ -21,11 +21,7 @@ DIRECTORY = Path(__file__).with_name("node_peer")
 def ensure_node() -> str:
     """The node binary, with the peer's packages installed."""
     if not (shutil.which("node") and shutil.which("npm")):
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            raise SystemExit("node is missing: install Debian's `nodejs` and `npm` packages")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nodejs", "npm"], check=True, env=env)
+        apt.install("nodejs", "npm", tag="bench")
     lock = DIRECTORY / "package-lock.json"
     installed = DIRECTORY / "node_modules" / ".package-lock.json"
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:

@@ -7,12 +7,13 @@ generator takes a small share of a core instead of the Python client's whole one
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
+
+from infra import apt
 
 SCRIPT = Path(__file__).with_name("accept.lua")
 CONNECTIONS = 8
@@ -23,11 +24,7 @@ def ensure_wrk() -> str:
     found = shutil.which("wrk")
     if found:
         return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit("wrk is missing: install Debian's `wrk` package (apt-get install wrk)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    apt.install("wrk", tag="bench")
     return shutil.which("wrk") or "wrk"
 
 

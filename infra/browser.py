@@ -19,6 +19,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+from infra import apt
+
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / ".vendor"
 AXE_CORE_VERSION = "4.14.1"
@@ -31,23 +33,6 @@ def log(message: str) -> None:
     print(f"[browser] {message}", file=sys.stderr, flush=True)
 
 
-def _apt_install(*packages: str) -> None:
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit(
-            f"[browser] missing {' '.join(packages)}: install them "
-            f"(Debian: apt-get install {' '.join(packages)}) or run as root."
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    log(f"installing Debian's {' '.join(packages)}")
-    subprocess.run(["apt-get", "update", "-qq"], env=env, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", *packages],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
 def ensure_chromium() -> None:
     missing = [
         pkg
@@ -55,7 +40,7 @@ def ensure_chromium() -> None:
         if not path.exists()
     ]
     if missing:
-        _apt_install(*missing)
+        apt.install(*missing, tag="browser")
 
 
 def ensure_axe_core() -> Path:
@@ -63,7 +48,7 @@ def ensure_axe_core() -> Path:
     if AXE_JS.exists():
         return AXE_JS
     if not shutil.which("npm"):
-        _apt_install("npm")
+        apt.install("npm", tag="browser")
     VENDOR.mkdir(exist_ok=True)
     log(f"fetching axe-core@{AXE_CORE_VERSION} from the npm registry")
     packed = subprocess.run(
