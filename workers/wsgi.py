@@ -68,16 +68,16 @@ class _IndexedRouteMatcher(local.RouteMatcher):
 
     def __init__(self, route_urls: list[str]) -> None:
         super().__init__(route_urls)
-        self._exact: dict[str, local.MatchResult] = {}
-        for url in self.route_urls:
-            if "{" not in url and super().match_route(url).route == url:
-                self._exact[url] = local.MatchResult(url, {}, {})
+        self._exact = {
+            url
+            for url in self.route_urls
+            if "{" not in url and super().match_route(url).route == url
+        }
 
     def match_route(self, url: str) -> local.MatchResult:
-        found = self._exact.get(url)
-        if found is None:
-            return super().match_route(url)
-        return local.MatchResult(found.route, {}, {})  # Chalice's event keeps the dicts
+        if url in self._exact:
+            return local.MatchResult(url, {}, {})  # new dicts: Chalice's event keeps them
+        return super().match_route(url)
 
 
 @dataclass(frozen=True)
